@@ -1,0 +1,157 @@
+// Command langsync keeps disaster-recovery replicas of Azure AI Language
+// custom projects in a second region and keeps every export as a verified
+// backup. One binary: CLI, emulators, local host, Azure Functions custom
+// handler and AWS Lambda function.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+// Exit codes (DESIGN.md, the CLI).
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitSignals = 130
+)
+
+// Env is what a command may touch of the outside world; tests give their own.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// Command is one subcommand. Run receives the arguments after its name.
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is the table of subcommands; each lives in its own file.
+func commands() []Command {
+	return []Command{
+		versionCommand(),
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	os.Exit(run(ctx, env, os.Args[1:]))
+}
+
+// run dispatches to a subcommand and maps its error to an exit code and a
+// one-line message (plus a hint for usage errors).
+func run(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printMainUsage(env.Stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.Name == args[0] {
+			return exitCode(env, c.Name, c.Run(ctx, env, args[1:]))
+		}
+	}
+	fmt.Fprintf(env.Stderr, "langsync: unknown command %q\nTry: langsync --help\n", args[0])
+	return exitUsage
+}
+
+func exitCode(env *Env, name string, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "langsync %s: %s\n", name, ue.Message)
+		if ue.Hint != "" {
+			fmt.Fprintf(env.Stderr, "Try: %s\n", ue.Hint)
+		}
+		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(env.Stderr, "langsync %s: interrupted\n", name)
+		return exitSignals
+	}
+	fmt.Fprintf(env.Stderr, "langsync %s: %v\n", name, err)
+	return exitFailed
+}
+
+func printMainUsage(w io.Writer) {
+	fmt.Fprintf(w, "langsync keeps disaster-recovery replicas of Azure AI Language custom projects.\n\nUsage: langsync <command> [flags]\n\nCommands:\n")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
+	}
+	fmt.Fprintf(w, "\nRun 'langsync <command> --help' for a command's flags.\nExit codes: 0 success, 1 the operation failed, 2 usage or config error.\n")
+}
+
+// UsageError is a bad command line or configuration: exit code 2.
+type UsageError struct {
+	Message string
+	Hint    string
+}
+
+func (e *UsageError) Error() string { return e.Message }
+
+// usagef returns a UsageError with a hint line.
+func usagef(hint, format string, a ...any) error {
+	return &UsageError{Message: fmt.Sprintf(format, a...), Hint: hint}
+}
+
+// newFlagSet returns a flag set that prints usage to stdout on --help and
+// never exits the process itself.
+func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fs.SetOutput(env.Stdout)
+		fmt.Fprintf(env.Stdout, "Usage: langsync %s\n\nFlags:\n", strings.TrimSpace(usage))
+		fs.PrintDefaults()
+		fs.SetOutput(env.Stderr)
+	}
+	return fs
+}
+
+// parseFlags parses args, allowing flags after positional arguments
+// ("project show P --json"), and turns a parse error into a UsageError.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &UsageError{Message: err.Error(), Hint: "langsync " + fs.Name() + " --help"}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		if args[0] == "--" {
+			return append(positional, args[1:]...), nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}

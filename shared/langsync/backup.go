@@ -1,0 +1,20 @@
+package langsync
+
+import "time"
+
+// BackupRef identifies one backup blob and what is known about it without
+// opening it (from its name and metadata).
+type BackupRef struct {
+	// Key is the blob name in the backup container; it is also the backup's id.
+	Key     string    `json:"key"`
+	Source  string    `json:"source"`
+	Project string    `json:"project"`
+	Time    time.Time `json:"time"`
+	// SHA256 of the whole archive (hex), from blob metadata.
+	SHA256 string `json:"sha256,omitempty"`
+	Size   int64  `json:"size"`
+	// Fingerprint of the export (hex), from blob metadata.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Documents is the number of documents carried in the archive.
+	Documents int `json:"documents"`
+}

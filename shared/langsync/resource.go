@@ -1,0 +1,54 @@
+package langsync
+
+// ProjectKind is the kind of a custom text project.
+type ProjectKind string
+
+// Project kinds langsync replicates.
+const (
+	SingleLabelClassification ProjectKind = "CustomSingleLabelClassification"
+	MultiLabelClassification  ProjectKind = "CustomMultiLabelClassification"
+	EntityRecognition         ProjectKind = "CustomEntityRecognition"
+)
+
+// Resource is one Azure AI Language resource (one region) as configured.
+type Resource struct {
+	// Name is the config's name for the resource ("primary").
+	Name string `json:"name"`
+	// Endpoint is https://<resource>.cognitiveservices.azure.com (no path).
+	Endpoint string `json:"endpoint"`
+	// Key is the subscription key; empty when Entra ID is used.
+	Key Secret `json:"-"`
+	// Entra selects Microsoft Entra ID (DefaultAzureCredential) auth.
+	Entra bool `json:"entra,omitempty"`
+	// Storage locates the linked storage that holds the labelled documents:
+	// a Blob connection string, an account URL, or a directory. Optional.
+	Storage Secret `json:"-"`
+}
+
+// Pair is one replication: a source project replicated to one target resource.
+type Pair struct {
+	Source  string `json:"source"`
+	Project string `json:"project"`
+	Target  string `json:"target"`
+	// TargetProject is the project name on the target; empty means Project.
+	TargetProject string `json:"targetProject,omitempty"`
+	// Deployments to mirror; empty means every deployment of the source.
+	Deployments []string `json:"deployments,omitempty"`
+}
+
+// TargetName returns the project name on the target.
+func (p Pair) TargetName() string {
+	if p.TargetProject != "" {
+		return p.TargetProject
+	}
+	return p.Project
+}
+
+// String names the pair for logs: source/project -> target[/name].
+func (p Pair) String() string {
+	s := p.Source + "/" + p.Project + " -> " + p.Target
+	if p.TargetProject != "" && p.TargetProject != p.Project {
+		s += "/" + p.TargetProject
+	}
+	return s
+}
