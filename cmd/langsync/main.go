@@ -47,6 +47,7 @@ type Command struct {
 func commands() []Command {
 	return []Command{
 		versionCommand(),
+		emulatorCommand(),
 	}
 }
 
