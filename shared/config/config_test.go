@@ -1,0 +1,279 @@
+package config_test
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+const testKey = "s3cr3t-key-0123456789abcdef"
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDesignExample(t *testing.T) {
+	cfg, err := config.Load(filepath.Join("testdata", "design-example.yaml"), env(map[string]string{
+		"PRIMARY_KEY": testKey, "SECONDARY_KEY": "other-key",
+		"LANGSYNC_STORE": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc==;EndpointSuffix=core.windows.net",
+		// PRIMARY_STORAGE / SECONDARY_STORAGE unset: storage is optional.
+	}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	p, ok := cfg.Resource("primary")
+	if !ok || p.Endpoint != "https://contoso-eastus.cognitiveservices.azure.com" || p.Key.Reveal() != testKey || p.Entra || !p.Storage.IsZero() {
+		t.Errorf("primary = %+v (key %q)", p, p.Key.Reveal())
+	}
+	wantPairs := []langsync.Pair{{Source: "primary", Project: "Tickets", Target: "secondary", Deployments: []string{"production"}}}
+	if got := cfg.Pairs(); !reflect.DeepEqual(got, wantPairs) {
+		t.Errorf("Pairs = %+v, want %+v", got, wantPairs)
+	}
+	if !strings.HasPrefix(cfg.Store.Reveal(), "DefaultEndpointsProtocol=https;") {
+		t.Errorf("store = %q", cfg.Store.Reveal())
+	}
+	if cfg.Containers != (config.Containers{Backups: "langsync-backups", State: "langsync-state"}) {
+		t.Errorf("containers = %+v", cfg.Containers)
+	}
+	if cfg.Retention != (config.Retention{KeepLast: 30, KeepDays: 90}) {
+		t.Errorf("retention = %+v", cfg.Retention)
+	}
+	if cfg.Schedule != "0 0 2 * * *" || len(cfg.Probes) != 2 || cfg.Probes[1] != "The website is down again" {
+		t.Errorf("schedule %q probes %q", cfg.Schedule, cfg.Probes)
+	}
+	if time.Duration(cfg.ExpiryWindow) != config.DefaultExpiryWindow {
+		t.Errorf("expiryWindow = %v, want default", time.Duration(cfg.ExpiryWindow))
+	}
+}
+
+func TestParseForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		env   map[string]string
+		check func(t *testing.T, c *config.Config)
+	}{
+		{
+			name: "full",
+			file: "full.yaml",
+			env:  map[string]string{"PRIMARY_KEY": testKey, "KEEP_LAST": "7", "LANGSYNC_SERVICEBUS": "ignored-file-wins"},
+			check: func(t *testing.T, c *config.Config) {
+				want := []langsync.Pair{
+					{Source: "primary", Project: "Tickets", Target: "secondary"},
+					{Source: "primary", Project: "Tickets", Target: "local", TargetProject: "TicketsDR"},
+					{Source: "primary", Project: "Contracts", Target: "secondary", TargetProject: "Contracts2", Deployments: []string{"production", "staging"}},
+				}
+				if got := c.Pairs(); !reflect.DeepEqual(got, want) {
+					t.Errorf("Pairs = %+v\nwant %+v", got, want)
+				}
+				if r, _ := c.Resource("secondary"); !r.Entra || !r.Key.IsZero() {
+					t.Errorf("secondary = %+v, want entra", r)
+				}
+				if r, _ := c.Resource("primary"); r.Endpoint != "https://contoso-eastus.cognitiveservices.azure.com" || r.Storage.Reveal() != "testdata/docs" {
+					t.Errorf("primary = %+v, want trailing slash trimmed", r)
+				}
+				if c.Retention != (config.Retention{KeepLast: 7, KeepDays: 90}) {
+					t.Errorf("retention = %+v, want keepLast from ${KEEP_LAST} and default keepDays", c.Retention)
+				}
+				if c.Containers.Backups != "my-backups" || c.Containers.State != "langsync-state" {
+					t.Errorf("containers = %+v", c.Containers)
+				}
+				if time.Duration(c.ExpiryWindow) != 30*24*time.Hour {
+					t.Errorf("expiryWindow = %v", time.Duration(c.ExpiryWindow))
+				}
+				if c.ServiceBus.Reveal() != "sb.servicebus.windows.net" {
+					t.Errorf("serviceBus = %q", c.ServiceBus.Reveal())
+				}
+			},
+		},
+		{
+			name: "json",
+			file: "config.json",
+			env:  map[string]string{"PRIMARY_KEY": testKey, "LANGSYNC_STORE": t.TempDir(), "LANGSYNC_SERVICEBUS": "ns.servicebus.windows.net"},
+			check: func(t *testing.T, c *config.Config) {
+				if len(c.Pairs()) != 1 || c.ServiceBus.Reveal() != "ns.servicebus.windows.net" {
+					t.Errorf("pairs %+v servicebus %q", c.Pairs(), c.ServiceBus.Reveal())
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load(filepath.Join("testdata", tt.file), env(tt.env))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	_, err := config.Load(filepath.Join("testdata", "broken.yaml"), env(map[string]string{"PRIMARY_KEY": testKey}))
+	if err == nil {
+		t.Fatal("Load succeeded, want errors")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"resources.primary.endpoint",
+		"resources.bad/name",
+		"resources.bad/name.auth",
+		"projects[0].name",
+		"projects[0].source: \"nowhere\"",
+		"projects[0].targets[0]: \"missing\"",
+		"projects[0].deployments[1]: \"prod\": is duplicated",
+		"projects[1].targets: is required",
+		"store: is required",
+		"containers.backups",
+		"containers.state",
+		"retention.keepLast",
+		"retention.keepDays",
+		"schedule",
+		"probes[0]",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, testKey) {
+		t.Errorf("error echoes the key:\n%s", msg)
+	}
+	var fe *config.FieldError
+	if !errors.As(err, &fe) {
+		t.Errorf("errors.As(*FieldError) failed")
+	}
+	if !errors.Is(err, config.ErrUnknown) || !errors.Is(err, config.ErrDuplicate) {
+		t.Errorf("sentinels not reachable with errors.Is")
+	}
+}
+
+func TestUnsetVariableIsNamed(t *testing.T) {
+	_, err := config.Load(filepath.Join("testdata", "design-example.yaml"), env(map[string]string{"SECONDARY_KEY": "x"}))
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"resources.primary.key: is required", "PRIMARY_KEY is not set", "store: is required", "LANGSYNC_STORE is not set"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	base := "resources: {a: {endpoint: 'https://a.example.com', key: k}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: /tmp/x\n"
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", base + "projects: [{name: P, source: a, targets: [b]}]\nretention: {keeplast: 3}\n", "field keeplast not found"},
+		{"not yaml", "resources: [", "not valid YAML"},
+		{"empty", "", "empty config"},
+		{"self target", base + "projects: [{name: P, source: a, targets: [a]}]\n", "cannot replicate onto itself"},
+		{"two sources one target", base + "projects: [{name: P, source: a, targets: [b]}, {name: Q, source: a, targets: [{resource: b, as: P}]}]\n", "already the target"},
+		{"http non-loopback", "resources: {a: {endpoint: 'http://a.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [{resource: a, as: Q}]}]\n", "only sent over https"},
+		{"entra and key", "resources: {a: {endpoint: 'https://a.example.com', key: k, auth: entra}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [b]}]\n", "exclusive"},
+		{"bad window", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWindow: soon\n", "bad duration"},
+		{"global", base + "projects: [{name: global, source: a, targets: [b]}]\n", "reserved"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tt.yaml), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpansionCannotInjectStructure(t *testing.T) {
+	y := "resources: {a: {endpoint: 'https://a.example.com', key: '${K}'}, b: {endpoint: 'https://b.example.com', auth: entra}}\nstore: x\nprojects: [{name: P, source: a, targets: [b]}]\n"
+	evil := "k\nschedule: bogus"
+	c, err := config.Parse([]byte(y), env(map[string]string{"K": evil}))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if r, _ := c.Resource("a"); r.Key.Reveal() != evil || c.Schedule != config.DefaultSchedule {
+		t.Errorf("key %q schedule %q: expansion changed the document", r.Key.Reveal(), c.Schedule)
+	}
+}
+
+func TestFromAppSettings(t *testing.T) {
+	t.Run("one pair", func(t *testing.T) {
+		c, err := config.FromAppSettings(env(map[string]string{
+			"LANGSYNC_PRIMARY_ENDPOINT": "https://a.cognitiveservices.azure.com", "LANGSYNC_PRIMARY_KEY": testKey,
+			"LANGSYNC_SECONDARY_ENDPOINT": "https://b.cognitiveservices.azure.com", "LANGSYNC_SECONDARY_KEY": "k2",
+			"LANGSYNC_PROJECTS": "Tickets, Contracts", "LANGSYNC_STORE": "/data", "LANGSYNC_SERVICEBUS": "ns.servicebus.windows.net",
+		}))
+		if err != nil {
+			t.Fatalf("FromAppSettings: %v", err)
+		}
+		want := []langsync.Pair{{Source: "primary", Project: "Tickets", Target: "secondary"}, {Source: "primary", Project: "Contracts", Target: "secondary"}}
+		if !reflect.DeepEqual(c.Pairs(), want) || c.ServiceBus.Reveal() != "ns.servicebus.windows.net" {
+			t.Errorf("pairs %+v servicebus %q", c.Pairs(), c.ServiceBus.Reveal())
+		}
+	})
+	t.Run("inline", func(t *testing.T) {
+		c, err := config.FromAppSettings(env(map[string]string{
+			"LANGSYNC_CONFIG": `{"resources":{"p":{"endpoint":"https://a.example.com","key":"${K}"},"s":{"endpoint":"https://b.example.com","auth":"entra"}},"projects":[{"name":"T","source":"p","targets":["s"]}],"store":"/d"}`,
+			"K":               testKey,
+		}))
+		if err != nil {
+			t.Fatalf("FromAppSettings: %v", err)
+		}
+		if r, _ := c.Resource("p"); r.Key.Reveal() != testKey {
+			t.Errorf("key not expanded")
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		_, err := config.FromAppSettings(env(map[string]string{"LANGSYNC_PRIMARY_KEY": testKey}))
+		if err == nil {
+			t.Fatal("want error")
+		}
+		for _, want := range []string{"LANGSYNC_PRIMARY_ENDPOINT is not set", "LANGSYNC_SECONDARY_KEY is not set", "LANGSYNC_STORE is not set", "LANGSYNC_PROJECTS"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
+		}
+		if strings.Contains(err.Error(), testKey) {
+			t.Errorf("error echoes the key")
+		}
+	})
+}
+
+func TestSchedule(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		expr, from, want string
+	}{
+		{"0 0 2 * * *", "2026-12-01T07:49:19Z", "2026-12-02T02:00:00Z"},
+		{"0 0 2 * * *", "2026-12-01T01:59:59Z", "2026-12-01T02:00:00Z"},
+		{"0 */5 * * * *", "2026-12-01T07:49:19Z", "2026-12-01T07:50:00Z"},
+		{"0 30 1 * * Mon-Fri", "2026-12-04T02:00:00Z", "2026-12-07T01:30:00Z"}, // Fri after 01:30 -> Mon
+		{"15,45 0 0 1 Jan *", "2026-12-01T00:00:00Z", "2027-01-01T00:00:15Z"},
+	}
+	for _, tt := range tests {
+		s, err := config.ParseSchedule(tt.expr)
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q): %v", tt.expr, err)
+		}
+		if got := s.Next(at(tt.from)); !got.Equal(at(tt.want)) {
+			t.Errorf("%q.Next(%s) = %s, want %s", tt.expr, tt.from, got.Format(time.RFC3339), tt.want)
+		}
+	}
+	for _, bad := range []string{"0 0 2 * *", "60 * * * * *", "* * * * 13 *", "* * * * * Funday", "*/0 * * * * *", "5-1 * * * * *"} {
+		if _, err := config.ParseSchedule(bad); err == nil {
+			t.Errorf("ParseSchedule(%q) succeeded, want error", bad)
+		}
+	}
+}
