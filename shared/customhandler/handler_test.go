@@ -350,7 +350,9 @@ func TestRetryWhereItHelps(t *testing.T) {
 	})
 	t.Run("SyncFails", func(t *testing.T) {
 		f := newFixture(t, &customhandlertest.Pipeline{
-			OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) { return nil, errors.New("timeout") },
+			OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
+				return nil, errors.New("timeout")
+			},
 		})
 		if code, _ := f.invoke(t, "sync", readTestdata(t, "timer.json")); code != 500 {
 			t.Fatalf("code=%d, want 500 (the timer retry policy re-runs it)", code)

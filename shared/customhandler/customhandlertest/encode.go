@@ -284,4 +284,3 @@ func HTTPInvocation(b Binding, function string, u *url.URL, method string, heade
 	}
 	return Envelope{Data: map[string]json.RawMessage{b.Name: object(req)}, Metadata: md}
 }
-
