@@ -48,6 +48,9 @@ type Options struct {
 	// Clock defaults to the real clock; a *FakeClock drives time in tests.
 	Clock  Clock
 	Logger *slog.Logger
+	// Heartbeat is how often an idle connection gets an empty frame (default
+	// 15 s; go-amqp drops a connection silent for 60 s).
+	Heartbeat time.Duration
 }
 
 // Server is a Service Bus stand-in speaking AMQP 1.0 on a TCP listener.
@@ -75,6 +78,9 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 15 * time.Second
 	}
 	if opts.MaxMessageSize == 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
@@ -273,7 +279,7 @@ func (c *conn) frame(typ byte, ch uint16, code uint64, fields amqp.List, payload
 
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
-	heartbeat := 15 * time.Second
+	heartbeat := c.s.opts.Heartbeat
 	t := time.NewTimer(heartbeat)
 	defer t.Stop()
 	var buf []byte

@@ -1,0 +1,116 @@
+package sbemulator_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/langsync/langsync/shared/sbemulator"
+)
+
+// fastRetries keeps the SDK's retry back-off short in fault tests.
+func fastClient(t *testing.T, e *env) *azservicebus.Client {
+	t.Helper()
+	c, err := azservicebus.NewClientFromConnectionString(e.ConnectionString, &azservicebus.ClientOptions{
+		RetryOptions: azservicebus.RetryOptions{MaxRetries: 3, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+// 15. SDK recovery: connections dropped under a sender and a receiver; both
+// recover, and a lock taken before the drop survives until it expires.
+func TestRecoveryAfterDroppedConnections(t *testing.T) {
+	e := start(t, sbemulator.QueueConfig{LockDuration: time.Minute})
+	c := fastClient(t, e)
+	s, err := c.NewSender("q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.NewReceiverForQueue("q", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, s, "before", "")
+	m := receiveN(t, r, 1)[0]
+	if n := e.Server.DropConnections(); n == 0 {
+		t.Fatal("DropConnections found no connection to drop")
+	}
+	send(t, s, "after", "")
+	if cn := counts(t, e.Server, "q"); cn.Locked != 1 || cn.Active != 1 {
+		t.Fatalf("after the drop: counts = %+v, want the old lock kept and 1 active", cn)
+	}
+	m2 := receiveN(t, r, 1)[0]
+	if string(m2.Body) != "after" {
+		t.Fatalf("after recovery got %q, want after", m2.Body)
+	}
+	if err := r.CompleteMessage(ctxT(t), m2, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	m3 := receiveN(t, r, 1)[0]
+	if string(m3.Body) != "before" || m3.DeliveryCount != 2 || *m3.SequenceNumber != *m.SequenceNumber {
+		t.Fatalf("after lock expiry got %q DeliveryCount %d, want before with 2", m3.Body, m3.DeliveryCount)
+	}
+	if err := r.CompleteMessage(ctxT(t), m3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if cn := counts(t, e.Server, "q"); cn.Total() != 0 {
+		t.Fatalf("counts = %+v, want empty", cn)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	t.Run("SendServerBusyIsRetried", func(t *testing.T) {
+		e := start(t, sbemulator.QueueConfig{})
+		s, _ := fastClient(t, e).NewSender("q", nil)
+		e.Server.InjectFault(sbemulator.Fault{Op: "send", Count: 2})
+		send(t, s, "x", "")
+		if msgs, _ := e.Server.Messages("q"); len(msgs) != 1 {
+			t.Fatalf("queue holds %d messages, want 1", len(msgs))
+		}
+	})
+	t.Run("SendFatalCondition", func(t *testing.T) {
+		e := start(t, sbemulator.QueueConfig{})
+		s, _ := fastClient(t, e).NewSender("q", nil)
+		e.Server.InjectFault(sbemulator.Fault{Op: "send", Condition: "amqp:resource-limit-exceeded", Description: "quota exceeded"})
+		err := s.SendMessage(ctxT(t), &azservicebus.Message{Body: []byte("x")}, nil)
+		if err == nil || !strings.Contains(err.Error(), "resource-limit-exceeded") {
+			t.Fatalf("SendMessage = %v, want resource-limit-exceeded", err)
+		}
+		if msgs, _ := e.Server.Messages("q"); len(msgs) != 0 {
+			t.Fatalf("rejected message was stored")
+		}
+	})
+	t.Run("RenewLock410", func(t *testing.T) {
+		e := start(t, sbemulator.QueueConfig{})
+		c := fastClient(t, e)
+		s, _ := c.NewSender("q", nil)
+		send(t, s, "x", "")
+		r, _ := c.NewReceiverForQueue("q", nil)
+		m := receiveN(t, r, 1)[0]
+		e.Server.InjectFault(sbemulator.Fault{Op: "com.microsoft:renew-lock", Status: 410})
+		var sbErr *azservicebus.Error
+		if err := r.RenewMessageLock(ctxT(t), m, nil); !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeLockLost {
+			t.Fatalf("RenewMessageLock = %v, want CodeLockLost", err)
+		}
+		if err := r.RenewMessageLock(ctxT(t), m, nil); err != nil {
+			t.Fatalf("second RenewMessageLock (fault used up) = %v", err)
+		}
+	})
+	t.Run("PutTokenRetried", func(t *testing.T) {
+		e := start(t, sbemulator.QueueConfig{})
+		e.Server.InjectFault(sbemulator.Fault{Op: "put-token", Status: 500})
+		s, _ := fastClient(t, e).NewSender("q", nil)
+		send(t, s, "x", "")
+		if msgs, _ := e.Server.Messages("q"); len(msgs) != 1 {
+			t.Fatalf("queue holds %d messages, want 1", len(msgs))
+		}
+	})
+}

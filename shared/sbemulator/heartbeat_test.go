@@ -1,0 +1,59 @@
+package sbemulator
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/sbemulator/internal/amqp"
+)
+
+// An idle connection gets empty frames, so go-amqp's 60 s read deadline never
+// fires (spec §2.2). Raw wire: SASL ANONYMOUS, open, then wait for a heartbeat.
+func TestIdleConnectionGetsHeartbeats(t *testing.T) {
+	srv, err := New(Options{Heartbeat: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	hdr := make([]byte, 8)
+	expectHeader := func(want []byte) {
+		t.Helper()
+		if _, err := io.ReadFull(nc, hdr); err != nil || !bytes.Equal(hdr, want) {
+			t.Fatalf("header = %q, %v; want %q", hdr, err, want)
+		}
+	}
+	nc.Write(amqp.HeaderSASL)
+	expectHeader(amqp.HeaderSASL)
+	f, err := amqp.ReadFrame(nc, 1<<16)
+	if err != nil || f.Code != amqp.SASLMechanisms {
+		t.Fatalf("sasl-mechanisms: %+v, %v", f, err)
+	}
+	nc.Write(amqp.AppendFrame(nil, amqp.FrameTypeSASL, 0, amqp.SASLInit, amqp.List{amqp.Symbol("ANONYMOUS"), []byte("anonymous")}, nil))
+	if f, err = amqp.ReadFrame(nc, 1<<16); err != nil || f.Code != amqp.SASLOutcome || f.Fields.Field(0) != uint8(0) {
+		t.Fatalf("sasl-outcome: %+v, %v", f, err)
+	}
+	nc.Write(amqp.HeaderAMQP)
+	expectHeader(amqp.HeaderAMQP)
+	nc.Write(amqp.AppendFrame(nil, amqp.FrameTypeAMQP, 0, amqp.Open, amqp.List{"test", nil, uint32(65536)}, nil))
+	if f, err = amqp.ReadFrame(nc, 1<<20); err != nil || f.Code != amqp.Open {
+		t.Fatalf("open: %+v, %v", f, err)
+	}
+	for i := 0; i < 2; i++ {
+		f, err := amqp.ReadFrame(nc, 1<<20)
+		if err != nil {
+			t.Fatalf("waiting for heartbeat %d: %v", i, err)
+		}
+		if f.Code != 0 || f.Fields != nil {
+			t.Fatalf("got frame 0x%x, want an empty heartbeat frame", f.Code)
+		}
+	}
+}
