@@ -1,0 +1,217 @@
+package customhandlertest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+
+	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
+)
+
+// sbSender is a customhandler.Sender over azservicebus for these tests (the
+// product's sender is shared/queue).
+type sbSender struct{ client *azservicebus.Client }
+
+func (s sbSender) Send(ctx context.Context, q string, body []byte, id string) error {
+	snd, err := s.client.NewSender(q, nil)
+	if err != nil {
+		return err
+	}
+	defer snd.Close(ctx)
+	return snd.SendMessage(ctx, &azservicebus.Message{Body: body, MessageID: &id}, nil)
+}
+
+func (s sbSender) Schedule(ctx context.Context, q string, body []byte, id string, at time.Time) error {
+	snd, err := s.client.NewSender(q, nil)
+	if err != nil {
+		return err
+	}
+	defer snd.Close(ctx)
+	_, err = snd.ScheduleMessages(ctx, []*azservicebus.Message{{Body: body, MessageID: &id}}, at, nil)
+	return err
+}
+
+type wireFixture struct {
+	*simFixture
+	emu    *sbemulatortest.Emulator
+	client *azservicebus.Client
+}
+
+// newWire runs the stand-in, the handler (its wake-ups go to the stand-in)
+// and the simulator receiving from the stand-in.
+func newWire(t *testing.T, p *Pipeline) *wireFixture {
+	t.Helper()
+	emu := sbemulatortest.Start(t, nil)
+	client, err := azservicebus.NewClientFromConnectionString(emu.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(context.Background()) })
+	f := &simFixture{p: p, keeper: &Keeper{}, blobs: &memBlobs{}}
+	h, err := customhandler.New(customhandler.Options{
+		Runs: p, Starts: p, Status: p, Wakes: sbSender{client}, Failed: f.keeper,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	f.host, err = New(Options{
+		FunctionsDir: functionsDir(t), HandlerURL: srv.URL,
+		Settings: func(k string) string {
+			return map[string]string{"LANGSYNC_SERVICEBUS": emu.ConnectionString}[k]
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.host.Close(context.Background()) })
+	return &wireFixture{simFixture: f, emu: emu, client: client}
+}
+
+func (w *wireFixture) send(t *testing.T, queue, body, id string) {
+	t.Helper()
+	if err := (sbSender{w.client}).Send(context.Background(), queue, []byte(body), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *wireFixture) receive(t *testing.T, function string) *Settlement {
+	t.Helper()
+	s, err := w.host.ReceiveOnce(context.Background(), function, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == nil {
+		t.Fatalf("no message for %s within 10s", function)
+	}
+	return s
+}
+
+func (w *wireFixture) counts(t *testing.T, queue string) (total, dead int) {
+	t.Helper()
+	c, err := w.emu.Server.Counts(queue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Total(), c.DeadLetter
+}
+
+// TestWireChain: a forced replication on langsync-export runs export, whose
+// wake-up goes over the stand-in to langsync-train, which the simulator
+// delivers to the train function; both messages are completed.
+func TestWireChain(t *testing.T) {
+	p := &Pipeline{
+		OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
+			return []customhandler.Wake{{Run: "r1", Project: "Tickets", Step: "train", Seq: 4}}, nil
+		},
+	}
+	w := newWire(t, p)
+	w.send(t, "langsync-export", `{"project":"Tickets"}`, "force-1")
+	s := w.receive(t, "export")
+	if !s.Completed || s.MessageID != "force-1" || s.DeliveryCount != 1 {
+		t.Fatalf("settlement %+v, want force-1 completed on first delivery", s)
+	}
+	if !strings.Contains(string(s.Result.Request), `"MessageId":"\"force-1\""`) {
+		t.Fatalf("invocation lacks the host's double-encoded MessageId: %s", s.Result.Request)
+	}
+	s = w.receive(t, "train")
+	if !s.Completed || s.MessageID != "r1/train/4" {
+		t.Fatalf("settlement %+v, want the wake-up r1/train/4 completed", s)
+	}
+	if c := p.CallsOf("Advance"); len(c) != 1 || c[0].Wakeup != (customhandler.Wakeup{V: 1, Run: "r1", Step: "train", Seq: 4}) {
+		t.Fatalf("Advance calls %+v", c)
+	}
+	for _, q := range []string{"langsync-export", "langsync-train"} {
+		if total, dead := w.counts(t, q); total != 0 || dead != 0 {
+			t.Fatalf("%s holds %d messages, %d dead-lettered; want none", q, total, dead)
+		}
+	}
+}
+
+// TestWireMalformedNotRetried: a malformed message is completed once, kept,
+// and never comes back.
+func TestWireMalformedNotRetried(t *testing.T) {
+	w := newWire(t, &Pipeline{})
+	w.send(t, "langsync-import", `{"restore": "everything please"}`, "bad-1")
+	s := w.receive(t, "import")
+	if !s.Completed {
+		t.Fatalf("malformed message abandoned (%v): it would be retried in vain", s.Result.Err)
+	}
+	if keys := w.keeper.Keys(); len(keys) != 1 || !strings.Contains(keys[0], "bad-1") {
+		t.Fatalf("kept %v, want failed/<time>-bad-1.json", keys)
+	}
+	if total, dead := w.counts(t, "langsync-import"); total != 0 || dead != 0 {
+		t.Fatalf("queue holds %d, DLQ %d; want 0 and 0", total, dead)
+	}
+	if s, err := w.host.ReceiveOnce(context.Background(), "import", 300*time.Millisecond); err != nil || s != nil {
+		t.Fatalf("redelivered: %+v %v", s, err)
+	}
+}
+
+// TestWireTransientRedelivered: a transient failure abandons the message;
+// Service Bus redelivers it with DeliveryCount 2, and it then completes.
+func TestWireTransientRedelivered(t *testing.T) {
+	var calls atomic.Int32
+	p := &Pipeline{
+		OnAdvance: func(context.Context, customhandler.Wakeup) ([]customhandler.Wake, error) {
+			if calls.Add(1) == 1 {
+				return nil, errors.New("authoring: connection reset")
+			}
+			return nil, nil
+		},
+	}
+	w := newWire(t, p)
+	w.send(t, "langsync-deploy", `{"v":1,"run":"r9","step":"deploy","seq":3}`, "r9/deploy/3")
+	if s := w.receive(t, "deploy"); s.Completed || s.Result.StatusCode != 500 {
+		t.Fatalf("first delivery %+v, want abandoned after a 500", s)
+	}
+	s := w.receive(t, "deploy")
+	if !s.Completed || s.DeliveryCount != 2 {
+		t.Fatalf("second delivery %+v, want completed with DeliveryCount 2", s)
+	}
+	if !strings.Contains(string(s.Result.Request), `"DeliveryCount":"2"`) {
+		t.Fatalf("invocation lacks DeliveryCount \"2\": %s", s.Result.Request)
+	}
+	if total, _ := w.counts(t, "langsync-deploy"); total != 0 {
+		t.Fatalf("queue holds %d after completion", total)
+	}
+}
+
+// TestWireRun: Run receives for every queue until cancelled.
+func TestWireRun(t *testing.T) {
+	done := make(chan customhandler.Wakeup, 1)
+	p := &Pipeline{
+		OnAdvance: func(_ context.Context, wk customhandler.Wakeup) ([]customhandler.Wake, error) {
+			done <- wk
+			return nil, nil
+		},
+	}
+	w := newWire(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- w.host.Run(ctx) }()
+	w.send(t, "langsync-import", `{"v":1,"run":"r5","step":"import","seq":1}`, "r5/import/1")
+	select {
+	case wk := <-done:
+		if wk.Run != "r5" {
+			t.Fatalf("advanced %+v", wk)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not deliver the message within 20s")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
