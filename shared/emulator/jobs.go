@@ -1,0 +1,354 @@
+package emulator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// jobLifetime is how long a job's status stays readable (spec §3: examples
+// always expire 7 days after creation).
+const jobLifetime = 7 * 24 * time.Hour
+
+// job is one authoring long-running operation. Its state before completion
+// is computed from the clock; at completion its effects are applied once.
+type job struct {
+	ID         string        `json:"id"`
+	Kind       string        `json:"kind"`
+	Project    string        `json:"project"`
+	Path       string        `json:"path"` // the status path, /language/...
+	APIVersion string        `json:"apiVersion"`
+	Created    time.Time     `json:"created"`
+	Duration   time.Duration `json:"duration"`
+	Seq        int64         `json:"seq"`
+	InjectFail bool          `json:"injectFail,omitempty"`
+
+	Done     bool       `json:"done,omitempty"`
+	Status   string     `json:"status,omitempty"`
+	Finished time.Time  `json:"finished,omitzero"`
+	Errors   []apiError `json:"errors,omitempty"`
+
+	// export, train: the project as it was when the job was submitted.
+	Snapshot     *snapshot       `json:"snapshot,omitempty"`
+	ExportResult json.RawMessage `json:"exportResult,omitempty"`
+	// import: the parsed body and problems found on submission.
+	Import    *snapshot  `json:"import,omitempty"`
+	PreErrors []apiError `json:"preErrors,omitempty"`
+	// train
+	ModelLabel    string       `json:"modelLabel,omitempty"`
+	ConfigVersion string       `json:"configVersion,omitempty"`
+	EvalOptions   *evalOptions `json:"evalOptions,omitempty"`
+	CancelJob     string       `json:"cancelJob,omitempty"`
+	// cancelTrain: the training job cancelled.
+	Target string `json:"target,omitempty"`
+	// deploy, deleteDeployment, swap
+	Deployment string    `json:"deployment,omitempty"`
+	Swap       [2]string `json:"swap,omitzero"`
+}
+
+func (j *job) end() time.Time { return j.Created.Add(j.Duration) }
+
+// startJob registers a job and answers 202 with its operation-location.
+func (s *Server) startJob(c *call, j *job) error {
+	s.st.Seq++
+	j.Seq = s.st.Seq
+	j.Created = c.now
+	j.APIVersion = c.version
+	if d, ok := s.durations[j.Kind]; ok {
+		j.Duration = d
+	}
+	if s.faults.JobFailureRatio > 0 && s.rng.Float64() < s.faults.JobFailureRatio {
+		j.InjectFail = true
+	}
+	s.st.Jobs[j.ID] = j
+	s.dirty = true
+	c.w.Header().Set("operation-location", c.base+j.Path+"?api-version="+c.version)
+	c.w.WriteHeader(202)
+	return nil
+}
+
+// tick completes every job whose end is not after now, in end order, then
+// forgets expired jobs. Called under s.mu before each operation.
+func (s *Server) tick(ctx context.Context, now time.Time) {
+	for {
+		var next *job
+		for _, j := range s.st.Jobs {
+			if j.Done || j.end().After(now) {
+				continue
+			}
+			if next == nil || j.end().Before(next.end()) || (j.end().Equal(next.end()) && j.Seq < next.Seq) {
+				next = j
+			}
+		}
+		if next == nil {
+			break
+		}
+		s.complete(ctx, next, next.end())
+		s.dirty = true
+	}
+	for id, j := range s.st.Jobs {
+		if j.Done && !now.Before(j.Created.Add(jobLifetime)) {
+			delete(s.st.Jobs, id)
+			s.dirty = true
+		}
+	}
+	for id, j := range s.st.RuntimeJobs {
+		if !now.Before(j.Created.Add(runtimeJobLifetime)) {
+			delete(s.st.RuntimeJobs, id)
+			s.dirty = true
+		}
+	}
+}
+
+func (j *job) finish(at time.Time, status string, errs ...apiError) {
+	j.Done, j.Status, j.Finished, j.Errors = true, status, at, errs
+}
+
+// complete applies a job's effects at time at.
+func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
+	if j.InjectFail {
+		j.finish(at, "failed", apiError{Code: "InternalServerError", Message: "The job failed because of an internal error (injected by the emulator)."})
+		return
+	}
+	if len(j.PreErrors) > 0 {
+		j.finish(at, "failed", j.PreErrors...)
+		return
+	}
+	p := s.st.Projects[j.Project]
+	if p == nil && j.Kind != KindImport && j.Kind != KindDeleteProject && j.Kind != KindExport {
+		j.finish(at, "failed", apiError{Code: "ProjectNotFound", Message: "The specified project was not found.", Target: j.Project})
+		return
+	}
+	switch j.Kind {
+	case KindDeleteProject:
+		delete(s.st.Projects, j.Project)
+	case KindExport:
+		b, err := json.Marshal(exportDocument(j.APIVersion, j.Snapshot))
+		if err != nil {
+			j.finish(at, "failed", apiError{Code: "InternalServerError", Message: err.Error()})
+			return
+		}
+		j.ExportResult = b
+	case KindImport:
+		if errs := s.checkImportStorage(ctx, j.Import); len(errs) > 0 {
+			j.finish(at, "failed", errs...)
+			return
+		}
+		if p == nil {
+			p = &project{Created: at, Models: map[string]*model{}, Deployments: map[string]*deployment{}}
+			s.st.Projects[j.Project] = p
+		}
+		p.Meta = j.Import.Meta
+		p.Assets = j.Import.Assets
+		p.Modified = at
+	case KindTrain:
+		m, errs := s.train(ctx, j, at)
+		if len(errs) > 0 {
+			j.finish(at, "failed", errs...)
+			return
+		}
+		p.Models[m.Label] = m
+		t := at
+		p.Trained = &t
+	case KindCancelTrain:
+		if t := s.st.Jobs[j.Target]; t != nil && !t.Done {
+			t.finish(at, "cancelled")
+		}
+	case KindDeploy:
+		m := p.Models[j.ModelLabel]
+		if m == nil {
+			j.finish(at, "failed", apiError{Code: "NotFound", Message: fmt.Sprintf("The trained model %q was not found.", j.ModelLabel), Target: j.ModelLabel})
+			return
+		}
+		p.Deployments[j.Deployment] = &deployment{
+			Name: j.Deployment, ModelID: m.ModelID, ModelLabel: m.Label, Trained: m.Trained, Deployed: at,
+			Expiration: deploymentExpiration(m), ConfigVersion: m.ConfigVersion, Classifier: m.Classifier,
+		}
+		t := at
+		p.Deployed = &t
+	case KindDeleteDeployment:
+		delete(p.Deployments, j.Deployment)
+	case KindSwap:
+		a, b := p.Deployments[j.Swap[0]], p.Deployments[j.Swap[1]]
+		if a == nil || b == nil {
+			j.finish(at, "failed", apiError{Code: "NotFound", Message: "Both deployments must exist to be swapped."})
+			return
+		}
+		a2, b2 := *b, *a
+		a2.Name, b2.Name = a.Name, b.Name
+		p.Deployments[a.Name], p.Deployments[b.Name] = &a2, &b2
+	case KindLoadSnapshot:
+		m := p.Models[j.ModelLabel]
+		if m == nil {
+			j.finish(at, "failed", apiError{Code: "NotFound", Message: fmt.Sprintf("The trained model %q was not found.", j.ModelLabel)})
+			return
+		}
+		p.Assets = m.Snapshot.Assets
+		p.Modified = at
+	}
+	j.finish(at, "succeeded")
+}
+
+// deploymentExpiration follows the examples: a deployment expires one year
+// after its model's expiration date.
+func deploymentExpiration(m *model) string {
+	t, err := time.Parse(time.DateOnly, m.Expiration)
+	if err != nil {
+		return m.Expiration
+	}
+	return t.AddDate(1, 0, 0).Format(time.DateOnly)
+}
+
+// modelID is shaped like the service's: <label>-<time, 12-hour clock>-<32 hex>.
+func modelID(project, label string, at time.Time, seq int64) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", project, label, at.Format(time.RFC3339Nano), seq))
+	return label + "-" + at.UTC().Format("20060102T030405") + "-" + hex.EncodeToString(sum[:16])
+}
+
+// Wire shapes of job states (spec §3, §5.6).
+type jobState struct {
+	Result              *trainResult `json:"result,omitempty"`
+	ResultURL           string       `json:"resultUrl,omitempty"`
+	JobID               string       `json:"jobId"`
+	CreatedDateTime     string       `json:"createdDateTime"`
+	LastUpdatedDateTime string       `json:"lastUpdatedDateTime"`
+	ExpirationDateTime  string       `json:"expirationDateTime"`
+	Status              string       `json:"status"`
+	Warnings            []apiError   `json:"warnings,omitempty"`
+	Errors              []apiError   `json:"errors,omitempty"`
+}
+
+type trainResult struct {
+	ModelLabel            string     `json:"modelLabel"`
+	TrainingConfigVersion string     `json:"trainingConfigVersion"`
+	EstimatedEndDateTime  string     `json:"estimatedEndDateTime,omitempty"`
+	TrainingStatus        *subStatus `json:"trainingStatus"`
+	EvaluationStatus      *subStatus `json:"evaluationStatus,omitempty"`
+}
+
+type subStatus struct {
+	PercentComplete int    `json:"percentComplete"`
+	StartDateTime   string `json:"startDateTime,omitempty"`
+	EndDateTime     string `json:"endDateTime,omitempty"`
+	Status          string `json:"status"`
+}
+
+const (
+	secondsFormat  = "2006-01-02T15:04:05Z07:00"
+	fractionFormat = "2006-01-02T15:04:05.0000000Z07:00"
+)
+
+func ts(t time.Time) string  { return t.UTC().Format(secondsFormat) }
+func tsf(t time.Time) string { return t.UTC().Format(fractionFormat) }
+
+// status returns a job's status and last-update time at now.
+func (s *Server) status(j *job, now time.Time) (string, time.Time) {
+	if j.Done {
+		return j.Status, j.Finished
+	}
+	start := j.Created.Add(j.Duration / 10)
+	if j.CancelJob != "" {
+		if cj := s.st.Jobs[j.CancelJob]; cj != nil {
+			return "cancelling", cj.Created
+		}
+	}
+	if now.Before(start) {
+		return "notStarted", j.Created
+	}
+	return "running", now
+}
+
+func (s *Server) renderJob(c *call, j *job) jobState {
+	st, upd := s.status(j, c.now)
+	out := jobState{
+		JobID: j.ID, CreatedDateTime: ts(j.Created), LastUpdatedDateTime: ts(upd),
+		ExpirationDateTime: ts(j.Created.Add(jobLifetime)), Status: st, Errors: j.Errors,
+	}
+	switch j.Kind {
+	case KindExport:
+		if st == "succeeded" {
+			out.ResultURL = c.base + "/language/authoring/analyze-text/projects/" + j.Project + "/export/jobs/" + j.ID + "/result?api-version=" + j.APIVersion
+		}
+	case KindTrain:
+		out.Result = s.trainProgress(j, c.now)
+	case KindCancelTrain:
+		if t := s.st.Jobs[j.Target]; t != nil {
+			out.Result = s.trainProgress(t, c.now)
+		} else {
+			out.Result = &trainResult{TrainingStatus: &subStatus{Status: "cancelled"}}
+		}
+	}
+	return out
+}
+
+// trainProgress renders TrainingJobState.result: training runs over 10%..80%
+// of the job's duration and evaluation over 80%..100%.
+func (s *Server) trainProgress(j *job, now time.Time) *trainResult {
+	r := &trainResult{ModelLabel: j.ModelLabel, TrainingConfigVersion: j.ConfigVersion}
+	d := j.Duration
+	tStart, eStart, end := j.Created.Add(d/10), j.Created.Add(d*8/10), j.end()
+	if j.Done {
+		end = j.Finished
+		if eStart.After(end) {
+			eStart = end
+		}
+		if tStart.After(end) {
+			tStart = end
+		}
+	}
+	pct := func(from, to time.Time) int {
+		if !to.After(from) {
+			return 100
+		}
+		p := int(100 * now.Sub(from) / to.Sub(from))
+		return min(max(p, 0), 99)
+	}
+	switch {
+	case j.Done && j.Status == "succeeded":
+		r.TrainingStatus = &subStatus{PercentComplete: 100, StartDateTime: tsf(tStart), EndDateTime: tsf(eStart), Status: "succeeded"}
+		r.EvaluationStatus = &subStatus{PercentComplete: 100, StartDateTime: tsf(eStart), EndDateTime: tsf(end), Status: "succeeded"}
+	case j.Done:
+		r.TrainingStatus = &subStatus{PercentComplete: pctAt(tStart, eStart, end), StartDateTime: tsf(tStart), EndDateTime: tsf(end), Status: j.Status}
+		r.EvaluationStatus = &subStatus{Status: "notStarted"}
+		if end.After(eStart) {
+			r.TrainingStatus = &subStatus{PercentComplete: 100, StartDateTime: tsf(tStart), EndDateTime: tsf(eStart), Status: "succeeded"}
+			r.EvaluationStatus = &subStatus{PercentComplete: pctAt(eStart, j.end(), end), StartDateTime: tsf(eStart), EndDateTime: tsf(end), Status: j.Status}
+		}
+	case now.Before(tStart):
+		r.EstimatedEndDateTime = tsf(end)
+		r.TrainingStatus = &subStatus{Status: "notStarted"}
+		r.EvaluationStatus = &subStatus{Status: "notStarted"}
+	case now.Before(eStart):
+		r.EstimatedEndDateTime = tsf(end)
+		r.TrainingStatus = &subStatus{PercentComplete: pct(tStart, eStart), StartDateTime: tsf(tStart), Status: "running"}
+		r.EvaluationStatus = &subStatus{Status: "notStarted"}
+	default:
+		r.EstimatedEndDateTime = tsf(end)
+		r.TrainingStatus = &subStatus{PercentComplete: 100, StartDateTime: tsf(tStart), EndDateTime: tsf(eStart), Status: "succeeded"}
+		r.EvaluationStatus = &subStatus{PercentComplete: pct(eStart, end), StartDateTime: tsf(eStart), Status: "running"}
+	}
+	return r
+}
+
+func pctAt(from, to, at time.Time) int {
+	if !to.After(from) {
+		return 100
+	}
+	return min(max(int(100*at.Sub(from)/to.Sub(from)), 0), 100)
+}
+
+// projectJobs returns a project's jobs of one kind, oldest first.
+func (s *Server) projectJobs(project, kind string) []*job {
+	var out []*job
+	for _, j := range s.st.Jobs {
+		if j.Project == project && j.Kind == kind {
+			out = append(out, j)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
+	return out
+}

@@ -1,0 +1,382 @@
+package emulator
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server is one emulated Language resource. It is an http.Handler.
+type Server struct {
+	opts      Options
+	clock     Clock
+	durations map[string]time.Duration
+	docs      DocumentSource
+	log       *slog.Logger
+	pageSize  int
+
+	mu      sync.Mutex
+	st      *state
+	dirty   bool
+	faults  Faults
+	rng     *mrand.Rand
+	getWin  rateWindow
+	postWin rateWindow
+	rtWin   rateWindow
+	reqs    []Request
+	closed  bool
+}
+
+// Request is one request the resource received, as listed by
+// GET /emulator/requests. It never carries a key or a query string.
+type Request struct {
+	Method string    `json:"method"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"` // 0 when the connection was dropped
+	Time   time.Time `json:"time"`
+}
+
+// Authoring and runtime api-versions the emulator serves.
+var (
+	authoringVersions = []string{"2022-05-01", "2023-04-01"}
+	runtimeVersions   = []string{"2022-05-01", "2023-04-01", "2024-11-01"}
+)
+
+// New returns a resource with opts. It loads saved state from
+// opts.DataDir when there is some.
+func New(opts Options) (*Server, error) {
+	if len(opts.Keys) == 0 {
+		return nil, errors.New("emulator: no subscription key: set Options.Keys (--key) to at least one key")
+	}
+	for _, k := range opts.Keys {
+		if k == "" {
+			return nil, errors.New("emulator: empty subscription key: every key must be non-empty")
+		}
+	}
+	if err := opts.Faults.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, clock: opts.Clock, docs: opts.Documents, log: opts.Logger, pageSize: opts.PageSize, st: newState()}
+	if s.clock == nil {
+		s.clock = RealClock()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Name == "" {
+		s.opts.Name = "emulator"
+	}
+	s.log = s.log.With("resource", s.opts.Name)
+	if s.pageSize <= 0 {
+		s.pageSize = 100
+	}
+	s.durations = map[string]time.Duration{}
+	for k, d := range DefaultJobDurations {
+		s.durations[k] = d
+	}
+	for k, d := range opts.JobDurations {
+		if _, ok := DefaultJobDurations[k]; !ok {
+			return nil, fmt.Errorf("emulator: job duration for unknown kind %q (known: %s)", k, strings.Join(jobKinds(), ", "))
+		}
+		if d < 0 {
+			return nil, fmt.Errorf("emulator: job duration for %s is negative", k)
+		}
+		s.durations[k] = d
+	}
+	s.setFaultsLocked(opts.Faults)
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close saves the state; later requests get 503.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.save()
+}
+
+// Clock returns the server's clock (a *FakeClock when one was given).
+func (s *Server) Clock() Clock { return s.clock }
+
+// SetFaults replaces the injected faults; it also reseeds the random source
+// and empties the rate-limit windows.
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setFaultsLocked(f)
+	return nil
+}
+
+func (s *Server) setFaultsLocked(f Faults) {
+	s.faults = f
+	seed := f.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	s.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	s.getWin, s.postWin, s.rtWin = rateWindow{}, rateWindow{}, rateWindow{}
+}
+
+// Faults returns the faults in force.
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Requests returns the requests received so far (admin requests excluded).
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.reqs...)
+}
+
+// ResetRequests empties the request list.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = nil
+}
+
+// CountRequests counts received requests with this method whose path ends
+// with suffix (e.g. "POST", "/:train").
+func (s *Server) CountRequests(method, suffix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if (method == "" || r.Method == method) && strings.HasSuffix(r.Path, suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// statusRecorder remembers the status written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// ServeHTTP answers one request: admin endpoints first, then region-down,
+// key check, injected faults, api-version, and the operation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/emulator/") {
+		s.serveAdmin(w, r)
+		return
+	}
+	w.Header().Set("apim-request-id", newUUID())
+	w.Header().Set("x-content-type-options", "nosniff")
+	w.Header().Set("strict-transport-security", "max-age=31536000; includeSubDomains; preload")
+	start := time.Now()
+	if lat := time.Duration(s.Faults().Latency); lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	s.mu.Lock()
+	now := s.clock.Now()
+	in := s.admit(r, now)
+	if in.drop {
+		s.record(r, 0, now)
+		s.mu.Unlock()
+		dropConnection(w)
+		return
+	}
+	if in.status != 0 {
+		s.record(r, in.status, now)
+		s.mu.Unlock()
+		writeInjected(w, in)
+		return
+	}
+	if !s.authorized(r) {
+		s.record(r, http.StatusUnauthorized, now)
+		s.mu.Unlock()
+		writeError(w, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msgUnauthorized}})
+		return
+	}
+	if in = s.decideFault(r, now); in.drop || in.status != 0 {
+		s.record(r, in.status, now)
+		s.mu.Unlock()
+		if in.drop {
+			dropConnection(w)
+			return
+		}
+		writeInjected(w, in)
+		return
+	}
+	rec.Header().Set("x-envoy-upstream-service-time", "1")
+	err := s.dispatch(rec, r, now)
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			s.log.Error("emulator: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+			he = &httpError{Status: 500, Body: apiError{Code: "InternalServerError", Message: err.Error()}}
+		}
+		writeError(rec, he)
+	}
+	if s.dirty {
+		if err := s.save(); err != nil {
+			s.log.Error("emulator: saving state", "err", err)
+		}
+		s.dirty = false
+	}
+	s.record(r, rec.status, now)
+	s.mu.Unlock()
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "elapsed", time.Since(start))
+}
+
+// admit handles region-down and a closed server, before the key check.
+func (s *Server) admit(r *http.Request, now time.Time) injected {
+	if s.closed {
+		return injected{status: 503}
+	}
+	if s.faults.Down {
+		if s.faults.DownStatus == 503 {
+			return injected{status: 503}
+		}
+		return injected{drop: true}
+	}
+	return injected{}
+}
+
+func (s *Server) record(r *http.Request, status int, now time.Time) {
+	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Status: status, Time: now})
+	// Bound memory for long-running emulators.
+	if len(s.reqs) > 100000 {
+		s.reqs = append([]Request(nil), s.reqs[len(s.reqs)-50000:]...)
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got := r.Header.Get("Ocp-Apim-Subscription-Key")
+	if got == "" {
+		return false
+	}
+	for _, k := range s.opts.Keys {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(k)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// serveAdmin answers /emulator/...: faults, requests, clock. No key needed.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/emulator/faults" && r.Method == http.MethodGet:
+		writeJSON(w, 200, s.Faults())
+	case r.URL.Path == "/emulator/faults" && (r.Method == http.MethodPost || r.Method == http.MethodPut):
+		var f Faults
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			writeError(w, errBadRequest("InvalidRequestBodyFormat", "faults: %v", err))
+			return
+		}
+		if err := s.SetFaults(f); err != nil {
+			writeError(w, errBadRequest("InvalidParameterValue", "%v", err))
+			return
+		}
+		writeJSON(w, 200, f)
+	case r.URL.Path == "/emulator/requests" && r.Method == http.MethodGet:
+		reqs := s.Requests()
+		if reqs == nil {
+			reqs = []Request{}
+		}
+		writeJSON(w, 200, map[string]any{"value": reqs})
+	case r.URL.Path == "/emulator/requests" && r.Method == http.MethodDelete:
+		s.ResetRequests()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/emulator/clock" && r.Method == http.MethodGet:
+		writeJSON(w, 200, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano)})
+	case r.URL.Path == "/emulator/clock" && r.Method == http.MethodPost:
+		fc, ok := s.clock.(*FakeClock)
+		if !ok {
+			writeError(w, errConflict("the emulator runs on the real clock; start it with a fake clock to move time"))
+			return
+		}
+		var body struct {
+			Advance Duration  `json:"advance"`
+			Set     time.Time `json:"set"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+			writeError(w, errBadRequest("InvalidRequestBodyFormat", `clock: want {"advance":"2s"} or {"set":"2026-01-01T00:00:00Z"}: %v`, err))
+			return
+		}
+		if !body.Set.IsZero() {
+			fc.Set(body.Set)
+		}
+		fc.Advance(time.Duration(body.Advance))
+		writeJSON(w, 200, map[string]any{"now": fc.Now().UTC().Format(time.RFC3339Nano)})
+	default:
+		writeError(w, errNoRoute())
+	}
+}
+
+// newUUID returns a random version-4 UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// newJobID returns an id shaped like the service's: <uuid>_<.NET ticks of
+// 00:00 UTC on the creation day> (spec §3).
+func newJobID(now time.Time) string {
+	day := now.UTC().Truncate(24 * time.Hour)
+	ticks := (day.Unix() + 62135596800) * 10000000
+	return fmt.Sprintf("%s_%d", newUUID(), ticks)
+}
+
+var _ http.Handler = (*Server)(nil)
