@@ -28,7 +28,9 @@ type httpError struct {
 	Body   apiError
 }
 
-func (e *httpError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Body.Code, e.Body.Message) }
+func (e *httpError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Body.Code, e.Body.Message)
+}
 
 func errBadRequest(inner, format string, a ...any) *httpError {
 	msg := fmt.Sprintf(format, a...)
