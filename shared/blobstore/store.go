@@ -1,0 +1,206 @@
+package blobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+)
+
+// Store is a flat namespace of blobs in containers.
+type Store interface {
+	// Get streams a blob; the caller closes the reader.
+	Get(ctx context.Context, container, key string) (io.ReadCloser, Info, error)
+	// Stat returns a blob's properties and metadata.
+	Stat(ctx context.Context, container, key string) (Info, error)
+	// Put writes a blob from r in one streaming pass, subject to opts.
+	Put(ctx context.Context, container, key string, r io.Reader, opts *PutOptions) (Info, error)
+	// List returns the blobs whose key starts with prefix, sorted by key.
+	List(ctx context.Context, container, prefix string) ([]Info, error)
+	// Delete removes a blob; a non-empty ifMatch must equal its current ETag.
+	Delete(ctx context.Context, container, key string, ifMatch string) error
+	// Lock takes an exclusive, expiring lock on key (creating an empty blob
+	// there if needed). It fails with ErrLocked while another holder's lock
+	// has not expired; an expired lock is taken over.
+	Lock(ctx context.Context, container, key string, ttl time.Duration) (Lock, error)
+	// EnsureContainer creates the container if it does not exist.
+	EnsureContainer(ctx context.Context, container string) error
+}
+
+// Lock is a held lock; renew it before it expires.
+type Lock interface {
+	// ID identifies this holding (a lease ID on Azure).
+	ID() string
+	// Expires is when the lock lapses unless renewed (by the holder's clock).
+	Expires() time.Time
+	// Renew extends the lock by its TTL; ErrLockLost if it was taken over.
+	Renew(ctx context.Context) error
+	// Release gives the lock up; ErrLockLost if it was taken over.
+	Release(ctx context.Context) error
+}
+
+// Info describes a blob.
+type Info struct {
+	Key          string
+	Size         int64
+	ETag         string
+	LastModified time.Time
+	ContentType  string
+	// Metadata keys are lowercase (Azure treats them case-insensitively).
+	Metadata map[string]string
+}
+
+// PutOptions are the conditions and properties of a Put; nil means an
+// unconditional write with no metadata.
+type PutOptions struct {
+	// IfNoneMatch: create only; ErrConflict if the blob exists.
+	IfNoneMatch bool
+	// IfMatch: replace only the blob with this ETag; ErrConflict otherwise
+	// (including when it no longer exists).
+	IfMatch string
+	// Metadata keys must be C# identifiers (letters, digits, underscore; not
+	// starting with a digit); they are stored lowercase. Values must be
+	// printable ASCII.
+	Metadata    map[string]string
+	ContentType string
+}
+
+// Options configure Open; nil means defaults.
+type Options struct {
+	// Credential for an account URL locator; default DefaultAzureCredential.
+	Credential azcore.TokenCredential
+	// HTTPClient for Azure requests (tests); default the SDK's.
+	HTTPClient *http.Client
+	// BlockSize and Concurrency bound a streamed upload's memory to about
+	// BlockSize*Concurrency (defaults 4 MiB and 4).
+	BlockSize   int64
+	Concurrency int
+	// Now is the clock used for lock expiry; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (o *Options) now() time.Time {
+	if o != nil && o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// Open returns the store named by locator: a Blob connection string
+// (contains AccountName= or BlobEndpoint=), an https:// (or http://) account
+// URL used with Entra ID, or otherwise a local directory (created if needed).
+// Errors never repeat the locator, which may hold an account key.
+func Open(ctx context.Context, locator string, opts *Options) (Store, error) {
+	locator = strings.TrimSpace(locator)
+	switch {
+	case locator == "":
+		return nil, errors.New("blobstore: empty store locator: give a directory, a Blob connection string or an https://<account>.blob.core.windows.net URL")
+	case isConnectionString(locator):
+		return NewAzureFromConnectionString(locator, opts)
+	case strings.HasPrefix(locator, "https://") || strings.HasPrefix(locator, "http://"):
+		return NewAzureFromURL(ctx, locator, opts)
+	case strings.Contains(locator, "://"):
+		return nil, fmt.Errorf("blobstore: unsupported store URL scheme %q: use https://<account>.blob.core.windows.net, a connection string or a directory", locator[:strings.Index(locator, "://")])
+	default:
+		return NewDir(locator, opts)
+	}
+}
+
+func isConnectionString(s string) bool {
+	l := strings.ToLower(s)
+	return strings.Contains(l, "accountname=") || strings.Contains(l, "blobendpoint=") || strings.Contains(l, "sharedaccesssignature=")
+}
+
+// checkMetadata validates keys and values and returns a lowercased copy.
+func checkMetadata(md map[string]string) (map[string]string, error) {
+	if len(md) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(md))
+	for k, v := range md {
+		if !isIdentifier(k) {
+			return nil, fmt.Errorf("metadata key %q is not a C# identifier (letters, digits, underscore, not starting with a digit)", k)
+		}
+		lk := strings.ToLower(k)
+		if _, dup := out[lk]; dup {
+			return nil, fmt.Errorf("metadata keys differ only in case (%q): Azure treats them as one", lk)
+		}
+		for _, r := range v {
+			if r < 0x20 || r > 0x7e {
+				return nil, fmt.Errorf("metadata %q value has a non-printable or non-ASCII character: encode it first", lk)
+			}
+		}
+		out[lk] = v
+	}
+	return out, nil
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case r >= '0' && r <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func lowerKeys(md map[string]string) map[string]string {
+	if len(md) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(md))
+	for k, v := range md {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// checkKey rejects keys that could escape a directory or that Azure treats
+// differently from a directory.
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("empty key")
+	case len(key) > 1024:
+		return errors.New("key longer than 1024 characters")
+	case strings.HasPrefix(key, "/") || strings.HasSuffix(key, "/") || strings.Contains(key, "//"):
+		return errors.New("key has an empty path segment or a leading or trailing slash")
+	case strings.Contains(key, "\\") || strings.ContainsRune(key, 0):
+		return errors.New("key contains a backslash or NUL")
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "." || seg == ".." {
+			return errors.New("key contains a . or .. segment")
+		}
+	}
+	return nil
+}
+
+// checkContainer applies Azure's container naming rules: 3-63 characters,
+// lowercase letters, digits and single hyphens, starting and ending with a
+// letter or digit.
+func checkContainer(name string) error {
+	if len(name) < 3 || len(name) > 63 {
+		return fmt.Errorf("container name %q must be 3 to 63 characters", name)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(name)-1 && name[i-1] != '-'
+		if !ok {
+			return fmt.Errorf("container name %q: use lowercase letters, digits and single hyphens, starting and ending with a letter or digit", name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package blobstore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/azuritetest"
+	"github.com/langsync/langsync/shared/blobstore/blobstoretest"
+)
+
+func TestMain(m *testing.M) { os.Exit(azuritetest.Main(m)) }
+
+func TestDirContract(t *testing.T) {
+	blobstoretest.Run(t, func(t *testing.T, now func() time.Time) blobstore.Store {
+		d, err := blobstore.NewDir(t.TempDir(), &blobstore.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	})
+}
+
+func TestAzuriteContract(t *testing.T) {
+	conn := azuritetest.Shared(t)
+	blobstoretest.Run(t, func(t *testing.T, now func() time.Time) blobstore.Store {
+		s, err := blobstore.Open(context.Background(), conn, &blobstore.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.(*blobstore.Azure); !ok {
+			t.Fatalf("Open(connection string) = %T, want *blobstore.Azure", s)
+		}
+		return s
+	})
+}
+
+func TestOpenPicksByLocator(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blobstore.Open(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := s.(*blobstore.Dir); !ok || d.Root() != dir {
+		t.Fatalf("Open(%s) = %T", dir, s)
+	}
+	if _, err := blobstore.Open(context.Background(), "", nil); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+	if _, err := blobstore.Open(context.Background(), "s3://bucket", nil); err == nil || !strings.Contains(err.Error(), "scheme") {
+		t.Fatalf("Open(s3://) = %v, want a scheme error", err)
+	}
+	s, err = blobstore.Open(context.Background(), "https://acct.blob.core.windows.net", &blobstore.Options{Credential: fakeCred{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.(*blobstore.Azure); !ok {
+		t.Fatalf("Open(https URL) = %T", s)
+	}
+}
+
+func TestMalformedConnectionStringNeverEchoesKey(t *testing.T) {
+	const key = "c2VjcmV0LWtleS1kby1ub3QtbGVhaw=="
+	_, err := blobstore.Open(context.Background(), "AccountName=acct;AccountKey="+key+";DefaultEndpointsProtocol", nil)
+	if err == nil {
+		t.Fatal("malformed connection string accepted")
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("error echoes the account key: %v", err)
+	}
+}
+
+func TestDirReadsPlainFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/docs/sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dir+"/docs/sub/a.txt", []byte("hello"), 0o644)
+	s, _ := blobstore.NewDir(dir, nil)
+	body, info := blobstoretest.MustGet(t, s, "docs", "sub/a.txt")
+	if body != "hello" || info.ETag == "" {
+		t.Fatalf("plain file: %q etag %q", body, info.ETag)
+	}
+	// Its derived ETag guards an update like any other.
+	if _, err := s.Put(context.Background(), "docs", "sub/a.txt", strings.NewReader("x"), &blobstore.PutOptions{IfMatch: `"nope"`}); !errors.Is(err, blobstore.ErrConflict) {
+		t.Fatalf("stale IfMatch on a plain file: %v", err)
+	}
+	blobstoretest.MustPut(t, s, "docs", "sub/a.txt", "new", &blobstore.PutOptions{IfMatch: info.ETag})
+	list, err := s.List(context.Background(), "docs", "")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List = %+v, %v; sidecars must not be listed", list, err)
+	}
+}
+
+type fakeCred struct{}
