@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/langsync/langsync/shared/emulator"
+)
+
+func init() {
+	emulatorKinds["language"] = emulatorKind{
+		Summary: "an Azure AI Language resource (custom text authoring + runtime) on loopback",
+		Run:     runLanguageEmulator,
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// languageEmulatorFlags are the parsed flags of `langsync emulator language`.
+type languageEmulatorFlags struct {
+	addr, dataDir, docsDir, storage, jobDurations, faults, name string
+	keys                                                        stringList
+	verbose                                                     bool
+}
+
+func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags, emulator.Options, error) {
+	f := &languageEmulatorFlags{}
+	fs := newFlagSet(env, "emulator language", `emulator language --key KEY [--addr 127.0.0.1:7001] [--docs-dir DIR | --storage CONN] [--data-dir DIR]
+                         [--job-duration export=200ms,import=200ms,train=2s,deploy=500ms] [--faults ...]`)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:7001", "`host:port` to listen on (port 0 picks a free one)")
+	fs.Var(&f.keys, "key", "subscription `key` to accept (repeatable; required)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` keeping the resource's state across restarts (default: in memory)")
+	fs.StringVar(&f.docsDir, "docs-dir", "", "`directory` of labelled documents laid out as DIR/<container>/<location>")
+	fs.StringVar(&f.storage, "storage", "", "Blob `connection string` or account URL of the linked storage (container = storageInputContainerName, blob = location)")
+	fs.StringVar(&f.jobDurations, "job-duration", "", "job durations per `kind`, e.g. export=200ms,import=200ms,train=2s,deploy=500ms")
+	fs.StringVar(&f.faults, "faults", "", "faults from the start, e.g. ratelimit,throttle=0.1,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7")
+	fs.StringVar(&f.name, "name", "emulator", "resource `name` (for logs)")
+	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr")
+	if _, err := parseFlags(fs, args); err != nil {
+		return nil, emulator.Options{}, err
+	}
+	hint := "langsync emulator language --help"
+	if len(f.keys) == 0 {
+		return nil, emulator.Options{}, usagef(hint, "--key is required (clients send it as Ocp-Apim-Subscription-Key)")
+	}
+	for _, k := range f.keys {
+		if k == "" {
+			return nil, emulator.Options{}, usagef(hint, "--key must not be empty")
+		}
+	}
+	if f.docsDir != "" && f.storage != "" {
+		return nil, emulator.Options{}, usagef(hint, "give --docs-dir or --storage, not both")
+	}
+	durations, err := emulator.ParseJobDurations(f.jobDurations)
+	if err != nil {
+		return nil, emulator.Options{}, usagef(hint, "--job-duration: %v", err)
+	}
+	faults, err := emulator.ParseFaults(f.faults)
+	if err != nil {
+		return nil, emulator.Options{}, usagef(hint, "--faults: %v", err)
+	}
+	opts := emulator.Options{Keys: f.keys, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name}
+	if f.docsDir != "" {
+		opts.Documents = emulator.DirDocuments(f.docsDir)
+	}
+	return f, opts, nil
+}
+
+func runLanguageEmulator(ctx context.Context, env *Env, args []string) error {
+	f, opts, err := parseLanguageEmulatorFlags(env, args)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	if f.storage != "" {
+		docs, err := openStorageDocuments(ctx, f.storage)
+		if err != nil {
+			return fmt.Errorf("emulator language: --storage: %w", err)
+		}
+		opts.Documents = docs
+	}
+	srv, err := emulator.New(opts)
+	if err != nil {
+		return fmt.Errorf("emulator language: %w", err)
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("emulator language: listening on %s: %w (is another process using it? try --addr 127.0.0.1:0)", f.addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(env.Stdout, "langsync emulator language %q listening on http://%s\n", f.name, ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		srv.Close()
+		return fmt.Errorf("emulator language: serving: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	shutdownErr := hs.Shutdown(sctx)
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("emulator language: saving state: %w", err)
+	}
+	if shutdownErr != nil && !errors.Is(shutdownErr, context.DeadlineExceeded) {
+		return fmt.Errorf("emulator language: shutting down: %w", shutdownErr)
+	}
+	return nil
+}
