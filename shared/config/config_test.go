@@ -178,6 +178,7 @@ func TestParseRejects(t *testing.T) {
 		{"http non-loopback", "resources: {a: {endpoint: 'http://a.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [{resource: a, as: Q}]}]\n", "only sent over https"},
 		{"entra and key", "resources: {a: {endpoint: 'https://a.example.com', key: k, auth: entra}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [b]}]\n", "exclusive"},
 		{"bad window", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWindow: soon\n", "bad duration"},
+		{"same resource twice", base + "projects: [{name: P, source: a, targets: [b, {resource: b, as: Q}]}]\n", "one replica per resource"},
 		{"global", base + "projects: [{name: global, source: a, targets: [b]}]\n", "reserved"},
 	}
 	for _, tt := range tests {

@@ -81,8 +81,13 @@ func (c *Config) Validate() error {
 		if len(pr.Targets) == 0 {
 			p.add(f+".targets", "", ErrMissing, "name at least one target resource, e.g. targets: [secondary]")
 		}
+		seenRes := map[string]bool{}
 		for j, t := range pr.Targets {
 			tf := fmt.Sprintf("%s.targets[%d]", f, j)
+			if seenRes[t.Resource] && t.Resource != "" {
+				p.add(tf, t.Resource, ErrDuplicate, "a project has one replica per resource")
+			}
+			seenRes[t.Resource] = true
 			switch {
 			case t.Resource == "":
 				p.add(tf+".resource", "", ErrMissing, "name a configured resource")

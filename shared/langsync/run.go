@@ -1,0 +1,278 @@
+package langsync
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// RunSchemaVersion is the version of the run JSON document. A run with
+// another version is refused (kept for inspection) rather than misread.
+const RunSchemaVersion = 1
+
+// RunKind says what a run does.
+type RunKind string
+
+const (
+	// RunReplicate copies a source project to its targets:
+	// inspect, export, backup, then per target documents, import, train,
+	// deploy and verify.
+	RunReplicate RunKind = "replicate"
+	// RunRestore imports a backup into a resource: import, train, deploy.
+	RunRestore RunKind = "restore"
+)
+
+// Trigger says what started a run.
+type Trigger string
+
+const (
+	// TriggerTimer is the daily change check; a timer run whose export
+	// fingerprint equals the one last replicated stops before training.
+	TriggerTimer Trigger = "timer"
+	// TriggerForced is a request on the export queue: replicate now,
+	// skipping the change check.
+	TriggerForced Trigger = "forced"
+	// TriggerCLI is `langsync replicate`; like forced.
+	TriggerCLI Trigger = "cli"
+	// TriggerRestore is a restore request (queue, blob drop or CLI).
+	TriggerRestore Trigger = "restore"
+)
+
+// RunPhase is the lifecycle phase of a run.
+type RunPhase string
+
+const (
+	// RunRunning: steps remain; a wake-up is scheduled at Run.NextAt.
+	RunRunning RunPhase = "running"
+	// RunSucceeded: every step succeeded or was skipped.
+	RunSucceeded RunPhase = "succeeded"
+	// RunFailed: a step failed permanently; Run.Error says why. Nothing on
+	// the target was deleted, so it keeps serving what it served before.
+	RunFailed RunPhase = "failed"
+)
+
+// Terminal reports whether the run will not change any more.
+func (p RunPhase) Terminal() bool { return p == RunSucceeded || p == RunFailed }
+
+// StepName names a step of a run.
+type StepName string
+
+const (
+	// StepInspect reads the source (GETs only): project, deployments,
+	// models and training jobs, and plans the remaining steps.
+	StepInspect StepName = "inspect"
+	// StepExport exports the model behind the mirrored deployments
+	// (trainedModelLabel) from the source: a job.
+	StepExport StepName = "export"
+	// StepBackup streams the export and its documents into a backup blob and
+	// computes the fingerprint.
+	StepBackup StepName = "backup"
+	// StepDocuments writes the backup's documents into the target's linked
+	// storage when it differs from the source's.
+	StepDocuments StepName = "documents"
+	// StepImport imports the export into the target project: a job.
+	StepImport StepName = "import"
+	// StepTrain trains the target with the source model's label, training
+	// config version and evaluation options: a job.
+	StepTrain StepName = "train"
+	// StepDeploy deploys the trained label under the source deployment's
+	// name: a job.
+	StepDeploy StepName = "deploy"
+	// StepVerify checks the target's project and deployments (and probes)
+	// and records the pair state.
+	StepVerify StepName = "verify"
+)
+
+// StepStatus is the state of one step.
+type StepStatus string
+
+const (
+	// StepPending: not started yet (or waiting for NotBefore after a
+	// transient error).
+	StepPending StepStatus = "pending"
+	// StepStarting: claimed by a handler that is about to send the POST. A
+	// step found in this state without a Job after the claim timeout is
+	// recovered by looking for the job on the service before any re-POST.
+	StepStarting StepStatus = "starting"
+	// StepRunning: the job was started; Job.Location is polled.
+	StepRunning StepStatus = "running"
+	// StepSucceeded: done.
+	StepSucceeded StepStatus = "succeeded"
+	// StepSkipped: not needed (e.g. fingerprint unchanged on a timer run).
+	StepSkipped StepStatus = "skipped"
+	// StepFailed: failed permanently; the run failed with it.
+	StepFailed StepStatus = "failed"
+)
+
+// Done reports whether the step needs no more work.
+func (s StepStatus) Done() bool { return s == StepSucceeded || s == StepSkipped }
+
+// Step is one action of a run with its durable progress.
+type Step struct {
+	Name StepName `json:"name"`
+	// Target is the target resource for per-target steps; empty for
+	// source steps.
+	Target string `json:"target,omitempty"`
+	// Model is the model label the step works on (export, backup,
+	// documents, import, train).
+	Model string `json:"model,omitempty"`
+	// Deployment is the deployment name of a deploy step.
+	Deployment string     `json:"deployment,omitempty"`
+	Status     StepStatus `json:"status"`
+	// Job is the started job's operation-location; saved before anything
+	// else once the POST returns.
+	Job *Job `json:"job,omitempty"`
+	// ResultURL is an export job's result location.
+	ResultURL string `json:"resultUrl,omitempty"`
+	// Percent is the job's last reported progress (training), 0..100.
+	Percent  int `json:"percent,omitempty"`
+	Attempts int `json:"attempts,omitempty"`
+	// Claimed is when a handler set StepStarting.
+	Claimed  time.Time `json:"claimed,omitempty"`
+	Started  time.Time `json:"started,omitempty"`
+	Finished time.Time `json:"finished,omitempty"`
+	// NotBefore delays the next attempt after a transient error.
+	NotBefore time.Time `json:"notBefore,omitempty"`
+	// Error is the last error (transient or the final one).
+	Error string `json:"error,omitempty"`
+	// Note says why a step was skipped or what it found.
+	Note string `json:"note,omitempty"`
+}
+
+// ID names the step within its run, e.g. "train/secondary/model1".
+func (s Step) ID() string {
+	id := string(s.Name)
+	if s.Target != "" {
+		id += "/" + s.Target
+	}
+	if s.Deployment != "" {
+		id += "/" + s.Deployment
+	} else if s.Model != "" {
+		id += "/" + s.Model
+	}
+	return id
+}
+
+// ModelPlan is what a run replicates of one source model.
+type ModelPlan struct {
+	Label string `json:"label"`
+	// ModelID is the source model's id (to see later whether it changed).
+	ModelID string `json:"modelId,omitempty"`
+	// TrainingConfigVersion and EvaluationOptions come from the source's
+	// training job that produced the model (or the model itself).
+	TrainingConfigVersion string `json:"trainingConfigVersion,omitempty"`
+	// EvaluationOptions is the raw evaluationOptions JSON object, if known.
+	EvaluationOptions json.RawMessage `json:"evaluationOptions,omitempty"`
+	// Deployments of the source served by this model.
+	Deployments []string `json:"deployments,omitempty"`
+	// Backup is the backup blob key and Fingerprint the export's
+	// fingerprint, set by the backup step.
+	Backup      string `json:"backup,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// StorageContainer is the export's storageInputContainerName.
+	StorageContainer string `json:"storageContainer,omitempty"`
+}
+
+// SourceState is what a run saw of the source project when it inspected it.
+type SourceState struct {
+	LastModified time.Time `json:"lastModified,omitempty"`
+	LastTrained  time.Time `json:"lastTrained,omitempty"`
+	LastDeployed time.Time `json:"lastDeployed,omitempty"`
+	// Deployments maps each mirrored deployment to its model id.
+	Deployments map[string]string `json:"deployments,omitempty"`
+}
+
+// Latest returns the newest of the three timestamps.
+func (s SourceState) Latest() time.Time {
+	t := s.LastModified
+	for _, u := range []time.Time{s.LastTrained, s.LastDeployed} {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// Run is one replication (or restore) run: a small JSON document in the
+// state container (runs/<id>.json), updated under ETag conditions. It never
+// holds a secret.
+type Run struct {
+	V       int     `json:"v"`
+	ID      string  `json:"id"`
+	Kind    RunKind `json:"kind"`
+	Trigger Trigger `json:"trigger"`
+	// Source and Project name the source project; Pairs are its targets in
+	// this run (one active run per target project).
+	Source  string `json:"source"`
+	Project string `json:"project"`
+	Pairs   []Pair `json:"pairs"`
+	// SkipIfUnchanged stops the run after the backup step when the export's
+	// fingerprint equals the one last replicated to every target (set by
+	// sync when only the source's timestamps moved).
+	SkipIfUnchanged bool     `json:"skipIfUnchanged,omitempty"`
+	Phase           RunPhase `json:"phase"`
+	// Seq increases with every save; a wake-up carrying a lower Seq is
+	// stale and dropped.
+	Seq     int       `json:"seq"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	Ended   time.Time `json:"ended,omitempty"`
+	// NextAt is when the next wake-up is due; the timer's sweep re-wakes
+	// runs that are overdue (a lost message).
+	NextAt time.Time `json:"nextAt,omitempty"`
+	// Steps in execution order; planned by the inspect step.
+	Steps []Step `json:"steps"`
+	// Source facts found by inspect, and the models replicated.
+	SourceState SourceState `json:"sourceState"`
+	Models      []ModelPlan `json:"models,omitempty"`
+	// Reason says why the run was started (from sync, or "forced").
+	Reason string `json:"reason,omitempty"`
+	// Error is why the run failed.
+	Error string `json:"error,omitempty"`
+	// Warnings are non-fatal findings (probe disagreements, a backup that
+	// already existed, ...).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Current returns the index of the first step that is not done, or -1.
+func (r *Run) Current() int {
+	for i, s := range r.Steps {
+		if !s.Status.Done() {
+			return i
+		}
+	}
+	return -1
+}
+
+// Model returns the plan of the named model label, or nil.
+func (r *Run) Model(label string) *ModelPlan {
+	for i := range r.Models {
+		if r.Models[i].Label == label {
+			return &r.Models[i]
+		}
+	}
+	return nil
+}
+
+// PairState is the durable per-pair record (pairs/<source>/<project>/<target>.json).
+type PairState struct {
+	V    int  `json:"v"`
+	Pair Pair `json:"pair"`
+	// ActiveRun is the id of the run currently replicating this pair;
+	// requests for the pair join it.
+	ActiveRun string `json:"activeRun,omitempty"`
+	// LastRun is the last run that finished (either way).
+	LastRun      string    `json:"lastRun,omitempty"`
+	LastRunPhase RunPhase  `json:"lastRunPhase,omitempty"`
+	LastError    string    `json:"lastError,omitempty"`
+	LastRunEnded time.Time `json:"lastRunEnded,omitempty"`
+	// Fingerprint last replicated to the target, per model label and
+	// combined; Replicated is when.
+	Fingerprint  string            `json:"fingerprint,omitempty"`
+	Fingerprints map[string]string `json:"fingerprints,omitempty"`
+	Replicated   time.Time         `json:"replicated,omitempty"`
+	// Backups holds the backup key of each replicated model.
+	Backups map[string]string `json:"backups,omitempty"`
+	// Source is what the source looked like when last replicated (or last
+	// found unchanged by fingerprint).
+	Source SourceState `json:"source"`
+}

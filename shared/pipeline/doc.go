@@ -1,0 +1,13 @@
+// Package pipeline runs replications: durable runs whose state lives in the
+// state store (run state is the truth; queue messages are only wake-ups), the
+// daily change check (Sync), status and the sweep of overdue runs.
+//
+// A host (CLI, Azure Functions, local, Lambda) creates runs with Start or
+// Sync, then calls Advance (or Wake, for a queue message carrying a sequence
+// number) and schedules the returned Next. Advance does the next action
+// idempotently within a bounded poll budget and never blocks for a whole
+// training job.
+//
+// The package owns small interfaces for what it needs (Authoring,
+// StateStore, Backups, Prober, Clock); shared/app adapts the real clients.
+package pipeline

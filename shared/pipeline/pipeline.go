@@ -1,0 +1,472 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// Queue names a step's wake-up is routed to (DESIGN.md, queues).
+const (
+	QueueExport = "langsync-export"
+	QueueImport = "langsync-import"
+	QueueTrain  = "langsync-train"
+	QueueDeploy = "langsync-deploy"
+)
+
+// QueueFor returns the queue that carries wake-ups for a step.
+func QueueFor(step langsync.StepName) string {
+	switch step {
+	case langsync.StepDocuments, langsync.StepImport:
+		return QueueImport
+	case langsync.StepTrain:
+		return QueueTrain
+	case langsync.StepDeploy, langsync.StepVerify:
+		return QueueDeploy
+	}
+	return QueueExport
+}
+
+// Options configure a Pipeline. Config, Clients, State and Backups are required.
+type Options struct {
+	Config *config.Config
+	// Clients returns the authoring client of a configured resource. It is
+	// called often: return a shared client (one rate budget per resource).
+	Clients func(resource string) (Authoring, error)
+	State   StateStore
+	Backups Backups
+	// Prober classifies the config's probe texts during verify; optional.
+	Prober Prober
+	Clock  Clock
+	Logger *slog.Logger
+	// PollBudget bounds how long one Advance call polls a job before it
+	// returns a Next for later (default 20s, well under a function timeout).
+	PollBudget time.Duration
+	// PollIntervals per job kind, used when the service sends no
+	// Retry-After (defaults: export/import 5s, train 30s, deploy 10s).
+	PollIntervals map[langsync.JobKind]time.Duration
+	// Backoff is the first retry delay after a transient error; it doubles
+	// per attempt up to MaxBackoff (defaults 10s and 10m).
+	Backoff, MaxBackoff time.Duration
+	// MaxAttempts per step before a transient error becomes permanent
+	// (default 8).
+	MaxAttempts int
+	// ClaimTimeout is how long a step may sit in "starting" before another
+	// handler recovers it (default 2m).
+	ClaimTimeout time.Duration
+	// LockTTL and LockWait: the per-(target, project) lock taken while a run
+	// is created (defaults 30s and 60s).
+	LockTTL, LockWait time.Duration
+	// OnProgress, if set, is called on every step transition and poll.
+	OnProgress func(Progress)
+	// Hook is a test seam: called at named points ("claimed", "begun",
+	// "saved", "done", each prefixed with the step id and a colon); an error
+	// stops Advance there as a crash would.
+	Hook func(point string) error
+}
+
+// Progress reports one step event to OnProgress.
+type Progress struct {
+	Run     string
+	Step    langsync.Step
+	Elapsed time.Duration
+	Event   string // "start", "poll", "done", "skip", "retry", "fail"
+}
+
+// Pipeline runs replications. It is safe for concurrent use.
+type Pipeline struct {
+	opts  Options
+	cfg   *config.Config
+	clock Clock
+	log   *slog.Logger
+}
+
+// New checks the options and returns a Pipeline.
+func New(opts Options) (*Pipeline, error) {
+	var missing []string
+	if opts.Config == nil {
+		missing = append(missing, "Config")
+	}
+	if opts.Clients == nil {
+		missing = append(missing, "Clients")
+	}
+	if opts.State == nil {
+		missing = append(missing, "State")
+	}
+	if opts.Backups == nil {
+		missing = append(missing, "Backups")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("pipeline: options missing %v", missing)
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&opts.PollBudget, 20*time.Second)
+	def(&opts.Backoff, 10*time.Second)
+	def(&opts.MaxBackoff, 10*time.Minute)
+	def(&opts.ClaimTimeout, 2*time.Minute)
+	def(&opts.LockTTL, 30*time.Second)
+	def(&opts.LockWait, 60*time.Second)
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	intervals := map[langsync.JobKind]time.Duration{
+		langsync.JobExport: 5 * time.Second, langsync.JobImport: 5 * time.Second,
+		langsync.JobTrain: 30 * time.Second, langsync.JobDeploy: 10 * time.Second,
+	}
+	for k, v := range opts.PollIntervals {
+		intervals[k] = v
+	}
+	opts.PollIntervals = intervals
+	return &Pipeline{opts: opts, cfg: opts.Config, clock: opts.Clock, log: opts.Logger}, nil
+}
+
+// Next tells the host what to wake next and when.
+type Next struct {
+	Run string `json:"run"`
+	// Step is the step the wake-up is for (routes it to a queue).
+	Step langsync.StepName `json:"step,omitempty"`
+	// Queue is QueueFor(Step).
+	Queue string `json:"queue,omitempty"`
+	// Seq is the sequence number the wake-up must carry.
+	Seq int `json:"seq"`
+	// At is when to wake; at or before now means now.
+	At time.Time `json:"at"`
+	// Done: the run is terminal; schedule nothing.
+	Done  bool              `json:"done,omitempty"`
+	Phase langsync.RunPhase `json:"phase"`
+	// Stale: the wake-up was out of date (or another handler holds the
+	// run); schedule nothing.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// Wakeup is the body of an internal wake-up message.
+type Wakeup struct {
+	V    int    `json:"v"`
+	Run  string `json:"run"`
+	Step string `json:"step"`
+	Seq  int    `json:"seq"`
+}
+
+// MessageID is the wake-up's Service Bus MessageId, "<run>/<step>/<seq>",
+// so that duplicate detection drops repeated sends.
+func (n Next) MessageID() string { return fmt.Sprintf("%s/%s/%d", n.Run, n.Step, n.Seq) }
+
+// Wakeup returns the message body for n.
+func (n Next) Wakeup() Wakeup { return Wakeup{V: 1, Run: n.Run, Step: string(n.Step), Seq: n.Seq} }
+
+// CorruptError is a state document that cannot be read. The blob is left
+// as it is for inspection.
+type CorruptError struct {
+	Key string
+	Err error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("pipeline: state document %s is unreadable (kept for inspection; fix or delete it): %v", e.Key, e.Err)
+}
+
+// Unwrap returns ErrCorrupt and the cause.
+func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
+
+func (p *Pipeline) loadRun(ctx context.Context, id string) (*langsync.Run, string, error) {
+	key := langsync.RunKey(id)
+	data, etag, err := p.opts.State.Get(ctx, key)
+	if err != nil {
+		return nil, "", fmt.Errorf("pipeline: loading run %s: %w", id, err)
+	}
+	var r langsync.Run
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, "", &CorruptError{Key: key, Err: err}
+	}
+	if r.V != langsync.RunSchemaVersion {
+		return nil, "", &CorruptError{Key: key, Err: fmt.Errorf("schema version %d, this langsync reads %d", r.V, langsync.RunSchemaVersion)}
+	}
+	if r.ID != id {
+		return nil, "", &CorruptError{Key: key, Err: fmt.Errorf("document holds run %q", r.ID)}
+	}
+	return &r, etag, nil
+}
+
+// saveRun writes the run under its ETag, bumping Seq. An empty etag creates.
+func (p *Pipeline) saveRun(ctx context.Context, r *langsync.Run, etag string) (string, error) {
+	r.Seq++
+	r.Updated = p.clock.Now()
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		r.Seq--
+		return "", fmt.Errorf("pipeline: encoding run %s: %w", r.ID, err)
+	}
+	cond := Condition{IfMatch: etag, IfNoneMatch: etag == ""}
+	newTag, err := p.opts.State.Put(ctx, langsync.RunKey(r.ID), data, cond)
+	if err != nil {
+		r.Seq--
+		return "", fmt.Errorf("pipeline: saving run %s: %w", r.ID, err)
+	}
+	return newTag, nil
+}
+
+func (p *Pipeline) loadPair(ctx context.Context, pair langsync.Pair) (*langsync.PairState, string, error) {
+	key := langsync.PairKey(pair)
+	data, etag, err := p.opts.State.Get(ctx, key)
+	if errors.Is(err, ErrNotFound) {
+		return &langsync.PairState{V: 1, Pair: pair}, "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("pipeline: loading pair state %s: %w", key, err)
+	}
+	var s langsync.PairState
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, "", &CorruptError{Key: key, Err: err}
+	}
+	if s.V != 1 {
+		return nil, "", &CorruptError{Key: key, Err: fmt.Errorf("schema version %d, this langsync reads 1", s.V)}
+	}
+	s.Pair = pair
+	return &s, etag, nil
+}
+
+func (p *Pipeline) savePair(ctx context.Context, s *langsync.PairState, etag string) error {
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("pipeline: encoding pair state: %w", err)
+	}
+	_, err = p.opts.State.Put(ctx, langsync.PairKey(s.Pair), data, Condition{IfMatch: etag, IfNoneMatch: etag == ""})
+	if err != nil {
+		return fmt.Errorf("pipeline: saving pair state %s: %w", langsync.PairKey(s.Pair), err)
+	}
+	return nil
+}
+
+// updatePair applies fn to the pair state under its ETag, retrying on a
+// concurrent write.
+func (p *Pipeline) updatePair(ctx context.Context, pair langsync.Pair, fn func(*langsync.PairState)) error {
+	for attempt := 0; ; attempt++ {
+		s, etag, err := p.loadPair(ctx, pair)
+		if err != nil {
+			return err
+		}
+		fn(s)
+		err = p.savePair(ctx, s, etag)
+		if !errors.Is(err, ErrConflict) || attempt >= 5 {
+			return err
+		}
+	}
+}
+
+// activeRun reports whether id names a run that is still running.
+func (p *Pipeline) activeRun(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	r, _, err := p.loadRun(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt):
+		// A missing run (crash before it was written) or an unreadable
+		// one cannot be joined; the pair is free.
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return !r.Phase.Terminal(), nil
+}
+
+// Request asks for a replication run now.
+type Request struct {
+	// Project is the source project name (required).
+	Project string
+	// Source and Targets narrow the configured pairs; empty means all.
+	Source  string
+	Targets []string
+	Trigger langsync.Trigger
+	Reason  string
+	// SkipIfUnchanged: stop after backup for targets whose last replicated
+	// fingerprint equals the new export's (sync sets it when only the
+	// source's timestamps moved).
+	SkipIfUnchanged bool
+}
+
+// Ticket is the run a request started or joined.
+type Ticket struct {
+	Run    string          `json:"run"`
+	Joined bool            `json:"joined"`
+	Pairs  []langsync.Pair `json:"pairs"`
+	Next   Next            `json:"next"`
+}
+
+// Start starts a run for the requested pairs, one run per source project;
+// a pair that already has an active run joins it instead.
+func (p *Pipeline) Start(ctx context.Context, req Request) ([]Ticket, error) {
+	groups := map[string][]langsync.Pair{}
+	var order []string
+	for _, pair := range p.cfg.Pairs() {
+		if pair.Project != req.Project || (req.Source != "" && pair.Source != req.Source) || (len(req.Targets) > 0 && !contains(req.Targets, pair.Target)) {
+			continue
+		}
+		if _, ok := groups[pair.Source]; !ok {
+			order = append(order, pair.Source)
+		}
+		groups[pair.Source] = append(groups[pair.Source], pair)
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("pipeline: %w: no configured pair matches project %q source %q targets %v (see projects: in the config)", ErrUnknownProject, req.Project, req.Source, req.Targets)
+	}
+	if req.Trigger == "" {
+		req.Trigger = langsync.TriggerForced
+	}
+	var tickets []Ticket
+	for _, src := range order {
+		t, err := p.startGroup(ctx, req, src, groups[src])
+		if err != nil {
+			return tickets, err
+		}
+		tickets = append(tickets, t...)
+	}
+	return tickets, nil
+}
+
+func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, pairs []langsync.Pair) ([]Ticket, error) {
+	// Take every pair's lock (sorted, so two requests cannot deadlock),
+	// then decide join or claim under them.
+	sort.Slice(pairs, func(i, j int) bool {
+		return pairs[i].Target+pairs[i].TargetName() < pairs[j].Target+pairs[j].TargetName()
+	})
+	var releases []func(context.Context) error
+	defer func() {
+		for _, rel := range releases {
+			if err := rel(context.WithoutCancel(ctx)); err != nil {
+				p.log.Warn("releasing pair lock", "err", err)
+			}
+		}
+	}()
+	for _, pair := range pairs {
+		rel, err := p.lock(ctx, langsync.LockKey(pair.Target, pair.TargetName()))
+		if err != nil {
+			return nil, err
+		}
+		releases = append(releases, rel)
+	}
+	joined := map[string][]langsync.Pair{}
+	var free []langsync.Pair
+	type claim struct {
+		state *langsync.PairState
+		etag  string
+	}
+	var claims []claim
+	for _, pair := range pairs {
+		s, etag, err := p.loadPair(ctx, pair)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %s: %w", pair, err)
+		}
+		active, err := p.activeRun(ctx, s.ActiveRun)
+		if err != nil {
+			return nil, err
+		}
+		if active {
+			joined[s.ActiveRun] = append(joined[s.ActiveRun], pair)
+			continue
+		}
+		free = append(free, pair)
+		claims = append(claims, claim{s, etag})
+	}
+	var tickets []Ticket
+	for id, ps := range joined {
+		r, _, err := p.loadRun(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		tickets = append(tickets, Ticket{Run: id, Joined: true, Pairs: ps, Next: p.nextFor(r)})
+	}
+	sort.Slice(tickets, func(i, j int) bool { return tickets[i].Run < tickets[j].Run })
+	if len(free) == 0 {
+		return tickets, nil
+	}
+	now := p.clock.Now()
+	r := &langsync.Run{
+		V: langsync.RunSchemaVersion, ID: newRunID(now), Kind: langsync.RunReplicate, Trigger: req.Trigger,
+		Source: source, Project: req.Project, Pairs: free, Phase: langsync.RunRunning,
+		SkipIfUnchanged: req.SkipIfUnchanged, Created: now, NextAt: now, Reason: req.Reason,
+		Steps: []langsync.Step{{Name: langsync.StepInspect, Status: langsync.StepPending}},
+	}
+	if _, err := p.saveRun(ctx, r, ""); err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		c.state.ActiveRun = r.ID
+		if err := p.savePair(ctx, c.state, c.etag); err != nil {
+			return nil, fmt.Errorf("pipeline: claiming %s for run %s: %w", c.state.Pair, r.ID, err)
+		}
+	}
+	p.log.Info("run started", "run", r.ID, "project", r.Project, "source", source, "pairs", len(free), "trigger", req.Trigger)
+	return append(tickets, Ticket{Run: r.ID, Pairs: free, Next: p.nextFor(r)}), nil
+}
+
+func (p *Pipeline) lock(ctx context.Context, key string) (func(context.Context) error, error) {
+	deadline := time.Now().Add(p.opts.LockWait)
+	delay := 20 * time.Millisecond
+	for {
+		rel, err := p.opts.State.Lock(ctx, key, p.opts.LockTTL)
+		if err == nil {
+			return rel, nil
+		}
+		if !errors.Is(err, ErrLocked) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("pipeline: taking lock %s: %w", key, err)
+		}
+		// Production back-off while another request holds the pair lock;
+		// it is held only while a run is created.
+		if err := realClock.Sleep(realClock{}, ctx, delay); err != nil {
+			return nil, err
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+func (p *Pipeline) nextFor(r *langsync.Run) Next {
+	n := Next{Run: r.ID, Seq: r.Seq, At: r.NextAt, Phase: r.Phase, Done: r.Phase.Terminal()}
+	if i := r.Current(); i >= 0 && !n.Done {
+		n.Step = r.Steps[i].Name
+		n.Queue = QueueFor(n.Step)
+	}
+	return n
+}
+
+// Run returns the stored run.
+func (p *Pipeline) Run(ctx context.Context, id string) (*langsync.Run, error) {
+	r, _, err := p.loadRun(ctx, id)
+	return r, err
+}
+
+func newRunID(now time.Time) string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return now.UTC().Format(langsync.KeyTimeFormat) + "-" + hex.EncodeToString(b[:])
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

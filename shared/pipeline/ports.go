@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// Sentinel errors the adapters map their own errors onto.
+var (
+	// ErrNotFound: the project, deployment, blob or job does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: an ETag or create-only condition failed.
+	ErrConflict = errors.New("condition not met")
+	// ErrLocked: the lock is held by someone else.
+	ErrLocked = errors.New("locked")
+	// ErrTransient marks an error worth retrying later (throttling, 5xx,
+	// network). Adapters wrap such errors with it.
+	ErrTransient = errors.New("transient")
+	// ErrCorrupt: a run or pair state document cannot be read; the blob is
+	// kept for inspection.
+	ErrCorrupt = errors.New("corrupt state document")
+	// ErrUnknownProject: a request names a project the config does not list.
+	ErrUnknownProject = errors.New("project not configured")
+)
+
+// Project is what the pipeline reads of a project's metadata.
+type Project struct {
+	Name         string
+	Kind         langsync.ProjectKind
+	LastModified time.Time
+	LastTrained  time.Time
+	LastDeployed time.Time
+}
+
+// Deployment is one deployment of a project.
+type Deployment struct {
+	Name         string
+	ModelID      string
+	LastDeployed time.Time
+	// Expires is the deployment's expiration date (zero if unknown).
+	Expires time.Time
+}
+
+// Model is one trained model of a project.
+type Model struct {
+	Label                 string
+	ModelID               string
+	TrainingConfigVersion string
+	LastTrained           time.Time
+}
+
+// TrainingJob is one entry of a project's training job list.
+type TrainingJob struct {
+	// Job is the job's status location (adapters build it from the id).
+	Job        langsync.Job
+	ModelLabel string
+	Status     langsync.JobStatus
+	Created    time.Time
+}
+
+// JobState is the result of one poll of a job.
+type JobState struct {
+	Status langsync.JobStatus
+	// Percent is the training progress 0..100 when known.
+	Percent int
+	// ResultURL is an export job's result location.
+	ResultURL string
+	// Errors are the job's error messages when it failed.
+	Errors []string
+	// NextPoll is the service's Retry-After (zero when not sent).
+	NextPoll time.Duration
+}
+
+// TrainSpec is the body of a training request.
+type TrainSpec struct {
+	ModelLabel            string
+	TrainingConfigVersion string
+	// EvaluationOptions is the raw evaluationOptions object; nil means the
+	// service default.
+	EvaluationOptions json.RawMessage
+}
+
+// Authoring is what the pipeline calls on one Language resource. Errors
+// wrap ErrNotFound for a missing project/deployment and ErrTransient for
+// throttling, 5xx and network failures; anything else is permanent.
+type Authoring interface {
+	GetProject(ctx context.Context, project string) (*Project, error)
+	ListDeployments(ctx context.Context, project string) ([]Deployment, error)
+	ListModels(ctx context.Context, project string) ([]Model, error)
+	ListTrainingJobs(ctx context.Context, project string) ([]TrainingJob, error)
+	// EvaluationOptions returns the evaluation options a model was trained
+	// with, or nil when the service does not say.
+	EvaluationOptions(ctx context.Context, project, modelLabel string) (json.RawMessage, error)
+	// BeginExport starts an export; an empty modelLabel exports the working copy.
+	BeginExport(ctx context.Context, project, modelLabel string) (langsync.Job, error)
+	OpenExportResult(ctx context.Context, resultURL string) (io.ReadCloser, error)
+	BeginImport(ctx context.Context, project string, exported io.ReadSeeker) (langsync.Job, error)
+	BeginTrain(ctx context.Context, project string, spec TrainSpec) (langsync.Job, error)
+	BeginDeploy(ctx context.Context, project, deployment, modelLabel string) (langsync.Job, error)
+	// Poll makes one status request.
+	Poll(ctx context.Context, job langsync.Job) (*JobState, error)
+}
+
+// Condition guards a Put: IfMatch an ETag, or IfNoneMatch (create only).
+type Condition struct {
+	IfMatch     string
+	IfNoneMatch bool
+}
+
+// StateStore holds run and pair state documents (the state container).
+type StateStore interface {
+	// Get returns the document and its ETag; ErrNotFound when missing.
+	Get(ctx context.Context, key string) ([]byte, string, error)
+	// Put writes under the condition and returns the new ETag; ErrConflict
+	// when the condition fails.
+	Put(ctx context.Context, key string, data []byte, cond Condition) (string, error)
+	// Lock takes a lock that expires after ttl unless released; ErrLocked
+	// when held.
+	Lock(ctx context.Context, key string, ttl time.Duration) (release func(context.Context) error, err error)
+}
+
+// BackupInput is what the backup step hands to Backups.Create.
+type BackupInput struct {
+	// Source is the source resource name (its storage holds the documents).
+	Source  string
+	Project string
+	Model   string
+	// Export streams the exported project JSON.
+	Export      io.Reader
+	SourceState langsync.SourceState
+	RunID       string
+}
+
+// BackupResult describes the backup written (or found) for an export.
+type BackupResult struct {
+	Key         string
+	Fingerprint string
+	// Created is false when the latest backup already had this fingerprint
+	// and no new blob was written.
+	Created   bool
+	Documents int
+	// Container is the export's storageInputContainerName.
+	Container string
+}
+
+// Backups writes and reads backup archives.
+type Backups interface {
+	// Create streams the export and its documents into a backup and returns
+	// its fingerprint. It writes no new blob when the project's latest backup
+	// has the same fingerprint.
+	Create(ctx context.Context, in BackupInput) (BackupResult, error)
+	// OpenExport returns the export JSON held in a backup.
+	OpenExport(ctx context.Context, key string) (io.ReadCloser, error)
+	// CopyDocuments writes the backup's documents into the target
+	// resource's storage container when missing or different; it returns
+	// how many it wrote.
+	CopyDocuments(ctx context.Context, key, targetResource, container string) (int, error)
+}
+
+// Prober classifies probe texts with a deployment (verify, optional).
+type Prober interface {
+	// Classify returns one label string per text (classes or entities,
+	// joined canonically).
+	Classify(ctx context.Context, resource, project, deployment string, texts []string) ([]string, error)
+}
+
+// Clock is time as the pipeline sees it; tests use a fake.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx ends.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now().UTC() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

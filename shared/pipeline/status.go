@@ -1,0 +1,150 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// PairStatus is what `langsync status` shows for one pair.
+type PairStatus struct {
+	Pair langsync.Pair `json:"pair"`
+	// LastReplicated is when the fingerprint was last replicated (zero:
+	// never).
+	LastReplicated time.Time `json:"lastReplicated,omitempty"`
+	Fingerprint    string    `json:"fingerprint,omitempty"`
+	// Lag is how far the source has moved past what was replicated: the
+	// source's newest timestamp minus the one recorded at replication
+	// (zero when in sync; when never replicated, since the source's newest
+	// timestamp).
+	Lag time.Duration `json:"lag"`
+	// SourceChanged is the source's newest timestamp now.
+	SourceChanged time.Time         `json:"sourceChanged,omitempty"`
+	ActiveRun     *RunSummary       `json:"activeRun,omitempty"`
+	LastRun       string            `json:"lastRun,omitempty"`
+	LastRunPhase  langsync.RunPhase `json:"lastRunPhase,omitempty"`
+	LastError     string            `json:"lastError,omitempty"`
+	// Error is why the status could not be read completely.
+	Error string `json:"error,omitempty"`
+}
+
+// RunSummary is a short view of a run.
+type RunSummary struct {
+	ID      string            `json:"id"`
+	Phase   langsync.RunPhase `json:"phase"`
+	Step    string            `json:"step,omitempty"`
+	Percent int               `json:"percent,omitempty"`
+	Started time.Time         `json:"started"`
+	NextAt  time.Time         `json:"nextAt,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+// Summarize returns a run's summary.
+func Summarize(r *langsync.Run) *RunSummary {
+	s := &RunSummary{ID: r.ID, Phase: r.Phase, Started: r.Created, NextAt: r.NextAt, Error: r.Error}
+	if i := r.Current(); i >= 0 {
+		s.Step, s.Percent = r.Steps[i].ID(), r.Steps[i].Percent
+	}
+	return s
+}
+
+// Status reports every configured pair: last replication, fingerprint, lag
+// behind the source, the active run and the last error. It only reads.
+func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
+	var out []PairStatus
+	sources := map[string]*sourceView{}
+	for _, pair := range p.cfg.Pairs() {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		st := PairStatus{Pair: pair}
+		ps, _, err := p.loadPair(ctx, pair)
+		if err != nil {
+			st.Error = err.Error()
+			out = append(out, st)
+			continue
+		}
+		st.LastReplicated, st.Fingerprint = ps.Replicated, ps.Fingerprint
+		st.LastRun, st.LastRunPhase, st.LastError = ps.LastRun, ps.LastRunPhase, ps.LastError
+		if ps.ActiveRun != "" {
+			r, _, err := p.loadRun(ctx, ps.ActiveRun)
+			switch {
+			case err == nil && !r.Phase.Terminal():
+				st.ActiveRun = Summarize(r)
+			case err == nil && r.Phase == langsync.RunFailed && st.LastRun != r.ID:
+				// The run failed but could not record it in the pair.
+				st.LastRun, st.LastRunPhase, st.LastError = r.ID, r.Phase, r.Error
+			case err != nil && !errors.Is(err, ErrNotFound):
+				st.Error = err.Error()
+			}
+		}
+		sk := pair.Source + "/" + pair.Project
+		sv := sources[sk]
+		if sv == nil {
+			sv = p.viewSource(ctx, pair)
+			sources[sk] = sv
+		}
+		if sv.err != nil {
+			if st.Error == "" {
+				st.Error = sv.err.Error()
+			}
+		} else {
+			cur := (langsync.SourceState{LastModified: sv.proj.LastModified, LastTrained: sv.proj.LastTrained, LastDeployed: sv.proj.LastDeployed}).Latest()
+			st.SourceChanged = cur
+			if rec := ps.Source.Latest(); cur.After(rec) {
+				if rec.IsZero() {
+					st.Lag = p.clock.Now().Sub(cur)
+				} else {
+					st.Lag = cur.Sub(rec)
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Sweep finds runs whose wake-up is overdue by more than grace (a lost
+// message, a crashed host) and returns a fresh Next for each, with a new
+// sequence number so that Service Bus duplicate detection lets it through.
+func (p *Pipeline) Sweep(ctx context.Context, grace time.Duration) ([]Next, error) {
+	now := p.clock.Now()
+	seen := map[string]bool{}
+	var out []Next
+	var errs []error
+	for _, pair := range p.cfg.Pairs() {
+		ps, _, err := p.loadPair(ctx, pair)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ps.ActiveRun == "" || seen[ps.ActiveRun] {
+			continue
+		}
+		seen[ps.ActiveRun] = true
+		r, etag, err := p.loadRun(ctx, ps.ActiveRun)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if r.Phase.Terminal() || r.NextAt.Add(grace).After(now) {
+			continue
+		}
+		if _, err := p.saveRun(ctx, r, etag); err != nil {
+			if !errors.Is(err, ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		p.log.Info("overdue run re-woken", "run", r.ID, "nextAt", r.NextAt)
+		n := p.nextFor(r)
+		n.At = now
+		out = append(out, n)
+	}
+	return out, errors.Join(errs...)
+}
