@@ -1,0 +1,497 @@
+package authoring
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// API versions.
+const (
+	APIVersion20230401 = "2023-04-01"
+	APIVersion20220501 = "2022-05-01"
+	// DefaultAPIVersion is the newest GA version for text authoring.
+	DefaultAPIVersion = APIVersion20230401
+)
+
+// KeyHeader is the header that carries a subscription key.
+const KeyHeader = "Ocp-Apim-Subscription-Key"
+
+// EntraScope is the token scope for Microsoft Entra ID.
+const EntraScope = "https://cognitiveservices.azure.com/.default"
+
+// Defaults of RetryOptions.
+const (
+	DefaultMaxRetries    = 4
+	DefaultRetryDelay    = 500 * time.Millisecond
+	DefaultMaxRetryDelay = 30 * time.Second
+	DefaultTryTimeout    = 60 * time.Second
+	// DefaultDownloadTimeout bounds one OpenExportResult download.
+	DefaultDownloadTimeout = 15 * time.Minute
+)
+
+// RetryOptions tune the retries of one request. Zero fields take the
+// defaults; tests shrink the delays so that nothing waits for seconds.
+type RetryOptions struct {
+	// MaxRetries is the number of retries after the first try; negative
+	// means none.
+	MaxRetries int
+	// RetryDelay is the first backoff; it doubles per try, with jitter.
+	RetryDelay time.Duration
+	// MaxRetryDelay caps one backoff.
+	MaxRetryDelay time.Duration
+	// TryTimeout bounds one try, from sending to the end of the body.
+	TryTimeout time.Duration
+}
+
+// ClientOptions configure a Client; nil means all defaults.
+type ClientOptions struct {
+	// APIVersion is "2023-04-01" (default) or "2022-05-01"; a preview
+	// version may be named but is not tested.
+	APIVersion string
+	// Transport sends the requests; an *http.Client works. Default: azcore's.
+	Transport policy.Transporter
+	Retry     RetryOptions
+	// Budget is the rate budget to share; default DefaultBudget, shared by
+	// every client in the process.
+	Budget *RateBudget
+	// PollIntervals caps the adaptive poll interval per job kind (see
+	// Poll); kinds not named keep their defaults.
+	PollIntervals map[langsync.JobKind]time.Duration
+	// MinPollInterval is the shortest interval Poll suggests (default 50ms).
+	MinPollInterval time.Duration
+	// DownloadTimeout bounds OpenExportResult (default 15 minutes).
+	DownloadTimeout time.Duration
+	// Logger receives one debug line per HTTP try; default slog.Default().
+	Logger *slog.Logger
+	// InsecureAllowHTTP allows credentials over plain http to a host that
+	// is not loopback (http to 127.0.0.1/localhost is always allowed, for
+	// the emulator).
+	InsecureAllowHTTP bool
+}
+
+// Client is a Language authoring client for custom text classification
+// and custom NER projects on one resource. It is safe for concurrent use.
+type Client struct {
+	endpoint   string // scheme://host[/prefix], no trailing slash
+	origin     string
+	apiVersion string
+	pl         runtime.Pipeline
+	retry      policy.RetryOptions
+	download   time.Duration
+	budget     *RateBudget
+	logger     *slog.Logger
+	poll       pollConfig
+	secret     string // only to scrub it from service messages
+	now        func() time.Time
+}
+
+var apiVersionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
+
+// NewKeyClient returns a client that authenticates with a subscription key.
+func NewKeyClient(endpoint string, key langsync.Secret, opts *ClientOptions) (*Client, error) {
+	if key.IsZero() {
+		return nil, errors.New("authoring: no key: give the resource's key (Keys and Endpoint in the Azure portal), or use Entra ID")
+	}
+	c, allowHTTP, err := newClient(endpoint, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.secret = key.Reveal()
+	auth := runtime.NewKeyCredentialPolicy(azcore.NewKeyCredential(key.Reveal()), KeyHeader,
+		&runtime.KeyCredentialPolicyOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
+	c.pl = c.pipeline(opts, auth)
+	return c, nil
+}
+
+// NewClient returns a client that authenticates with Microsoft Entra ID,
+// for example azidentity.NewDefaultAzureCredential. The endpoint must be
+// the resource's custom subdomain.
+func NewClient(endpoint string, cred azcore.TokenCredential, opts *ClientOptions) (*Client, error) {
+	if cred == nil {
+		return nil, errors.New("authoring: no token credential")
+	}
+	c, allowHTTP, err := newClient(endpoint, opts)
+	if err != nil {
+		return nil, err
+	}
+	auth := runtime.NewBearerTokenPolicy(cred, []string{EntraScope},
+		&policy.BearerTokenOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
+	c.pl = c.pipeline(opts, auth)
+	return c, nil
+}
+
+func newClient(endpoint string, opts *ClientOptions) (*Client, bool, error) {
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, false, fmt.Errorf("authoring: endpoint %q is not an http(s) URL: use https://<resource>.cognitiveservices.azure.com", endpoint)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, false, fmt.Errorf("authoring: endpoint %s must not carry a query, fragment or user info", redactURL(u))
+	}
+	// Accept ".../language" as given in some portal pages: paths are built
+	// below it.
+	p := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/language")
+	allowHTTP := false
+	if u.Scheme == "http" {
+		if !isLoopback(u.Hostname()) && !opts.InsecureAllowHTTP {
+			return nil, false, fmt.Errorf("authoring: endpoint %s is plain http on a non-loopback host: use https (or set InsecureAllowHTTP for a test double)", redactURL(u))
+		}
+		allowHTTP = true
+	}
+	v := opts.APIVersion
+	if v == "" {
+		v = DefaultAPIVersion
+	}
+	if !apiVersionRE.MatchString(v) {
+		return nil, false, fmt.Errorf("authoring: api-version %q is not a version: use %s (default) or %s", v, APIVersion20230401, APIVersion20220501)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	budget := opts.Budget
+	if budget == nil {
+		budget = DefaultBudget
+	}
+	r := opts.Retry
+	ro := policy.RetryOptions{
+		MaxRetries:    int32(r.MaxRetries),
+		RetryDelay:    r.RetryDelay,
+		MaxRetryDelay: r.MaxRetryDelay,
+	}
+	if ro.MaxRetries == 0 {
+		ro.MaxRetries = DefaultMaxRetries
+	}
+	if ro.RetryDelay == 0 {
+		ro.RetryDelay = DefaultRetryDelay
+	}
+	if ro.MaxRetryDelay == 0 {
+		ro.MaxRetryDelay = DefaultMaxRetryDelay
+	}
+	download := opts.DownloadTimeout
+	if download <= 0 {
+		download = DefaultDownloadTimeout
+	}
+	c := &Client{
+		endpoint:   u.Scheme + "://" + u.Host + p,
+		origin:     originOf(u),
+		apiVersion: v,
+		retry:      ro,
+		download:   download,
+		budget:     budget,
+		logger:     logger.With("endpoint", u.Scheme+"://"+u.Host),
+		poll:       newPollConfig(opts),
+		now:        time.Now,
+	}
+	return c, allowHTTP, nil
+}
+
+func (c *Client) pipeline(opts *ClientOptions, auth policy.Policy) runtime.Pipeline {
+	if opts == nil {
+		opts = &ClientOptions{}
+	}
+	tryTimeout := opts.Retry.TryTimeout
+	if tryTimeout == 0 {
+		tryTimeout = DefaultTryTimeout
+	}
+	co := &policy.ClientOptions{
+		Transport: opts.Transport,
+		// Our retry decisions are per request (see send); the try timeout
+		// is applied in sendPolicy.
+		Retry:     c.retry,
+		Telemetry: policy.TelemetryOptions{ApplicationID: "langsync"},
+	}
+	return runtime.NewPipeline("authoring", "v1", runtime.PipelineOptions{
+		PerCall: []policy.Policy{hostPinPolicy{origin: c.origin}},
+		PerRetry: []policy.Policy{
+			budgetPolicy{budget: c.budget, origin: c.origin},
+			logPolicy{logger: c.logger},
+			throttlePolicy{budget: c.budget, origin: c.origin},
+			auth,
+			sendPolicy{tryTimeout: tryTimeout},
+		},
+	}, co)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// APIVersion returns the api-version the client sends.
+func (c *Client) APIVersion() string { return c.apiVersion }
+
+// Endpoint returns the configured endpoint (scheme://host).
+func (c *Client) Endpoint() string { return c.endpoint }
+
+// request describes one call.
+type request struct {
+	method      string
+	url         string
+	body        io.ReadSeeker
+	contentType string
+	// startsJob marks a request that starts a long-running job (POST
+	// :export/:import/:train/:cancel/:swap/:load-snapshot, PUT deployment,
+	// DELETE project/deployment). See retryDecider.
+	startsJob bool
+	stream    bool
+	timeout   time.Duration
+}
+
+// How duplicate jobs are avoided. A request that starts a job is re-sent
+// only when the service cannot have acted on it:
+//   - the transport failed before the request was completely written
+//     (sendPolicy's httptrace saw no successful WroteRequest), or
+//   - the service answered 429 or 503, which reject a request before it is
+//     accepted (the API gateway throttles, the service is unavailable).
+//
+// A 500/502/504, a timeout or a reset after the request was written may
+// hide an accepted job, so the error is returned marked ErrMaybeStarted and
+// the caller decides (the pipeline looks for the job first: the run state
+// holds the operation-location of every job it started). Reads and
+// idempotent writes (PATCH project, DELETE model) retry on any transport
+// error and on 408, 429, 500, 502, 503, 504.
+func retryDecider(startsJob bool) func(*http.Response, error) bool {
+	if startsJob {
+		return func(resp *http.Response, err error) bool {
+			if err != nil {
+				var se *sentError
+				return !errors.As(err, &se)
+			}
+			return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+		}
+	}
+	return func(resp *http.Response, err error) bool {
+		if err != nil {
+			return true
+		}
+		switch resp.StatusCode {
+		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+}
+
+// send runs one call through the pipeline and turns failures into typed
+// errors. A non-nil response has a status below 400.
+func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
+	ro := c.retry
+	ro.ShouldRetry = retryDecider(r.startsJob)
+	ctx = policy.WithRetryOptions(ctx, ro)
+	req, err := runtime.NewRequest(ctx, r.method, r.url)
+	if err != nil {
+		return nil, fmt.Errorf("authoring: building %s request: %w", r.method, sanitizeErr(err))
+	}
+	req.Raw().Header.Set("Accept", "application/json")
+	if r.body != nil {
+		if err := req.SetBody(streaming.NopCloser(r.body), r.contentType); err != nil {
+			return nil, fmt.Errorf("authoring: setting %s body: %w", r.method, err)
+		}
+	}
+	if r.stream {
+		runtime.SkipBodyDownload(req)
+	}
+	req.SetOperationValue(reqOptions{tryTimeout: r.timeout, stream: r.stream})
+	resp, err := c.pl.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrForeignHost) {
+			return nil, err
+		}
+		var se *sentError
+		return nil, &requestError{
+			method:       r.method,
+			url:          redactURL(req.Raw().URL),
+			err:          sanitizeErr(err),
+			maybeStarted: r.startsJob && errors.As(err, &se),
+		}
+	}
+	if resp.StatusCode >= http.StatusBadRequest {
+		defer resp.Body.Close()
+		return nil, c.responseError(req.Raw(), resp, r.startsJob)
+	}
+	return resp, nil
+}
+
+// responseError builds a *ResponseError from an error response.
+func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob bool) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &ResponseError{
+		StatusCode: resp.StatusCode,
+		Method:     req.Method,
+		URL:        redactURL(req.URL),
+		RequestID:  resp.Header.Get("Apim-Request-Id"),
+	}
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("X-Ms-Request-Id")
+	}
+	if d, ok := parseRetryAfter(resp.Header, c.now()); ok {
+		e.RetryAfter = d
+	}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
+		e.Code = string(eb.Error.Code)
+		e.Message = eb.Error.Message
+		e.Target = eb.Error.Target
+		e.Details = eb.Error.Details
+		e.InnerError = eb.Error.InnerError
+	} else if code := resp.Header.Get("X-Ms-Error-Code"); code != "" {
+		e.Code = code
+	}
+	if e.Message == "" && len(body) > 0 && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		msg := strings.TrimSpace(string(body))
+		if len(msg) > 200 {
+			msg = msg[:200] + "..."
+		}
+		e.Message = msg
+	}
+	e.Message = c.scrub(e.Message)
+	e.Target = c.scrub(e.Target)
+	for ie := e.InnerError; ie != nil; ie = ie.InnerError {
+		ie.Message = c.scrub(ie.Message)
+	}
+	if startsJob {
+		switch resp.StatusCode {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout, http.StatusRequestTimeout:
+			e.maybeStarted = true
+		}
+	}
+	return e
+}
+
+// scrub removes the key from text the service sent back, in case a proxy
+// echoes request headers.
+func (c *Client) scrub(s string) string {
+	if c.secret == "" || s == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, c.secret, "[REDACTED]")
+}
+
+// url builds endpoint/language/authoring/analyze-text/<path>?api-version=..&query.
+// Every name in path has been validated (no escaping needed).
+func (c *Client) url(path string, query url.Values) string {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	q.Set("api-version", c.apiVersion)
+	return c.endpoint + "/language/authoring/analyze-text/" + path + "?" + q.Encode()
+}
+
+// followURL prepares a URL the service returned (operation-location,
+// resultUrl, nextLink): used verbatim, with api-version added only when it
+// is missing (the service requires it on every call). Host pinning happens
+// in the pipeline.
+func (c *Client) followURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return "", fmt.Errorf("authoring: service returned an unusable URL (%v)", sanitizeErr(err))
+	}
+	if u.Query().Get("api-version") == "" {
+		q := u.Query()
+		q.Set("api-version", c.apiVersion)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// getJSON GETs url and decodes the body into out.
+func (c *Client) getJSON(ctx context.Context, u string, out any) (*http.Response, error) {
+	resp, err := c.send(ctx, request{method: http.MethodGet, url: u})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := decodeBody(resp, out); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func decodeBody(resp *http.Response, out any) error {
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("authoring: decoding %s %s response: %w", resp.Request.Method, redactURL(resp.Request.URL), err)
+	}
+	return nil
+}
+
+// maxPages stops a service that keeps returning nextLinks.
+const maxPages = 10000
+
+// listAll GETs a list and follows nextLink verbatim (host-pinned) to the end.
+func listAll[T any](ctx context.Context, c *Client, u string) ([]T, error) {
+	var all []T
+	seen := map[string]bool{}
+	for i := 0; ; i++ {
+		if i >= maxPages || seen[u] {
+			return all, fmt.Errorf("authoring: list did not end after %d pages (nextLink repeats or never ends)", i)
+		}
+		seen[u] = true
+		var p page[T]
+		if _, err := c.getJSON(ctx, u, &p); err != nil {
+			return all, err
+		}
+		all = append(all, p.Value...)
+		if p.NextLink == nil || *p.NextLink == "" {
+			return all, nil
+		}
+		next, err := c.followURL(*p.NextLink)
+		if err != nil {
+			return all, err
+		}
+		u = next
+	}
+}
+
+// begin sends a job-starting request and returns the job handle from the
+// operation-location header.
+func (c *Client) begin(ctx context.Context, kind langsync.JobKind, r request) (langsync.Job, error) {
+	r.startsJob = true
+	started := c.now()
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return langsync.Job{}, err
+	}
+	defer resp.Body.Close()
+	loc := resp.Header.Get("Operation-Location")
+	if loc == "" {
+		return langsync.Job{}, fmt.Errorf("authoring: %s %s answered %d without an operation-location header", r.method, redactURL(resp.Request.URL), resp.StatusCode)
+	}
+	job := langsync.Job{Kind: kind, Location: loc, Started: started}
+	u, err := url.Parse(loc)
+	if err != nil || !u.IsAbs() {
+		return job, fmt.Errorf("authoring: %s %s returned an unusable operation-location", r.method, redactURL(resp.Request.URL))
+	}
+	if originOf(u) != c.origin {
+		// The job was started, but its status lives elsewhere: return the
+		// handle so it can be recorded, and refuse to follow it.
+		return job, fmt.Errorf("%w: operation-location %s is not on %s; the job was started but will not be polled there", ErrForeignHost, redactURL(u), c.origin)
+	}
+	return job, nil
+}

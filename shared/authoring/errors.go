@@ -1,0 +1,158 @@
+package authoring
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// Sentinels for errors.Is. A *ResponseError matches the one its status
+// code maps to.
+var (
+	// ErrNotFound: 404 (project, model, deployment or job not found).
+	ErrNotFound = errors.New("authoring: not found")
+	// ErrConflict: 409 (a job is already running, or a name clash).
+	ErrConflict = errors.New("authoring: conflict")
+	// ErrThrottled: 429 (rate limit or quota) after the retries ran out.
+	ErrThrottled = errors.New("authoring: throttled")
+	// ErrUnauthorized: 401 (missing or wrong key or token).
+	ErrUnauthorized = errors.New("authoring: unauthorized")
+	// ErrForbidden: 403 (valid identity without the role, or quota).
+	ErrForbidden = errors.New("authoring: forbidden")
+	// ErrForeignHost: a URL from the service (operation-location,
+	// resultUrl, nextLink) names another scheme or host than the
+	// configured endpoint. Nothing was sent there.
+	ErrForeignHost = errors.New("authoring: URL is not on the configured endpoint")
+	// ErrMaybeStarted: a request that starts a job failed in a way that
+	// leaves open whether the service accepted it (the request was sent,
+	// then the connection broke, the try timed out, or a 5xx other than
+	// 503 came back). It is not re-sent; look for the job (for example
+	// ListTrainingJobs, GetProject's timestamps) before starting another.
+	ErrMaybeStarted = errors.New("authoring: the job may have started")
+	// ErrInvalidName: a project, model or deployment name breaks the rules.
+	ErrInvalidName = errors.New("authoring: invalid name")
+	// ErrUnsupported: the operation or option needs a newer API version.
+	ErrUnsupported = errors.New("authoring: not supported by this api-version")
+)
+
+// ResponseError is an error response from the service. Error() names the
+// method and scheme://host/path; never the query string or a credential.
+type ResponseError struct {
+	StatusCode int
+	// Code is error.code as sent (a string; the gateway sends "401", "429").
+	Code       string
+	Message    string
+	Target     string
+	Details    []ErrorDetail
+	InnerError *InnerError
+	// RequestID is the apim-request-id header, for support requests.
+	RequestID string
+	Method    string
+	// URL is scheme://host/path of the request, without the query.
+	URL string
+	// RetryAfter is the service's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// maybeStarted marks a failed job-starting request whose outcome is
+	// unknown (see ErrMaybeStarted).
+	maybeStarted bool
+}
+
+// Error implements error.
+func (e *ResponseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "authoring: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		fmt.Fprintf(&b, ": %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	for ie := e.InnerError; ie != nil; ie = ie.InnerError {
+		fmt.Fprintf(&b, " (inner %s: %s)", ie.Code, ie.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [apim-request-id %s]", e.RequestID)
+	}
+	return b.String()
+}
+
+// Is maps the status code to the package's sentinels.
+func (e *ResponseError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrConflict:
+		return e.StatusCode == http.StatusConflict
+	case ErrThrottled:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrMaybeStarted:
+		return e.maybeStarted
+	}
+	return false
+}
+
+// JobError is a job that ended failed, cancelled or partiallyCompleted.
+type JobError struct {
+	Kind     langsync.JobKind
+	JobID    string
+	Status   langsync.JobStatus
+	Errors   []ErrorDetail
+	Warnings []ErrorDetail
+}
+
+// Error implements error.
+func (e *JobError) Error() string {
+	var b strings.Builder
+	kind := string(e.Kind)
+	if kind == "" {
+		kind = "job"
+	} else {
+		kind += " job"
+	}
+	fmt.Fprintf(&b, "authoring: %s %s ended %s", kind, e.JobID, e.Status)
+	for i, d := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s", d.Code, d.Message)
+		for ie := d.InnerError; ie != nil; ie = ie.InnerError {
+			fmt.Fprintf(&b, " (inner %s: %s)", ie.Code, ie.Message)
+		}
+	}
+	return b.String()
+}
+
+// requestError is a failure to get a response at all (connection refused or
+// reset, a try timeout, a body cut short). Its text names method and
+// scheme://host/path, never the query; the underlying net/http error (which
+// quotes the whole URL) is unwrapped first.
+type requestError struct {
+	method, url  string
+	err          error
+	maybeStarted bool
+}
+
+func (e *requestError) Error() string {
+	s := fmt.Sprintf("authoring: %s %s: %v", e.method, e.url, e.err)
+	if e.maybeStarted {
+		s += " (the request was sent: the job may have started; check before starting it again)"
+	}
+	return s
+}
+
+func (e *requestError) Unwrap() error { return e.err }
+
+func (e *requestError) Is(target error) bool { return target == ErrMaybeStarted && e.maybeStarted }

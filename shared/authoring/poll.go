@@ -1,0 +1,178 @@
+package authoring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// DefaultMinPollInterval is the shortest interval Poll suggests.
+const DefaultMinPollInterval = 50 * time.Millisecond
+
+// DefaultPollIntervals cap the adaptive poll interval per job kind. A job
+// that runs long settles at its cap: training (minutes to hours) at 2
+// GETs a minute, the others at 6, well inside the 100 GET/min budget even
+// with several jobs per resource.
+var DefaultPollIntervals = map[langsync.JobKind]time.Duration{
+	langsync.JobExport:           10 * time.Second,
+	langsync.JobImport:           10 * time.Second,
+	langsync.JobTrain:            30 * time.Second,
+	langsync.JobCancelTrain:      10 * time.Second,
+	langsync.JobDeploy:           10 * time.Second,
+	langsync.JobDeleteDeployment: 10 * time.Second,
+	langsync.JobSwap:             10 * time.Second,
+	langsync.JobDeleteProject:    10 * time.Second,
+	langsync.JobLoadSnapshot:     10 * time.Second,
+}
+
+// defaultPollCap applies to a job of unknown kind.
+const defaultPollCap = 15 * time.Second
+
+// pollFraction is the share of a job's elapsed time Poll waits before the
+// next poll: a job noticed done at most elapsed/5 late costs at most 20%
+// over its true duration, while the number of polls grows only with the
+// logarithm of the duration until the cap is reached.
+const pollFraction = 5
+
+type pollConfig struct {
+	min  time.Duration
+	caps map[langsync.JobKind]time.Duration
+}
+
+func newPollConfig(opts *ClientOptions) pollConfig {
+	pc := pollConfig{min: opts.MinPollInterval, caps: map[langsync.JobKind]time.Duration{}}
+	if pc.min <= 0 {
+		pc.min = DefaultMinPollInterval
+	}
+	for k, v := range DefaultPollIntervals {
+		pc.caps[k] = v
+	}
+	for k, v := range opts.PollIntervals {
+		if v > 0 {
+			pc.caps[k] = v
+		}
+	}
+	return pc
+}
+
+// interval returns the next poll interval for a job that has been running
+// for elapsed: elapsed/5, at least min, at most the kind's cap.
+func (pc pollConfig) interval(kind langsync.JobKind, elapsed time.Duration) time.Duration {
+	limit, ok := pc.caps[kind]
+	if !ok {
+		limit = defaultPollCap
+	}
+	d := max(elapsed/pollFraction, pc.min)
+	return min(d, max(limit, pc.min))
+}
+
+// JobKindOf infers a job's kind from its status URL (spec §3), for handles
+// saved without one. It returns "" when the URL matches no known kind.
+func JobKindOf(location string) langsync.JobKind {
+	u, err := url.Parse(location)
+	if err != nil {
+		return ""
+	}
+	p := u.Path
+	switch {
+	case strings.Contains(p, "/projects/global/deletion-jobs/"):
+		return langsync.JobDeleteProject
+	case strings.Contains(p, "/export/jobs/"):
+		return langsync.JobExport
+	case strings.Contains(p, "/import/jobs/"):
+		return langsync.JobImport
+	case strings.Contains(p, "/train/jobs/"):
+		return langsync.JobTrain
+	case strings.Contains(p, "/deployments/swap/jobs/"):
+		return langsync.JobSwap
+	case strings.Contains(p, "/load-snapshot/jobs/"):
+		return langsync.JobLoadSnapshot
+	case strings.Contains(p, "/deployments/") && strings.Contains(p, "/jobs/"):
+		return langsync.JobDeploy
+	}
+	return ""
+}
+
+// Poll makes one GET of the job's status URL (verbatim, host-pinned) and
+// returns the state with NextPoll set: the service's Retry-After when it
+// sent one, else an adaptive interval that starts at MinPollInterval and
+// grows with the job's age (a fifth of it) up to the kind's cap. The age is
+// measured from job.Started, or from the service's createdDateTime and Date
+// header when a resumed handle has no start time. A job that ended failed
+// is not an error here: see JobState.Err.
+func (c *Client) Poll(ctx context.Context, job langsync.Job) (*JobState, error) {
+	if job.Location == "" {
+		return nil, errors.New("authoring: poll: the job has no location")
+	}
+	if job.Kind == "" {
+		job.Kind = JobKindOf(job.Location)
+	}
+	u, err := c.followURL(job.Location)
+	if err != nil {
+		return nil, err
+	}
+	var st JobState
+	resp, err := c.getJSON(ctx, u, &st)
+	if err != nil {
+		return nil, fmt.Errorf("authoring: polling %s job: %w", kindName(job.Kind), err)
+	}
+	st.Job = job
+	if !st.Done() {
+		st.NextPoll = c.nextPoll(job, &st, resp)
+	}
+	return &st, nil
+}
+
+func kindName(k langsync.JobKind) string {
+	if k == "" {
+		return "a"
+	}
+	return string(k)
+}
+
+func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) time.Duration {
+	now := c.now()
+	if d, ok := parseRetryAfter(resp.Header, now); ok {
+		return d
+	}
+	var elapsed time.Duration
+	switch {
+	case !job.Started.IsZero():
+		elapsed = now.Sub(job.Started)
+	case !st.CreatedDateTime.IsZero():
+		// Both times come from the service's clock, so skew cancels out.
+		if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			elapsed = date.Sub(st.CreatedDateTime)
+		}
+	}
+	return c.poll.interval(job.Kind, max(elapsed, 0))
+}
+
+// Wait polls the job until it ends, calling progress (when not nil) after
+// every poll, and returns the final state. A job that ended failed,
+// cancelled or partiallyCompleted returns the state and a *JobError.
+// Wait stops when ctx is done. It is for the CLI and tests: a Functions
+// handler polls with Poll and schedules a wake-up at NextPoll instead.
+func (c *Client) Wait(ctx context.Context, job langsync.Job, progress func(*JobState)) (*JobState, error) {
+	for {
+		st, err := c.Poll(ctx, job)
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(st)
+		}
+		if st.Done() {
+			return st, st.Err()
+		}
+		if err := sleepCtx(ctx, st.NextPoll); err != nil {
+			return st, fmt.Errorf("authoring: waiting for %s job %s: %w", kindName(st.Job.Kind), st.JobID, err)
+		}
+	}
+}
