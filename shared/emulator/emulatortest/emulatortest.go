@@ -44,9 +44,9 @@ type Resource struct {
 
 // Start runs an emulator on 127.0.0.1 for the test's duration. opts may be
 // nil. Defaults, unless opts sets them: a random key; a FakeClock at Epoch;
-// every job duration 0 (jobs finish at the first status GET; set
-// JobDurations to watch them run and move the clock with Advance); and a
-// fresh documents directory (see WriteDocs).
+// every job duration 0 unless opts.JobDurations names it (such jobs finish
+// at the first status GET; give a kind a duration to watch it run, and move
+// the clock with Advance); and a fresh documents directory (see WriteDocs).
 func Start(tb testing.TB, opts *emulator.Options) *Resource {
 	tb.Helper()
 	var o emulator.Options
@@ -61,12 +61,14 @@ func Start(tb testing.TB, opts *emulator.Options) *Resource {
 		o.Clock = emulator.NewFakeClock(Epoch)
 	}
 	r.Clock, _ = o.Clock.(*emulator.FakeClock)
-	if o.JobDurations == nil {
-		o.JobDurations = map[string]time.Duration{}
-		for k := range emulator.DefaultJobDurations {
-			o.JobDurations[k] = 0
-		}
+	durations := map[string]time.Duration{}
+	for k := range emulator.DefaultJobDurations {
+		durations[k] = 0
 	}
+	for k, d := range o.JobDurations {
+		durations[k] = d
+	}
+	o.JobDurations = durations
 	if o.Documents == nil {
 		r.DocsDir = tb.TempDir()
 		o.Documents = emulator.DirDocuments(r.DocsDir)
@@ -297,5 +299,81 @@ func (r *Resource) TrainAndDeploy(project, label, deployment string) {
 	loc = r.Start202(http.MethodPut, base+"/deployments/"+deployment+"?api-version="+APIVersion, map[string]any{"trainedModelLabel": label})
 	if st := r.Wait(loc, time.Second); st["status"] != "succeeded" {
 		r.tb.Fatalf("emulatortest: deploying %s: %v", project, st)
+	}
+}
+
+// MultiLabelProject generates a deterministic multi-label project: n
+// documents, each with one or two of Drama, Comedy and Action.
+func MultiLabelProject(name, container string, n int) Project {
+	vocab := map[string][]string{
+		"Drama":  {"tears", "family", "loss", "grief", "tragic", "mother", "funeral", "betrayal"},
+		"Comedy": {"funny", "joke", "laugh", "silly", "prank", "clown", "hilarious", "party"},
+		"Action": {"explosion", "chase", "fight", "gun", "car", "hero", "battle", "mission"},
+	}
+	classes := []string{"Drama", "Comedy", "Action"}
+	p := Project{Name: name, Container: container, Kind: "CustomMultiLabelClassification", Docs: map[string]string{}}
+	var docs []any
+	for i := 0; i < n; i++ {
+		labels := []string{classes[i%3]}
+		if i%2 == 1 {
+			labels = append(labels, classes[(i+1)%3])
+		}
+		var cls []any
+		for _, l := range labels {
+			cls = append(cls, map[string]any{"category": l})
+		}
+		var text []string
+		for k := 0; k < 6; k++ {
+			for _, l := range labels {
+				text = append(text, vocab[l][(i+k*3)%len(vocab[l])])
+			}
+			text = append(text, "the")
+		}
+		loc := fmt.Sprintf("movie-%03d.txt", i)
+		p.Docs[loc] = strings.Join(text, " ")
+		docs = append(docs, map[string]any{"location": loc, "language": "en-us", "classes": cls})
+	}
+	var cls []any
+	for _, c := range classes {
+		cls = append(cls, map[string]any{"category": c})
+	}
+	p.Export = exportOf(name, container, p.Kind, map[string]any{"projectKind": p.Kind, "classes": cls, "documents": docs})
+	return p
+}
+
+// NERProject generates a deterministic custom NER project of n loan
+// agreements labelled with Date, LenderName and BorrowerName.
+func NERProject(name, container string, n int) Project {
+	lenders := []string{"Contoso Bank", "Fabrikam Credit", "Woodgrove Bank", "Northwind Lending"}
+	borrowers := []string{"John Smith", "Maria Garcia", "Wei Chen", "Amina Yusuf", "Lars Berg"}
+	dates := []string{"March 3, 2021", "July 14, 2022", "January 9, 2020", "October 30, 2023"}
+	p := Project{Name: name, Container: container, Kind: "CustomEntityRecognition", Docs: map[string]string{}}
+	var docs []any
+	for i := 0; i < n; i++ {
+		d, l, b := dates[i%len(dates)], lenders[(i/2)%len(lenders)], borrowers[i%len(borrowers)]
+		text := "This loan agreement is dated " + d + ". The lender " + l + " lends money to the borrower " + b + " under these terms."
+		var labels []any
+		for _, e := range []struct{ cat, val string }{{"Date", d}, {"LenderName", l}, {"BorrowerName", b}} {
+			labels = append(labels, map[string]any{"category": e.cat, "offset": strings.Index(text, e.val), "length": len(e.val)})
+		}
+		loc := fmt.Sprintf("%02d.txt", i+1)
+		p.Docs[loc] = text
+		docs = append(docs, map[string]any{"location": loc, "language": "en-us",
+			"entities": []any{map[string]any{"regionOffset": 0, "regionLength": len(text), "labels": labels}}})
+	}
+	ents := []any{map[string]any{"category": "Date"}, map[string]any{"category": "LenderName"}, map[string]any{"category": "BorrowerName"}}
+	p.Export = exportOf(name, container, p.Kind, map[string]any{"projectKind": p.Kind, "entities": ents, "documents": docs})
+	return p
+}
+
+func exportOf(name, container, kind string, assets map[string]any) map[string]any {
+	return map[string]any{
+		"projectFileVersion": "2022-05-01",
+		"stringIndexType":    "Utf16CodeUnit",
+		"metadata": map[string]any{
+			"projectKind": kind, "storageInputContainerName": container, "settings": map[string]any{},
+			"projectName": name, "multilingual": false, "description": "generated by emulatortest", "language": "en-us",
+		},
+		"assets": assets,
 	}
 }
