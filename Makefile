@@ -10,7 +10,7 @@ AZURITE   := .ci/node_modules/.bin/azurite-blob
 TESTFLAGS ?= -timeout 15m
 BENCHTIME ?= 1x
 
-.PHONY: all build test lint bench deps clean
+.PHONY: all build test lint bench deps clean app
 
 all: lint build test
 
@@ -36,6 +36,22 @@ lint:
 # (ratios against baselines measured in the same run).
 bench: deps
 	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
+
+# app assembles the Azure Functions app as the host expects it (function
+# folders at the app root, host.json, the linux/amd64 binary, executable)
+# in dist/app/ and zips it into dist/app.zip with Unix modes kept
+# (cmd/appzip: archive/zip, no zip tool needed). Deploy with
+# `az functionapp deployment source config-zip --src dist/app.zip`.
+APP_DIR := dist/app
+
+app:
+	rm -rf $(APP_DIR) dist/app.zip
+	mkdir -p $(APP_DIR)
+	cp host.json $(APP_DIR)/
+	cp -R functions/. $(APP_DIR)/
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(APP_DIR)/langsync ./cmd/langsync
+	chmod 0755 $(APP_DIR)/langsync
+	$(GO) run ./cmd/appzip -o dist/app.zip $(APP_DIR)
 
 clean:
 	rm -rf bin dist

@@ -23,16 +23,19 @@ const (
 	QueueDeploy = "langsync-deploy"
 )
 
-// stepQueues maps each run step to the queue whose function performs it.
-// export and backup run in the export function, deploy and verify in the
-// deploy function (DESIGN.md, layout).
+// stepQueues maps each run step (langsync.StepName) to the queue whose
+// function performs it: inspect, export and backup run in the export
+// function, documents and import in the import function, deploy and verify
+// in the deploy function (DESIGN.md layout; pipeline.QueueFor agrees).
 var stepQueues = map[string]string{
-	"export": QueueExport,
-	"backup": QueueExport,
-	"import": QueueImport,
-	"train":  QueueTrain,
-	"deploy": QueueDeploy,
-	"verify": QueueDeploy,
+	"inspect":   QueueExport,
+	"export":    QueueExport,
+	"backup":    QueueExport,
+	"documents": QueueImport,
+	"import":    QueueImport,
+	"train":     QueueTrain,
+	"deploy":    QueueDeploy,
+	"verify":    QueueDeploy,
 }
 
 // ErrMalformed marks an input that can never be processed: not JSON, an

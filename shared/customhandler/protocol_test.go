@@ -148,7 +148,7 @@ func TestParseMessage(t *testing.T) {
 }
 
 func TestQueueForAndMessageID(t *testing.T) {
-	for step, q := range map[string]string{"export": "langsync-export", "backup": "langsync-export", "import": "langsync-import", "train": "langsync-train", "deploy": "langsync-deploy", "verify": "langsync-deploy"} {
+	for step, q := range map[string]string{"inspect": "langsync-export", "documents": "langsync-import", "export": "langsync-export", "backup": "langsync-export", "import": "langsync-import", "train": "langsync-train", "deploy": "langsync-deploy", "verify": "langsync-deploy"} {
 		if got, err := customhandler.QueueFor(step); err != nil || got != q {
 			t.Errorf("QueueFor(%s)=%s,%v want %s", step, got, err, q)
 		}
