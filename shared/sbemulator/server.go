@@ -184,6 +184,7 @@ func (s *Server) DropConnections() int {
 	defer s.mu.Unlock()
 	n := 0
 	for c := range s.conns {
+		c.closed = true // deliver nothing more to its links
 		c.nc.Close()
 		n++
 	}
@@ -197,7 +198,7 @@ func (s *Server) acceptLoop() {
 		if err != nil {
 			return
 		}
-		c := &conn{s: s, nc: nc, sessions: map[uint16]*session{}, replies: map[string]*link{}, signal: make(chan struct{}, 1), maxFrame: 512}
+		c := &conn{s: s, nc: nc, sessions: map[uint16]*session{}, replies: map[string]*link{}, signal: make(chan struct{}, 1), quit: make(chan struct{}), maxFrame: 512}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -262,6 +263,7 @@ type conn struct {
 	outMu  sync.Mutex
 	out    []byte
 	signal chan struct{}
+	quit   chan struct{} // closed by teardown: flush and close the socket
 }
 
 // ourMaxFrame is the largest frame the server accepts.
@@ -279,11 +281,13 @@ func (c *conn) frame(typ byte, ch uint16, code uint64, fields amqp.List, payload
 
 func (c *conn) writeLoop() {
 	defer c.s.wg.Done()
+	defer c.nc.Close()
 	heartbeat := c.s.opts.Heartbeat
 	t := time.NewTimer(heartbeat)
 	defer t.Stop()
 	var buf []byte
 	for {
+		quitting := false
 		select {
 		case <-c.signal:
 		case <-t.C:
@@ -292,6 +296,9 @@ func (c *conn) writeLoop() {
 				c.out = append(c.out, amqp.EmptyFrame...)
 			}
 			c.outMu.Unlock()
+		case <-c.quit:
+			quitting = true
+			c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		case <-c.s.done:
 			return
 		}
@@ -299,24 +306,15 @@ func (c *conn) writeLoop() {
 		c.outMu.Lock()
 		buf, c.out = c.out, buf[:0]
 		c.outMu.Unlock()
-		if len(buf) == 0 {
-			continue
+		if len(buf) > 0 {
+			if _, err := c.nc.Write(buf); err != nil {
+				return
+			}
 		}
-		if _, err := c.nc.Write(buf); err != nil {
-			c.nc.Close()
-			return
-		}
-		if c.isClosed() {
-			c.nc.Close()
+		if quitting {
 			return
 		}
 	}
-}
-
-func (c *conn) isClosed() bool {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	return c.closed
 }
 
 func (c *conn) readLoop() {
@@ -347,24 +345,14 @@ func (c *conn) readLoop() {
 		if err != nil {
 			c.s.log.Debug("sbemulator: closing connection", "err", err)
 			c.frame(amqp.FrameTypeAMQP, 0, amqp.Close, amqp.List{amqp.NewError("amqp:internal-error", err.Error())}, nil)
-			c.s.mu.Lock()
-			c.closed = true
-			c.s.mu.Unlock()
-			c.flushAndClose()
 			return
 		}
-		if c.isClosed() {
-			c.flushAndClose()
+		c.s.mu.Lock()
+		closed := c.closed
+		c.s.mu.Unlock()
+		if closed {
 			return
 		}
-	}
-}
-
-// flushAndClose lets the writer send what is buffered, then closes.
-func (c *conn) flushAndClose() {
-	select {
-	case c.signal <- struct{}{}:
-	default:
 	}
 }
 
@@ -377,7 +365,7 @@ func (c *conn) teardown() {
 		delete(c.sessions, ch)
 	}
 	delete(c.s.conns, c)
-	c.nc.Close()
+	close(c.quit) // the writer flushes (a close frame, say) and closes the socket
 }
 
 // handshake does the protocol headers, SASL ANONYMOUS and open.
@@ -473,7 +461,12 @@ func (c *conn) handle(f amqp.Frame) error {
 		return ss.attach(f.Fields)
 	case amqp.Detach:
 		h, _ := f.Fields.Uint(0)
-		if l := ss.links[h]; l != nil {
+		l := ss.links[h]
+		delete(ss.links, h)
+		if l != nil && l.refused {
+			return nil // the client acknowledging our refusal
+		}
+		if l != nil {
 			l.detach()
 		}
 		c.frame(amqp.FrameTypeAMQP, f.Channel, amqp.Detach, amqp.List{h, true}, nil)
@@ -650,6 +643,7 @@ type link struct {
 	credit         uint32
 	drain          bool
 	detached       bool
+	refused        bool // attach answered with a null terminus and a detach
 
 	// a multi-frame transfer being received
 	partial       []byte
@@ -716,7 +710,7 @@ func (ss *session) attach(f amqp.List) error {
 		ss.conn.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Attach, reply, nil)
 		ss.conn.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Detach, amqp.List{h, true, amqp.NewError("amqp:not-found", refuse)}, nil)
 		ss.links[h] = l
-		l.detached = true
+		l.detached, l.refused = true, true
 		return nil
 	}
 	reply = append(reply, source, target, nil, nil)
