@@ -680,6 +680,7 @@ func (ss *session) attach(f amqp.List) error {
 		l.node = addrOf(target)
 	}
 	var refuse string
+	condition := "amqp:not-found"
 	switch {
 	case l.node == "$cbs" || strings.HasSuffix(l.node, "/$management"):
 		if ent := strings.TrimSuffix(l.node, "/$management"); ent != l.node && s.entities[ent] == nil {
@@ -696,6 +697,8 @@ func (ss *session) attach(f amqp.List) error {
 		l.entity = s.entities[l.node]
 		if l.entity == nil {
 			refuse = fmt.Sprintf("The messaging entity '%s' could not be found.", l.node)
+		} else if l.clientReceives && hasSessionFilter(source) {
+			refuse, condition = "Sessions are not supported by the langsync Service Bus stand-in.", "amqp:not-implemented"
 		}
 	}
 	if _, dup := ss.links[h]; dup {
@@ -708,7 +711,7 @@ func (ss *session) attach(f amqp.List) error {
 	if refuse != "" {
 		reply = append(reply, nil, nil)
 		ss.conn.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Attach, reply, nil)
-		ss.conn.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Detach, amqp.List{h, true, amqp.NewError("amqp:not-found", refuse)}, nil)
+		ss.conn.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Detach, amqp.List{h, true, amqp.NewError(condition, refuse)}, nil)
 		ss.links[h] = l
 		l.detached, l.refused = true, true
 		return nil
@@ -728,6 +731,17 @@ func (ss *session) attach(f amqp.List) error {
 		l.entity.receivers = append(l.entity.receivers, l)
 	}
 	return nil
+}
+
+// hasSessionFilter reports whether a source asks for a session receiver.
+func hasSessionFilter(source any) bool {
+	_, fields, ok := amqp.DescribedList(source)
+	if !ok {
+		return false
+	}
+	filters, _ := fields.Field(7).(amqp.Map)
+	_, ok = filters.Get(amqp.Symbol("com.microsoft:session-filter"))
+	return ok
 }
 
 // linkCredit is what the server grants client senders; refilled at half.
