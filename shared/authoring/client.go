@@ -99,7 +99,7 @@ type Client struct {
 	budget     *RateBudget
 	logger     *slog.Logger
 	poll       pollConfig
-	secret     string // only to scrub it from service messages
+	secret     langsync.Secret // only to scrub it from service messages
 	now        func() time.Time
 }
 
@@ -114,7 +114,7 @@ func NewKeyClient(endpoint string, key langsync.Secret, opts *ClientOptions) (*C
 	if err != nil {
 		return nil, err
 	}
-	c.secret = key.Reveal()
+	c.secret = key
 	auth := runtime.NewKeyCredentialPolicy(azcore.NewKeyCredential(key.Reveal()), KeyHeader,
 		&runtime.KeyCredentialPolicyOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
 	c.pl = c.pipeline(opts, auth)
@@ -387,10 +387,10 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 // scrub removes the key from text the service sent back, in case a proxy
 // echoes request headers.
 func (c *Client) scrub(s string) string {
-	if c.secret == "" || s == "" {
+	if c.secret.IsZero() || s == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, c.secret, "[REDACTED]")
+	return strings.ReplaceAll(s, c.secret.Reveal(), "[REDACTED]")
 }
 
 // url builds endpoint/language/authoring/analyze-text/<path>?api-version=..&query.
@@ -495,3 +495,12 @@ func (c *Client) begin(ctx context.Context, kind langsync.JobKind, r request) (l
 	}
 	return job, nil
 }
+
+// String names the client by endpoint and api-version; it exists so that
+// printing a Client (%v, %+v) never walks into its fields.
+func (c *Client) String() string {
+	return "authoring.Client(" + c.endpoint + ", api-version " + c.apiVersion + ")"
+}
+
+// GoString is String for %#v.
+func (c *Client) GoString() string { return c.String() }
