@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/queue"
+)
+
+// enqueueSender is what enqueue needs of shared/queue.
+type enqueueSender interface {
+	Send(ctx context.Context, queueName string, body []byte, messageID string) error
+	Close(ctx context.Context) error
+}
+
+// newEnqueueSender opens the Service Bus sender (a seam for tests).
+var newEnqueueSender = func(setting string) (enqueueSender, error) {
+	return queue.NewServiceBus(setting, nil)
+}
+
+const enqueueUsage = `enqueue replicate --project P [--source S] [--targets T1,T2] [--servicebus S]
+       langsync enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--servicebus S]
+
+Sends a request message to Service Bus for the Azure Functions app:
+replicate -> langsync-export ({"project":...}), restore -> langsync-import
+({"backup":...} or {"project":...,"at":...}). The Service Bus is
+LANGSYNC_SERVICEBUS (a connection string, or NAME.servicebus.windows.net
+with DefaultAzureCredential) unless --servicebus is given.`
+
+func enqueueCommand() Command {
+	return Command{
+		Name:    "enqueue",
+		Summary: "send a replicate or restore request to the Functions app's queues",
+		Run: func(ctx context.Context, env *Env, args []string) error {
+			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+				fmt.Fprintf(env.Stdout, "Usage: langsync %s\n", enqueueUsage)
+				if len(args) == 0 {
+					return usagef("langsync enqueue --help", "which request? (replicate, restore)")
+				}
+				return nil
+			}
+			switch args[0] {
+			case "replicate":
+				return enqueueReplicate(ctx, env, args[1:])
+			case "restore":
+				return enqueueRestore(ctx, env, args[1:])
+			}
+			return usagef("langsync enqueue --help", "unknown request %q (replicate, restore)", args[0])
+		},
+	}
+}
+
+func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "enqueue replicate", "enqueue replicate --project P [--source S] [--targets T1,T2] [--servicebus S]")
+	project := fs.String("project", "", "source project to replicate now (required)")
+	source := fs.String("source", "", "source resource (default: every configured source of the project)")
+	targets := fs.String("targets", "", "comma-separated target resources (default: every configured target)")
+	sb := fs.String("servicebus", "", "Service Bus connection string or namespace (default $LANGSYNC_SERVICEBUS)")
+	asJSON := fs.Bool("json", false, "print the sent message as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("langsync enqueue replicate --help", "unexpected argument %q", rest[0])
+	}
+	req := customhandler.ReplicateRequest{Project: *project, Source: *source, Targets: enqueueSplit(*targets)}
+	if err := req.Validate(); err != nil {
+		return usagef("langsync enqueue replicate --project Tickets", "%s", requestProblem(err))
+	}
+	return sendRequest(ctx, env, *sb, customhandler.QueueExport, req, *asJSON)
+}
+
+func enqueueRestore(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "enqueue restore", "enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--servicebus S]")
+	backup := fs.String("backup", "", "backup id (its blob name in the backup container)")
+	project := fs.String("project", "", "project whose newest backup at or before --at is restored")
+	at := fs.String("at", "", "point in time, RFC 3339 (e.g. 2026-11-20T00:00:00Z)")
+	target := fs.String("target", "", "resource to restore into (required)")
+	as := fs.String("as", "", "restore under another project name")
+	sb := fs.String("servicebus", "", "Service Bus connection string or namespace (default $LANGSYNC_SERVICEBUS)")
+	asJSON := fs.Bool("json", false, "print the sent message as JSON")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("langsync enqueue restore --help", "unexpected argument %q", rest[0])
+	}
+	req := customhandler.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("langsync enqueue restore --project Tickets --at 2026-11-20T00:00:00Z --target secondary", "--at %q is not an RFC 3339 time", *at)
+		}
+		req.At = t.UTC()
+	}
+	if err := req.Validate(); err != nil {
+		return usagef("langsync enqueue restore --backup ID --target secondary", "%s", requestProblem(err))
+	}
+	return sendRequest(ctx, env, *sb, customhandler.QueueImport, req, *asJSON)
+}
+
+// sendRequest sends one request message with a fresh MessageId (each
+// request is meant to be processed; duplicate detection only drops retries
+// of this send).
+func sendRequest(ctx context.Context, env *Env, setting, queueName string, req any, asJSON bool) error {
+	if setting == "" {
+		setting = env.Getenv("LANGSYNC_SERVICEBUS")
+	}
+	if setting == "" {
+		setting = env.Getenv("LANGSYNC_SERVICEBUS__fullyQualifiedNamespace")
+	}
+	if setting == "" {
+		return usagef("langsync enqueue ... --servicebus 'Endpoint=sb://...'", "no Service Bus: set LANGSYNC_SERVICEBUS (connection string or NAME.servicebus.windows.net) or pass --servicebus")
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("enqueue: encoding request: %w", err)
+	}
+	s, err := newEnqueueSender(setting)
+	if err != nil {
+		if errors.Is(err, queue.ErrInvalid) {
+			return &UsageError{Message: err.Error(), Hint: "langsync enqueue --help"}
+		}
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	id := "req-" + enqueueRandomHex(8)
+	if err := s.Send(ctx, queueName, body, id); err != nil {
+		return fmt.Errorf("enqueue: sending to %s: %w", queueName, err)
+	}
+	if asJSON {
+		out, _ := json.Marshal(map[string]any{"queue": queueName, "messageId": id, "body": json.RawMessage(body)})
+		fmt.Fprintln(env.Stdout, string(out))
+		return nil
+	}
+	fmt.Fprintf(env.Stdout, "sent %s to %s (MessageId %s)\n", body, queueName, id)
+	return nil
+}
+
+// requestProblem strips the package prefix from a validation error so the
+// CLI message reads as advice.
+func requestProblem(err error) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, customhandler.ErrMalformed.Error()+": "); ok {
+		return after
+	}
+	return msg
+}
+
+func enqueueSplit(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func enqueueRandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
