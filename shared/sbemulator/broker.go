@@ -23,6 +23,7 @@ const (
 // Dead-letter reasons the broker itself gives.
 const (
 	ReasonMaxDelivery = "MaxDeliveryCountExceeded"
+	ReasonTTLExpired  = "TTLExpiredException"
 )
 
 // message is one stored message. Everything is guarded by Server.mu.
@@ -35,6 +36,7 @@ type message struct {
 	deferred      bool // was deferred; comes back deferred after an abandon
 	lockToken     amqp.UUID
 	lockedUntil   time.Time
+	expiresAt     time.Time // zero: never
 	msgID         string
 	dlSource      string
 	m             *amqp.Message
@@ -128,9 +130,38 @@ func (s *Server) enqueue(e *entity, m *amqp.Message, scheduleAt time.Time) int64
 		if !scheduleAt.IsZero() {
 			msg.scheduledAt = scheduleAt
 		}
-		s.makeReady(e, msg)
+		s.activate(e, msg, now)
 	}
 	return msg.seq
+}
+
+// activate makes a new (or newly due scheduled) message available: its
+// enqueued time is now, and its time to live counts from there.
+func (s *Server) activate(e *entity, msg *message, now time.Time) {
+	msg.enqueued = now
+	ttl := e.cfg.DefaultMessageTimeToLive
+	if ms, ok := msg.m.Header.Field(2).(uint32); ok && ms > 0 {
+		ttl = time.Duration(ms) * time.Millisecond
+	}
+	if ttl > 0 {
+		msg.expiresAt = now.Add(ttl)
+		s.noteDeadline(msg.expiresAt)
+	}
+	s.makeReady(e, msg)
+}
+
+func (s *Server) expired(msg *message, now time.Time) bool {
+	return !msg.expiresAt.IsZero() && !now.Before(msg.expiresAt)
+}
+
+// expire drops an expired message, or dead-letters it when the queue says so.
+func (s *Server) expire(e *entity, msg *message) {
+	s.log.Debug("sbemulator: message expired", "queue", e.name, "seq", msg.seq)
+	if e.cfg.DeadLetterOnExpiration && e.dlq != nil {
+		s.deadLetter(e, msg, ReasonTTLExpired, "The message expired and was dead lettered.", nil)
+		return
+	}
+	delete(e.msgs, msg.seq)
 }
 
 // makeReady puts msg back among the deliverable messages in sequence order.
@@ -235,6 +266,7 @@ func (s *Server) deadLetter(e *entity, msg *message, reason, desc string, props 
 	msg.appModified = true
 	msg.dlSource = e.name
 	msg.deferred = false
+	msg.expiresAt = time.Time{} // dead-lettered messages do not expire
 	d := e.dlq
 	d.msgs[msg.seq] = msg
 	s.log.Debug("sbemulator: dead-lettered", "queue", e.name, "seq", msg.seq, "reason", reason)
@@ -287,7 +319,22 @@ func (s *Server) sweep() time.Time {
 		}
 		sort.Slice(due, func(i, j int) bool { return due[i].seq < due[j].seq })
 		for _, msg := range due {
-			s.makeReady(e, msg)
+			s.activate(e, msg, now)
+		}
+		var live, gone []*message
+		for _, msg := range e.ready {
+			if s.expired(msg, now) {
+				gone = append(gone, msg)
+				continue
+			}
+			if !msg.expiresAt.IsZero() {
+				note(msg.expiresAt)
+			}
+			live = append(live, msg)
+		}
+		e.ready = live
+		for _, msg := range gone {
+			s.expire(e, msg)
 		}
 	}
 	return next
@@ -333,6 +380,10 @@ func (s *Server) pump(e *entity) {
 		}
 		msg := e.ready[0]
 		e.ready = e.ready[1:]
+		if s.expired(msg, s.clock.Now()) {
+			s.expire(e, msg)
+			continue
+		}
 		s.deliver(e, l, msg)
 	}
 }

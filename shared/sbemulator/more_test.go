@@ -132,3 +132,50 @@ func TestUnknownEntityThenKnown(t *testing.T) {
 		t.Fatalf("got %q", m.Body)
 	}
 }
+
+// Message time to live: from the message's TTL or the queue default; expired
+// messages are dropped or, when configured, dead-lettered.
+func TestMessageExpiry(t *testing.T) {
+	tests := []struct {
+		name       string
+		cfg        sbemulator.QueueConfig
+		ttl        time.Duration // 0: none on the message
+		wantDLQ    bool
+		wantExpire bool
+	}{
+		{"MessageTTLDropped", sbemulator.QueueConfig{}, time.Minute, false, true},
+		{"QueueDefaultTTL", sbemulator.QueueConfig{DefaultMessageTimeToLive: time.Minute}, 0, false, true},
+		{"DeadLetterOnExpiration", sbemulator.QueueConfig{DeadLetterOnExpiration: true}, time.Minute, true, true},
+		{"NoTTLNeverExpires", sbemulator.QueueConfig{}, 0, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, tt.cfg)
+			m := &azservicebus.Message{Body: []byte("x")}
+			if tt.ttl > 0 {
+				m.TimeToLive = &tt.ttl
+			}
+			if err := e.sender(t, "q").SendMessage(ctxT(t), m, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(59 * time.Second)
+			if c := counts(t, e.Server, "q"); c.Active != 1 {
+				t.Fatalf("before expiry: %+v", c)
+			}
+			e.clock.Advance(time.Second)
+			c := counts(t, e.Server, "q")
+			if got := c.Active == 0; got != tt.wantExpire {
+				t.Fatalf("after a minute: %+v, expired=%v want %v", c, got, tt.wantExpire)
+			}
+			if got := c.DeadLetter == 1; got != tt.wantDLQ {
+				t.Fatalf("after a minute: %+v, dead-lettered=%v want %v", c, got, tt.wantDLQ)
+			}
+			if tt.wantDLQ {
+				dl, _ := e.Server.Messages("q/$DeadLetterQueue")
+				if dl[0].DeadLetterReason != sbemulator.ReasonTTLExpired {
+					t.Fatalf("reason %q", dl[0].DeadLetterReason)
+				}
+			}
+		})
+	}
+}

@@ -34,6 +34,12 @@ type QueueConfig struct {
 	MaxDeliveryCount   int
 	DuplicateDetection bool
 	DuplicateWindow    time.Duration
+	// DefaultMessageTimeToLive applies to messages sent without a TTL
+	// (0: they never expire, like the service's TimeSpan.MaxValue).
+	DefaultMessageTimeToLive time.Duration
+	// DeadLetterOnExpiration moves expired messages to the dead-letter queue
+	// (reason TTLExpiredException) instead of dropping them.
+	DeadLetterOnExpiration bool
 }
 
 // Options configure a Server. The zero value listens on 127.0.0.1:0 with no
