@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -159,3 +160,44 @@ func TestServiceBusRetriesBusy(t *testing.T) {
 		t.Fatalf("queue = %+v, want one message r1/train/1", msgs)
 	}
 }
+
+// The key in the connection string never reaches logs or errors, whether a
+// send succeeds or fails.
+func TestServiceBusKeepsKeyOutOfLogsAndErrors(t *testing.T) {
+	const key = "dGhpcy1pcy10aGUta2V5"
+	emu := sbemulatortest.Start(t, nil)
+	conn := strings.Replace(emu.ConnectionString, "SAS_KEY_VALUE", key, 1)
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sb, err := queue.NewServiceBus(conn, &queue.Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := sb.Send(ctx, queue.Export, []byte(`{"project":"p"}`), "force/p/1"); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	err = sb.Send(ctx, "langsync-missing", []byte("x"), "id")
+	if !errors.Is(err, queue.ErrUnknownQueue) {
+		t.Fatalf("Send to a missing queue = %v, want ErrUnknownQueue", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "force/p/1") {
+		t.Fatalf("debug log does not mention the send: %q", logs.String())
+	}
+	if strings.Contains(logs.String(), key) || strings.Contains(err.Error(), key) {
+		t.Fatalf("key leaked: logs %q error %q", logs.String(), err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
