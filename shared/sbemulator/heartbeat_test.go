@@ -57,3 +57,24 @@ func TestIdleConnectionGetsHeartbeats(t *testing.T) {
 		}
 	}
 }
+
+// A client that speaks something other than AMQP gets the AMQP header back
+// and is disconnected; the server keeps serving others.
+func TestBadProtocolHeader(t *testing.T) {
+	srv, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	got, _ := io.ReadAll(nc)
+	if !bytes.Equal(got, amqp.HeaderAMQP) {
+		t.Fatalf("server answered %q, want the AMQP header then EOF", got)
+	}
+}

@@ -213,8 +213,7 @@ func (s *Server) acceptLoop() {
 		}
 		s.conns[c] = true
 		s.mu.Unlock()
-		s.wg.Add(2)
-		go c.writeLoop()
+		s.wg.Add(1)
 		go c.readLoop()
 	}
 }
@@ -331,8 +330,13 @@ func (c *conn) readLoop() {
 		if !errors.Is(err, io.EOF) {
 			c.s.log.Debug("sbemulator: handshake failed", "err", err)
 		}
+		c.nc.Close() // no writer yet to close it
 		return
 	}
+	// The writer starts only now, so a heartbeat cannot land in the middle
+	// of the SASL exchange.
+	c.s.wg.Add(1)
+	go c.writeLoop()
 	for {
 		f, err := amqp.ReadFrame(r, ourMaxFrame)
 		if err != nil {
