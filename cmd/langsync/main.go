@@ -48,6 +48,7 @@ func commands() []Command {
 	return []Command{
 		versionCommand(),
 		emulatorCommand(),
+		projectCommand(),
 		enqueueCommand(),
 	}
 }
