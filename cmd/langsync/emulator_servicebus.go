@@ -20,7 +20,7 @@ func init() {
 // parseServiceBusEmulatorFlags turns the command line into server options.
 func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, bool, error) {
 	fs := newFlagSet(env, "emulator servicebus", `emulator servicebus [--addr 127.0.0.1:5672] [--queues langsync-export,...]
-                           [--max-delivery-count 10] [--lock-duration 1m] [--duplicate-window 10m]`)
+                           [--max-delivery-count 10] [--lock-duration 1m] [--duplicate-window 10m] [--key KEY]`)
 	addr := fs.String("addr", "127.0.0.1:5672", "`host:port` to listen on (port 0 picks a free one); plain TCP, no TLS")
 	queues := fs.String("queues", strings.Join(sbemulator.LangsyncQueues, ","), "comma-separated queue `names` (each gets a $DeadLetterQueue)")
 	maxDelivery := fs.Int("max-delivery-count", sbemulator.DefaultMaxDeliveryCount, "deliveries before a message is dead-lettered")
@@ -28,6 +28,7 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 	dedup := fs.Bool("duplicate-detection", true, "drop a message whose MessageId was seen within --duplicate-window")
 	window := fs.Duration("duplicate-window", sbemulator.DefaultDuplicateWindow, "duplicate detection history `window`")
 	maxSize := fs.Uint64("max-message-size", sbemulator.DefaultMaxMessageSize, "largest message in `bytes`")
+	key := fs.String("key", "", "SAS `key` clients must sign tokens with (key name RootManageSharedAccessKey); default: any token is accepted")
 	verbose := fs.Bool("verbose", false, "log broker events to stderr")
 	if _, err := parseFlags(fs, args); err != nil {
 		return sbemulator.Options{}, false, err
@@ -42,7 +43,7 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 	if *window <= 0 {
 		return sbemulator.Options{}, false, usagef(hint, "--duplicate-window must be positive, got %s", *window)
 	}
-	opts := sbemulator.Options{Addr: *addr, MaxMessageSize: *maxSize}
+	opts := sbemulator.Options{Addr: *addr, MaxMessageSize: *maxSize, Key: *key}
 	seen := map[string]bool{}
 	for _, name := range strings.Split(*queues, ",") {
 		name = strings.TrimSpace(name)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/langsync/langsync/shared/sbemulator"
+	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
 )
 
 // fastRetries keeps the SDK's retry back-off short in fault tests.
@@ -113,4 +114,44 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("queue holds %d messages, want 1", len(msgs))
 		}
 	})
+}
+
+// With a key configured, put-token checks the SAS signature: the right key
+// works, a wrong one gets CodeUnauthorizedAccess.
+func TestSASKeyChecked(t *testing.T) {
+	emu := sbemulatortest.Start(t, &sbemulator.Options{Key: "right-key", Queues: []sbemulator.QueueConfig{{Name: "q"}}})
+	if !strings.Contains(emu.ConnectionString, "SharedAccessKey=right-key") {
+		t.Fatalf("connection string %q does not carry the key", emu.ConnectionString)
+	}
+	for _, tt := range []struct {
+		name, conn string
+		ok         bool
+	}{
+		{"RightKey", emu.ConnectionString, true},
+		{"WrongKey", strings.Replace(emu.ConnectionString, "right-key", "wrong-key", 1), false},
+		{"WrongKeyName", strings.Replace(emu.ConnectionString, "RootManageSharedAccessKey", "Other", 1), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := azservicebus.NewClientFromConnectionString(tt.conn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			s, _ := c.NewSender("q", nil)
+			err = s.SendMessage(ctxT(t), &azservicebus.Message{Body: []byte("x")}, nil)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("SendMessage: %v", err)
+				}
+				return
+			}
+			var sbErr *azservicebus.Error
+			if !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeUnauthorizedAccess {
+				t.Fatalf("SendMessage = %v, want CodeUnauthorizedAccess", err)
+			}
+		})
+	}
+	if msgs, _ := emu.Server.Messages("q"); len(msgs) != 1 {
+		t.Fatalf("%d messages stored, want 1 (only the right key)", len(msgs))
+	}
 }

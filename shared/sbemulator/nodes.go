@@ -1,6 +1,10 @@
 package sbemulator
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -63,6 +67,38 @@ func (s *Server) takeFault(op string) *Fault {
 	return nil
 }
 
+// checkToken verifies a put-token request's SAS signature when the server
+// has a key; it returns the reason for refusing, or "".
+func (s *Server) checkToken(req *amqp.Message) string {
+	if s.opts.Key == "" {
+		return ""
+	}
+	typ, _ := req.AppProps.Get("type")
+	if t, _ := amqp.Text(typ); t != "servicebus.windows.net:sastoken" {
+		return "only SAS tokens are accepted by this stand-in"
+	}
+	tok, _ := req.Value().(string)
+	tok, ok := strings.CutPrefix(tok, "SharedAccessSignature ")
+	if !ok {
+		return "malformed SAS token"
+	}
+	fields := map[string]string{}
+	for _, kv := range strings.Split(tok, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		fields[k] = v
+	}
+	if fields["skn"] != s.opts.KeyName {
+		return "InvalidSignature: unknown key name"
+	}
+	mac := hmac.New(sha256.New, []byte(s.opts.Key))
+	mac.Write([]byte(fields["sr"] + "\n" + fields["se"]))
+	want := url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	if !hmac.Equal([]byte(want), []byte(fields["sig"])) {
+		return "InvalidSignature: the token has an invalid signature"
+	}
+	return ""
+}
+
 // rpcError is a non-2xx RPC answer.
 type rpcError struct {
 	status int32
@@ -82,6 +118,8 @@ func (s *Server) rpc(l *link, req *amqp.Message) {
 	} else if l.node == "$cbs" {
 		if opName != "put-token" {
 			status, desc = 404, "unknown $cbs operation "+opName
+		} else if err := s.checkToken(req); err != "" {
+			status, desc = 401, err
 		} else {
 			status, desc = 202, "Accepted"
 		}

@@ -54,6 +54,11 @@ type Options struct {
 	// Clock defaults to the real clock; a *FakeClock drives time in tests.
 	Clock  Clock
 	Logger *slog.Logger
+	// KeyName and Key, when Key is set, make $cbs put-token check SAS token
+	// signatures (HMAC-SHA256), so a client with a wrong key gets 401
+	// (CodeUnauthorizedAccess). Default: any token is accepted.
+	KeyName string
+	Key     string
 	// Heartbeat is how often an idle connection gets an empty frame (default
 	// 15 s; go-amqp drops a connection silent for 60 s).
 	Heartbeat time.Duration
@@ -87,6 +92,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.Key != "" && opts.KeyName == "" {
+		opts.KeyName = "RootManageSharedAccessKey"
 	}
 	if opts.MaxMessageSize == 0 {
 		opts.MaxMessageSize = DefaultMaxMessageSize
@@ -161,7 +169,11 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // ConnectionString is what azservicebus.NewClientFromConnectionString takes
 // to reach this server (plain TCP through UseDevelopmentEmulator).
 func (s *Server) ConnectionString() string {
-	return "Endpoint=sb://" + s.Addr() + ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true"
+	name, key := "RootManageSharedAccessKey", "SAS_KEY_VALUE"
+	if s.opts.Key != "" {
+		name, key = s.opts.KeyName, s.opts.Key
+	}
+	return "Endpoint=sb://" + s.Addr() + ";SharedAccessKeyName=" + name + ";SharedAccessKey=" + key + ";UseDevelopmentEmulator=true"
 }
 
 // Close stops listening and drops every connection.
