@@ -3,8 +3,10 @@ package emulator_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,7 +202,14 @@ func TestFaultRegionDown(t *testing.T) {
 // TestAdminRequestsAndClock: the request list has method, path, status and
 // time, never a key or a query; DELETE empties it; the clock moves.
 func TestAdminRequestsAndClock(t *testing.T) {
-	r := emulatortest.Start(t, nil)
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := emulatortest.Start(t, &emulator.Options{Logger: logger})
 	raw(t, r, "GET", projects+v23+"&top=1", nil)
 	req, _ := http.NewRequest("GET", r.URL+projects+v23, nil)
 	req.Header.Set("Ocp-Apim-Subscription-Key", "wrong-secret-key")
@@ -220,9 +229,15 @@ func TestAdminRequestsAndClock(t *testing.T) {
 		list.Value[0].Path != projects || !list.Value[0].Time.Equal(emulatortest.Epoch) {
 		t.Fatalf("requests %s", b)
 	}
+	mu.Lock()
+	logged := logs.String()
+	mu.Unlock()
+	if !strings.Contains(logged, "status=401") {
+		t.Fatalf("debug log lacks the requests: %s", logged)
+	}
 	for _, secret := range []string{r.Key, "wrong-secret-key", "api-version", "top="} {
-		if strings.Contains(string(b), secret) {
-			t.Fatalf("request list shows %q: %s", secret, b)
+		if strings.Contains(string(b), secret) || strings.Contains(logged, secret) {
+			t.Fatalf("request list or log shows %q: %s %s", secret, b, logged)
 		}
 	}
 	del, _ := http.NewRequest("DELETE", r.URL+"/emulator/requests", nil)
@@ -257,6 +272,10 @@ func TestParseFaults(t *testing.T) {
 		}
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()

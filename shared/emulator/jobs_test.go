@@ -306,3 +306,32 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatalf("prediction after restart: %v", got)
 	}
 }
+
+// TestKindAnyCase: a camelCase projectKind on import is accepted and the
+// export says PascalCase.
+func TestKindAnyCase(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	p := emulatortest.SingleLabelProject("P", "docs", 3)
+	meta(p.Export)["projectKind"] = "customSingleLabelClassification"
+	p.Export["assets"].(map[string]any)["projectKind"] = "CUSTOMSINGLELABELCLASSIFICATION"
+	r.Load(p)
+	ex := decode(t, exportJSON(t, r, "P", ""))
+	if meta(ex)["projectKind"] != "CustomSingleLabelClassification" || ex["assets"].(map[string]any)["projectKind"] != "CustomSingleLabelClassification" {
+		t.Fatalf("export %v", ex)
+	}
+}
+
+// TestRealClockJobs: with the real clock and short durations, jobs run on
+// their own and Wait polls them to the end.
+func TestRealClockJobs(t *testing.T) {
+	r := emulatortest.Start(t, &emulator.Options{Clock: emulator.RealClock(), JobDurations: map[string]time.Duration{emulator.KindImport: 30 * time.Millisecond, emulator.KindTrain: 60 * time.Millisecond}})
+	p := emulatortest.SingleLabelProject("P", "docs", 5)
+	r.Load(p)
+	loc := r.Start202("POST", projects+"/P/:train"+v23, map[string]any{"modelLabel": "m1", "trainingConfigVersion": "latest"})
+	if st := getJSON(t, r, loc); st["status"] == "succeeded" {
+		t.Fatalf("a 60ms job finished at once: %v", st)
+	}
+	if st := r.Wait(loc, 0); st["status"] != "succeeded" {
+		t.Fatalf("job %v", st)
+	}
+}

@@ -210,40 +210,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
+	status := s.serveLocked(rec, r)
+	// Only method, path and status: never a key, never the query string.
+	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "elapsed", time.Since(start))
+}
+
+// serveLocked answers the request under s.mu and returns the status sent
+// (0 when the connection was dropped).
+func (s *Server) serveLocked(rec *statusRecorder, r *http.Request) int {
 	s.mu.Lock()
 	now := s.clock.Now()
 	in := s.admit(r, now)
-	if in.drop {
-		s.record(r, 0, now)
-		s.mu.Unlock()
-		dropConnection(w)
-		return
-	}
-	if in.status != 0 {
-		s.record(r, in.status, now)
-		s.mu.Unlock()
-		writeInjected(w, in)
-		return
+	if in.drop || in.status != 0 {
+		return s.refuse(rec, r, in, now)
 	}
 	if !s.authorized(r) {
 		s.record(r, http.StatusUnauthorized, now)
 		s.mu.Unlock()
-		writeError(w, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msgUnauthorized}})
-		return
+		writeError(rec, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msgUnauthorized}})
+		return http.StatusUnauthorized
 	}
 	if in = s.decideFault(r, now); in.drop || in.status != 0 {
-		s.record(r, in.status, now)
-		s.mu.Unlock()
-		if in.drop {
-			dropConnection(w)
-			return
-		}
-		writeInjected(w, in)
-		return
+		return s.refuse(rec, r, in, now)
 	}
+	defer s.mu.Unlock()
 	rec.Header().Set("x-envoy-upstream-service-time", "1")
-	err := s.dispatch(rec, r, now)
-	if err != nil {
+	if err := s.dispatch(rec, r, now); err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
 			s.log.Error("emulator: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -258,8 +250,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.dirty = false
 	}
 	s.record(r, rec.status, now)
+	return rec.status
+}
+
+// refuse answers (or drops) a request refused by a fault; it unlocks s.mu.
+func (s *Server) refuse(rec *statusRecorder, r *http.Request, in injected, now time.Time) int {
+	s.record(r, in.status, now)
 	s.mu.Unlock()
-	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "elapsed", time.Since(start))
+	if in.drop {
+		dropConnection(rec.ResponseWriter)
+		return 0
+	}
+	writeInjected(rec, in)
+	return in.status
 }
 
 // admit handles region-down and a closed server, before the key check.

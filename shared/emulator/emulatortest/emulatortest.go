@@ -181,12 +181,14 @@ func (r *Resource) Do(method, path string, body any) (int, http.Header, []byte) 
 // APIVersion is the api-version the helpers use.
 const APIVersion = "2023-04-01"
 
-// Wait polls an operation-location until the job is terminal (advancing the
-// fake clock by step between polls when there is one) and returns the final
-// job state. It fails the test after 10,000 polls.
+// Wait polls an operation-location until the job is terminal and returns
+// the final job state. With the fake clock it advances the clock by step
+// between polls (at most 10,000 polls); with another clock it polls every
+// few milliseconds for up to 30 seconds of real time.
 func (r *Resource) Wait(location string, step time.Duration) map[string]any {
 	r.tb.Helper()
-	for i := 0; i < 10000; i++ {
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; r.Clock != nil && i < 10000 || r.Clock == nil && time.Now().Before(deadline); i++ {
 		code, _, body := r.Do(http.MethodGet, location, nil)
 		if code != 200 {
 			r.tb.Fatalf("emulatortest: GET %s: %d %s", location, code, body)
@@ -201,6 +203,8 @@ func (r *Resource) Wait(location string, step time.Duration) map[string]any {
 		}
 		if r.Clock != nil {
 			r.Clock.Advance(step)
+		} else {
+			<-time.After(5 * time.Millisecond) // polling a condition with a deadline
 		}
 	}
 	r.tb.Fatalf("emulatortest: job %s never ended", location)
