@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"unicode"
 )
 
 // Sentinel causes carried by FieldError.Err; test with errors.Is.
@@ -221,20 +220,24 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkName checks a project, deployment or model name as the authoring
-// path accepts it: 1..100 characters that need no escaping in a URL path.
+// checkName checks a project, deployment or model name with the
+// documented rules (as shared/authoring applies them): 1..50 letters,
+// digits, '_', '.' and '-', not only dots, and not the reserved "global".
 func checkName(s string) error {
 	if s == "" {
 		return errors.New("must not be empty")
 	}
-	if len(s) > 100 {
-		return errors.New("longer than 100 characters")
+	if len(s) > 50 {
+		return errors.New("longer than 50 characters")
+	}
+	if strings.Trim(s, ".") == "" {
+		return errors.New("use letters or digits, not only dots")
 	}
 	if strings.EqualFold(s, "global") {
 		return errors.New(`"global" is reserved by the service`)
 	}
 	for _, r := range s {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.') || r > unicode.MaxASCII {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return fmt.Errorf("use only letters, digits, '-', '_' and '.' (found %q)", r)
 		}
 	}

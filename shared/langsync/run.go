@@ -126,6 +126,11 @@ type Step struct {
 	// Percent is the job's last reported progress (training), 0..100.
 	Percent  int `json:"percent,omitempty"`
 	Attempts int `json:"attempts,omitempty"`
+	// Before is what the service showed just before the POST (the
+	// target's existing training job ids, the project's lastModified, the
+	// deployment's lastDeployed): after a crash, a difference is the
+	// evidence that the POST was accepted.
+	Before string `json:"before,omitempty"`
 	// Claimed is when a handler set StepStarting.
 	Claimed  time.Time `json:"claimed,omitempty"`
 	Started  time.Time `json:"started,omitempty"`

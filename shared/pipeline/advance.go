@@ -17,10 +17,6 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// recoverySkew widens the window in which a job found on the service is
-// taken as the one a crashed handler started (clocks differ).
-const recoverySkew = time.Minute
-
 // Advance performs the run's next actions, polling a running job for at
 // most the poll budget, and returns what to wake next and when. It is
 // idempotent: calling it again (a duplicate, a sweep, a restarted host)
@@ -267,10 +263,13 @@ type jobOps struct {
 	kind     langsync.JobKind
 	resource string
 	begin    func(ctx context.Context) (langsync.Job, error)
-	// recover looks on the service for the job a crashed handler may have
-	// started since `since`: it returns the job to adopt, or done when the
-	// step's effect is already visible, or neither (then the POST is sent).
-	recover func(ctx context.Context, since time.Time) (job *langsync.Job, done bool, err error)
+	// snapshot records what the service shows before the POST (saved in
+	// Step.Before with the claim).
+	snapshot func(ctx context.Context) (string, error)
+	// recover compares the service with the snapshot after a crash: it
+	// returns the job to adopt, or done when the step's effect is already
+	// visible, or neither (then the POST is sent).
+	recover func(ctx context.Context, before string) (job *langsync.Job, done bool, err error)
 	// done runs when the job succeeded.
 	done func(ctx context.Context, js *JobState) error
 }
@@ -280,6 +279,13 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	now := x.p.clock.Now()
 	switch s.Status {
 	case langsync.StepPending:
+		if ops.snapshot != nil {
+			before, err := ops.snapshot(ctx)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("reading the target before starting a %s job: %w", ops.kind, err)
+			}
+			s.Before = before
+		}
 		s.Status, s.Claimed = langsync.StepStarting, now
 		if s.Started.IsZero() {
 			s.Started = now
@@ -300,7 +306,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 				return until, nil
 			}
 			if ops.recover != nil {
-				job, done, err := ops.recover(ctx, s.Started.Add(-recoverySkew))
+				job, done, err := ops.recover(ctx, s.Before)
 				if err != nil {
 					return time.Time{}, fmt.Errorf("looking for a %s job started before a crash: %w", ops.kind, err)
 				}
@@ -741,28 +747,37 @@ func (x *exec) importOps(s *langsync.Step) jobOps {
 			}
 			return c.BeginImport(ctx, pair.TargetName(), bytes.NewReader(data))
 		},
-		// The API lists no import jobs: the target project modified since
-		// the step started means the import ran; else it is sent again
-		// (the same data, so a repeat changes nothing).
-		recover: func(ctx context.Context, since time.Time) (*langsync.Job, bool, error) {
-			pair, err := x.pair(target)
-			if err != nil {
-				return nil, false, err
-			}
-			c, err := x.client(target)
-			if err != nil {
-				return nil, false, err
-			}
-			proj, err := c.GetProject(ctx, pair.TargetName())
-			if errors.Is(err, ErrNotFound) {
-				return nil, false, nil
-			}
-			if err != nil {
-				return nil, false, err
-			}
-			return nil, !proj.LastModified.Before(since), nil
+		// The API lists no import jobs. Evidence instead: the target
+		// project's lastModifiedDateTime, read before the POST, has changed
+		// (or the project appeared). Without it the import is sent again
+		// (the same data, so a repeat changes nothing but the job count).
+		snapshot: func(ctx context.Context) (string, error) { return x.projectStamp(ctx, target) },
+		recover: func(ctx context.Context, before string) (*langsync.Job, bool, error) {
+			now, err := x.projectStamp(ctx, target)
+			return nil, err == nil && now != before, err
 		},
 	}
+}
+
+// projectStamp is the target project's lastModifiedDateTime ("" when the
+// project does not exist).
+func (x *exec) projectStamp(ctx context.Context, target string) (string, error) {
+	pair, err := x.pair(target)
+	if err != nil {
+		return "", err
+	}
+	c, err := x.client(target)
+	if err != nil {
+		return "", err
+	}
+	proj, err := c.GetProject(ctx, pair.TargetName())
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return proj.LastModified.UTC().Format(time.RFC3339Nano), nil
 }
 
 // exportFor reads the export from the backup and renames the project when
@@ -823,28 +838,34 @@ func (x *exec) trainOps(s *langsync.Step) jobOps {
 			}
 			return c.BeginTrain(ctx, pair.TargetName(), TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: m.TrainingConfigVersion, EvaluationOptions: m.EvaluationOptions})
 		},
-		// A training job for the same label created since the step
-		// started is the one the crashed handler sent: adopt it.
-		recover: func(ctx context.Context, since time.Time) (*langsync.Job, bool, error) {
-			pair, err := x.pair(target)
+		// The training job list is the evidence: a job for the label that
+		// was not in the list read before the POST is the one a crashed
+		// handler started; it is adopted and polled, not started again.
+		snapshot: func(ctx context.Context) (string, error) {
+			ids, err := x.trainingJobs(ctx, target, label)
+			if err != nil {
+				return "", err
+			}
+			keys := make([]string, 0, len(ids))
+			for k := range ids {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return strings.Join(keys, " "), nil
+		},
+		recover: func(ctx context.Context, before string) (*langsync.Job, bool, error) {
+			jobs, err := x.trainingJobs(ctx, target, label)
 			if err != nil {
 				return nil, false, err
 			}
-			c, err := x.client(target)
-			if err != nil {
-				return nil, false, err
-			}
-			jobs, err := c.ListTrainingJobs(ctx, pair.TargetName())
-			if errors.Is(err, ErrNotFound) {
-				return nil, false, nil
-			}
-			if err != nil {
-				return nil, false, err
+			known := map[string]bool{}
+			for _, k := range strings.Fields(before) {
+				known[k] = true
 			}
 			var found *TrainingJob
-			for i, j := range jobs {
-				if j.ModelLabel == label && !j.Created.Before(since) && (found == nil || j.Created.After(found.Created)) {
-					found = &jobs[i]
+			for loc, j := range jobs {
+				if !known[loc] && (found == nil || j.Created.After(found.Created)) {
+					found = &j
 				}
 			}
 			if found == nil {
@@ -855,6 +876,32 @@ func (x *exec) trainOps(s *langsync.Step) jobOps {
 			return &job, false, nil
 		},
 	}
+}
+
+// trainingJobs lists the target's training jobs for a label by location.
+func (x *exec) trainingJobs(ctx context.Context, target, label string) (map[string]TrainingJob, error) {
+	pair, err := x.pair(target)
+	if err != nil {
+		return nil, err
+	}
+	c, err := x.client(target)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := c.ListTrainingJobs(ctx, pair.TargetName())
+	if errors.Is(err, ErrNotFound) {
+		return map[string]TrainingJob{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]TrainingJob{}
+	for _, j := range jobs {
+		if j.ModelLabel == label {
+			out[j.Job.Location] = j
+		}
+	}
+	return out, nil
 }
 
 func (x *exec) deployOps(s *langsync.Step) jobOps {
@@ -872,25 +919,37 @@ func (x *exec) deployOps(s *langsync.Step) jobOps {
 			}
 			return c.BeginDeploy(ctx, pair.TargetName(), dep, label)
 		},
-		// No deployment job list either: the deployment already serving
-		// the label's current model, deployed since the step started,
-		// means the deploy ran; else the PUT (idempotent) is sent again.
-		recover: func(ctx context.Context, since time.Time) (*langsync.Job, bool, error) {
-			pair, err := x.pair(target)
-			if err != nil {
-				return nil, false, err
-			}
-			c, err := x.client(target)
-			if err != nil {
-				return nil, false, err
-			}
-			d, m, err := targetDeployment(ctx, c, pair.TargetName(), dep, label)
-			if err != nil || d == nil || m == nil {
-				return nil, false, err
-			}
-			return nil, d.ModelID == m.ModelID && !d.LastDeployed.Before(since), nil
+		// No deployment job list either. Evidence: the deployment's
+		// lastDeployedDateTime, read before the PUT, has changed and it
+		// serves the label's current model. Else the PUT (idempotent) is
+		// sent again.
+		snapshot: func(ctx context.Context) (string, error) {
+			d, _, err := x.deploymentState(ctx, target, dep, label)
+			return d, err
+		},
+		recover: func(ctx context.Context, before string) (*langsync.Job, bool, error) {
+			d, serving, err := x.deploymentState(ctx, target, dep, label)
+			return nil, err == nil && serving && d != before, err
 		},
 	}
+}
+
+// deploymentState returns a deployment's lastDeployedDateTime ("" when
+// missing) and whether it serves the label's current model.
+func (x *exec) deploymentState(ctx context.Context, target, dep, label string) (string, bool, error) {
+	pair, err := x.pair(target)
+	if err != nil {
+		return "", false, err
+	}
+	c, err := x.client(target)
+	if err != nil {
+		return "", false, err
+	}
+	d, m, err := targetDeployment(ctx, c, pair.TargetName(), dep, label)
+	if err != nil || d == nil {
+		return "", false, err
+	}
+	return d.LastDeployed.UTC().Format(time.RFC3339Nano), m != nil && m.ModelID == d.ModelID, nil
 }
 
 // targetDeployment finds a deployment and the model of a label on a resource.
