@@ -196,6 +196,11 @@ type testEnv struct {
 
 func newTestClient(tb testing.TB, endpoint string, mod func(*ClientOptions)) *testEnv {
 	tb.Helper()
+	return newTestClientKey(tb, endpoint, testKey, mod)
+}
+
+func newTestClientKey(tb testing.TB, endpoint, key string, mod func(*ClientOptions)) *testEnv {
+	tb.Helper()
 	clock := newFakeClock()
 	logs := &logBuffer{}
 	opts := &ClientOptions{
@@ -207,7 +212,7 @@ func newTestClient(tb testing.TB, endpoint string, mod func(*ClientOptions)) *te
 	if mod != nil {
 		mod(opts)
 	}
-	c, err := NewKeyClient(endpoint, langsync.Secret(testKey), opts)
+	c, err := NewKeyClient(endpoint, langsync.Secret(key), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
