@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
 )
 
 const cliKey = "cli-k3y-0123456789"
@@ -301,5 +303,52 @@ func TestProjectSubcommandHelp(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "Usage: langsync project "+sub) || !strings.Contains(out, "-endpoint") {
 			t.Errorf("%s --help: exit %d, %q", sub, code, out)
 		}
+	}
+}
+
+// TestProjectAgainstEmulator drives the whole hand-run cycle over HTTP
+// against the Language emulator: import, train, deploy, show, export,
+// re-import of the export, delete.
+func TestProjectAgainstEmulator(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	p := emulatortest.SingleLabelProject("Tickets", "tickets", 5)
+	r.WriteDocs(p.Container, p.Docs)
+	env := map[string]string{"LANGSYNC_ENDPOINT": r.URL, "LANGSYNC_KEY": r.Key}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.json")
+	b, _ := json.Marshal(p.Export)
+	os.WriteFile(in, b, 0o600)
+	out := filepath.Join(dir, "out.json")
+	steps := [][]string{
+		{"project", "import", "Tickets", in},
+		{"project", "train", "Tickets", "--model", "m1"},
+		{"project", "deploy", "Tickets", "production", "--model", "m1"},
+		{"project", "export", "Tickets", "--model", "m1", "-o", out},
+		{"project", "import", "Tickets", out},
+		{"project", "show", "Tickets"},
+	}
+	for _, args := range steps {
+		code, stdout, stderr := runCLI(t, env, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+		if strings.Contains(stdout+stderr, r.Key) {
+			t.Fatalf("%v: output shows the key", args)
+		}
+		if args[1] == "show" && (!strings.Contains(stdout, "production  m1") || !strings.Contains(stdout, "Models (1)")) {
+			t.Fatalf("show:\n%s", stdout)
+		}
+	}
+	exported, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(exported), `"projectName":"Tickets"`) {
+		t.Fatalf("export %s, %v", exported, err)
+	}
+	code, _, stderr := runCLI(t, env, "project", "delete", "Tickets")
+	if code != exitOK {
+		t.Fatalf("delete: exit %d %s", code, stderr)
+	}
+	code, _, stderr = runCLI(t, env, "project", "show", "Tickets")
+	if code != exitFailed || !strings.Contains(stderr, "404") {
+		t.Fatalf("show after delete: exit %d %s", code, stderr)
 	}
 }

@@ -1,0 +1,79 @@
+package authoring
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// fakeCredential hands out a fixed token and records the scopes asked for.
+type fakeCredential struct {
+	calls  atomic.Int32
+	scopes []string
+}
+
+func (f *fakeCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	f.calls.Add(1)
+	f.scopes = o.Scopes
+	return azcore.AccessToken{Token: "entra-t0ken-secret", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestEntraBearerToken(t *testing.T) {
+	foreign := &recorder{}
+	evil := newServer(t, func(w http.ResponseWriter, r *http.Request) { foreign.add(r) })
+	rec, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			writeJSON(w, 200, projectJSON)
+			return
+		}
+		w.Header().Set("operation-location", evil.URL+"/x")
+		w.WriteHeader(202)
+	})
+	cred := &fakeCredential{}
+	c, err := NewClient(url, cred, &ClientOptions{Budget: NewRateBudget(BudgetOptions{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetProject(context.Background(), "Tickets"); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.all()[0]
+	if r.Header.Get("Authorization") != "Bearer entra-t0ken-secret" || r.Header.Get(KeyHeader) != "" {
+		t.Fatalf("auth headers %q / %q", r.Header.Get("Authorization"), r.Header.Get(KeyHeader))
+	}
+	if len(cred.scopes) != 1 || cred.scopes[0] != EntraScope {
+		t.Fatalf("scopes %v", cred.scopes)
+	}
+	job, err := c.BeginDeleteProject(context.Background(), "Tickets")
+	if !errors.Is(err, ErrForeignHost) {
+		t.Fatalf("err %v, want ErrForeignHost", err)
+	}
+	if _, err := c.Poll(context.Background(), job); !errors.Is(err, ErrForeignHost) || strings.Contains(err.Error(), "t0ken") {
+		t.Fatalf("poll err %v", err)
+	}
+	if foreign.count() != 0 {
+		t.Fatalf("the foreign host got %d requests", foreign.count())
+	}
+	if _, err := NewClient(url, nil, nil); err == nil {
+		t.Fatal("nil credential accepted")
+	}
+}
+
+func TestNoCredentialOverPlainHTTP(t *testing.T) {
+	// A non-loopback http endpoint is refused unless explicitly allowed.
+	if _, err := NewKeyClient("http://contoso.example", langsync.Secret("k"), nil); err == nil {
+		t.Fatal("key over plain http accepted")
+	}
+	if _, err := NewKeyClient("http://contoso.example", langsync.Secret("k"), &ClientOptions{InsecureAllowHTTP: true}); err != nil {
+		t.Fatalf("InsecureAllowHTTP: %v", err)
+	}
+}
