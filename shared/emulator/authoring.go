@@ -65,7 +65,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 			return errNoRoute()
 		}
 	}
-	s.tick(r.Context(), now)
+	// Job effects must not depend on whether this client waits for the answer.
+	s.tick(context.WithoutCancel(r.Context()), now)
 	return route(c)
 }
 

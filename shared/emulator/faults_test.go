@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,22 @@ func TestFaultRateLimit(t *testing.T) {
 	}
 	if n := r.Server.CountRequests("PATCH", "/P"); n != 12 {
 		t.Fatalf("request log counts %d PATCHes, want 12", n)
+	}
+}
+
+func TestFaultCustomLimits(t *testing.T) {
+	r := emulatortest.Start(t, &emulator.Options{Faults: emulator.Faults{RateLimit: true, PostPerMinute: 2, GetPerMinute: 3}})
+	var got []int
+	for i := 0; i < 3; i++ {
+		code, _, _ := raw(t, r, "POST", projects+"/Nope/:train"+v23, map[string]any{})
+		got = append(got, code)
+	}
+	for i := 0; i < 4; i++ {
+		code, _, _ := raw(t, r, "GET", projects+v23, nil)
+		got = append(got, code)
+	}
+	if fmt.Sprint(got) != "[404 404 429 200 200 200 429]" {
+		t.Fatalf("statuses %v, want two POSTs and three GETs before 429s", got)
 	}
 }
 
