@@ -154,25 +154,69 @@ func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) t
 	return c.poll.interval(job.Kind, max(elapsed, 0))
 }
 
+// waitFailures is how many polls in a row may fail transiently (after the
+// pipeline's own retries) before Wait gives up: a long training job should
+// survive a short outage of the resource.
+const waitFailures = 3
+
 // Wait polls the job until it ends, calling progress (when not nil) after
 // every poll, and returns the final state. A job that ended failed,
 // cancelled or partiallyCompleted returns the state and a *JobError.
-// Wait stops when ctx is done. It is for the CLI and tests: a Functions
-// handler polls with Poll and schedules a wake-up at NextPoll instead.
+// Transient poll failures (timeouts, resets, 408/429/5xx after retries) are
+// tolerated up to three in a row. Wait stops when ctx is done. It is for the
+// CLI and tests: a Functions handler polls with Poll and schedules a wake-up
+// at NextPoll instead.
 func (c *Client) Wait(ctx context.Context, job langsync.Job, progress func(*JobState)) (*JobState, error) {
+	if job.Kind == "" {
+		job.Kind = JobKindOf(job.Location)
+	}
+	var last *JobState
+	failures := 0
 	for {
 		st, err := c.Poll(ctx, job)
-		if err != nil {
-			return nil, err
+		var next time.Duration
+		switch {
+		case err == nil:
+			failures = 0
+			last = st
+			if progress != nil {
+				progress(st)
+			}
+			if st.Done() {
+				return st, st.Err()
+			}
+			next = st.NextPoll
+		case ctx.Err() == nil && transient(err) && failures < waitFailures:
+			failures++
+			next = c.poll.interval(job.Kind, c.now().Sub(job.Started))
+			if job.Started.IsZero() {
+				next = c.poll.interval(job.Kind, 0)
+			}
+			c.logger.WarnContext(ctx, "authoring: poll failed, will poll again", "kind", job.Kind, "failures", failures, "err", err)
+		default:
+			return last, err
 		}
-		if progress != nil {
-			progress(st)
-		}
-		if st.Done() {
-			return st, st.Err()
-		}
-		if err := sleepCtx(ctx, st.NextPoll); err != nil {
-			return st, fmt.Errorf("authoring: waiting for %s job %s: %w", kindName(st.Job.Kind), st.JobID, err)
+		if err := sleepCtx(ctx, next); err != nil {
+			id := ""
+			if last != nil {
+				id = last.JobID
+			}
+			return last, fmt.Errorf("authoring: waiting for %s job %s: %w", kindName(job.Kind), id, err)
 		}
 	}
+}
+
+// transient reports whether a failed request may succeed if tried later.
+func transient(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		switch re.StatusCode {
+		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	var rqe *requestError
+	return errors.As(err, &rqe)
 }

@@ -144,3 +144,40 @@ func TestWaitUntilSucceeded(t *testing.T) {
 		t.Fatalf("query %q", q)
 	}
 }
+
+// TestWaitSurvivesShortOutage: polls that fail after the pipeline's
+// retries do not end the wait unless they keep failing.
+func TestWaitSurvivesShortOutage(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int
+		wantErr  bool
+	}{{"TwoFailedPolls", 2, false}, {"FourFailedPolls", 4, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Each poll is one try (no pipeline retries), so failures
+			// counts failed polls.
+			rec, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				switch {
+				case n == 0:
+					writeJSON(w, 200, runningJob)
+				case n <= tt.failures:
+					writeJSON(w, 503, `{"error":{"code":"ServiceUnavailable","message":"down"}}`)
+				default:
+					writeJSON(w, 200, `{"jobId":"t1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:00:09Z","status":"succeeded"}`)
+				}
+			})
+			env := newTestClient(t, url, func(o *ClientOptions) { o.Retry.MaxRetries = -1 })
+			st, err := env.client.Wait(context.Background(), langsync.Job{Kind: langsync.JobTrain, Location: url + base + "/P/train/jobs/t1", Started: time.Now()}, nil)
+			if tt.wantErr {
+				var re *ResponseError
+				if !errors.As(err, &re) || re.StatusCode != 503 || rec.count() != 1+tt.failures || st == nil || st.Status != langsync.JobRunning {
+					t.Fatalf("err %v after %d polls (last state %v); want the 503 after 5", err, rec.count(), st)
+				}
+				return
+			}
+			if err != nil || !st.Succeeded() || rec.count() != tt.failures+2 {
+				t.Fatalf("state %v, err %v after %d polls", st, err, rec.count())
+			}
+		})
+	}
+}
