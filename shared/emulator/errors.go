@@ -92,3 +92,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// setRaw sets a header with the exact (lowercase) spelling the service uses
+// on the wire; Header.Set would canonicalise it. Readers match either way.
+func setRaw(h http.Header, key, value string) { h[key] = []string{value} }

@@ -66,7 +66,7 @@ func (s *Server) startJob(c *call, j *job) error {
 	}
 	s.st.Jobs[j.ID] = j
 	s.dirty = true
-	c.w.Header().Set("operation-location", c.base+j.Path+"?api-version="+c.version)
+	setRaw(c.w.Header(), "operation-location", c.base+j.Path+"?api-version="+c.version)
 	c.w.WriteHeader(202)
 	return nil
 }

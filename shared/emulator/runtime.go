@@ -218,7 +218,7 @@ func (s *Server) analyze(c *call) error {
 	}
 	s.st.RuntimeJobs[rj.ID] = rj
 	s.dirty = true
-	c.w.Header().Set("operation-location", c.base+runtimePath+"/"+rj.ID+"?api-version="+c.version)
+	setRaw(c.w.Header(), "operation-location", c.base+runtimePath+"/"+rj.ID+"?api-version="+c.version)
 	c.w.WriteHeader(202)
 	return nil
 }
@@ -294,7 +294,7 @@ func (s *Server) cancelRuntimeJob(c *call, id string) error {
 		rj.Cancelled = &t
 		s.dirty = true
 	}
-	c.w.Header().Set("operation-location", c.base+runtimePath+"/"+rj.ID+"?api-version="+c.version)
+	setRaw(c.w.Header(), "operation-location", c.base+runtimePath+"/"+rj.ID+"?api-version="+c.version)
 	c.w.WriteHeader(202)
 	return nil
 }

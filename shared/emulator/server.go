@@ -16,7 +16,10 @@ import (
 	"time"
 )
 
-// Server is one emulated Language resource. It is an http.Handler.
+// Server is one emulated Language resource. It is an http.Handler. Like the
+// service, it writes operation-location and apim-request-id in lowercase on
+// the wire: read them from an http.Response (whose headers are
+// canonicalised), not from the map of an httptest.ResponseRecorder.
 type Server struct {
 	opts      Options
 	clock     Clock
@@ -196,9 +199,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAdmin(w, r)
 		return
 	}
-	w.Header().Set("apim-request-id", newUUID())
-	w.Header().Set("x-content-type-options", "nosniff")
-	w.Header().Set("strict-transport-security", "max-age=31536000; includeSubDomains; preload")
+	setRaw(w.Header(), "apim-request-id", newUUID())
+	setRaw(w.Header(), "x-content-type-options", "nosniff")
+	setRaw(w.Header(), "strict-transport-security", "max-age=31536000; includeSubDomains; preload")
 	start := time.Now()
 	if lat := time.Duration(s.Faults().Latency); lat > 0 {
 		t := time.NewTimer(lat)
@@ -234,7 +237,7 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request) int {
 		return s.refuse(rec, r, in, now)
 	}
 	defer s.mu.Unlock()
-	rec.Header().Set("x-envoy-upstream-service-time", "1")
+	setRaw(rec.Header(), "x-envoy-upstream-service-time", "1")
 	if err := s.dispatch(rec, r, now); err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
