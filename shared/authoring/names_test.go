@@ -113,3 +113,20 @@ func TestNewClientRejectsBadInput(t *testing.T) {
 		t.Fatalf("export by label on 2022-05-01: %v, want ErrUnsupported", err)
 	}
 }
+
+func TestExportedProjectName(t *testing.T) {
+	for _, tt := range []struct{ in, want, err string }{
+		{`{"projectFileVersion":"2022-05-01","metadata":{"projectName":"Tickets","language":"en"},"assets":{}}`, "Tickets", ""},
+		{`{"assets":{"documents":[{"location":"a.txt","x":[1,{"y":[]}]}]},"metadata":{"projectName":"A"}}`, "A", ""},
+		{`{"assets":{}}`, "", "no metadata"},
+		{`{"metadata":{"language":"en"}}`, "", "no projectName"},
+		{`[1,2]`, "", "not an exported project"},
+		{`{"metadata":`, "", "not an exported project"},
+		{``, "", "not an exported project"},
+	} {
+		got, err := exportedProjectName(strings.NewReader(tt.in))
+		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("exportedProjectName(%s) = %q, %v; want %q, %q", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}

@@ -137,22 +137,15 @@ func (c *Client) BeginImport(ctx context.Context, project string, exported io.Re
 	if exported == nil {
 		return langsync.Job{}, errors.New("authoring: import: no exported project given")
 	}
-	var head struct {
-		Metadata *struct {
-			ProjectName string `json:"projectName"`
-		} `json:"metadata"`
-	}
 	if _, err := exported.Seek(0, io.SeekStart); err != nil {
 		return langsync.Job{}, fmt.Errorf("authoring: import: rewinding the export: %w", err)
 	}
-	if err := json.NewDecoder(exported).Decode(&head); err != nil {
-		return langsync.Job{}, fmt.Errorf("authoring: import: the file is not an exported project (JSON): %w", err)
+	name, err := exportedProjectName(exported)
+	if err != nil {
+		return langsync.Job{}, fmt.Errorf("authoring: import: %w", err)
 	}
-	if head.Metadata == nil {
-		return langsync.Job{}, errors.New("authoring: import: the JSON has no metadata object: is it a Language Studio export?")
-	}
-	if head.Metadata.ProjectName != project {
-		return langsync.Job{}, fmt.Errorf("authoring: import: the export is of project %q, not %q: rename it first (authoring.RenameExport)", head.Metadata.ProjectName, project)
+	if name != project {
+		return langsync.Job{}, fmt.Errorf("authoring: import: the export is of project %q, not %q: rename it first (authoring.RenameExport)", name, project)
 	}
 	if _, err := exported.Seek(0, io.SeekStart); err != nil {
 		return langsync.Job{}, fmt.Errorf("authoring: import: rewinding the export: %w", err)
@@ -161,6 +154,64 @@ func (c *Client) BeginImport(ctx context.Context, project string, exported io.Re
 		method: http.MethodPost, url: c.url(projectPath(project)+"/:import", nil),
 		body: exported, contentType: "application/json",
 	})
+}
+
+// exportedProjectName reads metadata.projectName from an exported project
+// token by token, so that a large export is not held in memory: only the
+// metadata object is decoded, every other member is skipped.
+func exportedProjectName(r io.Reader) (string, error) {
+	dec := json.NewDecoder(r)
+	notExport := func(err error) error {
+		return fmt.Errorf("the file is not an exported project (a JSON object with metadata): %w", err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if err == nil {
+			err = errors.New("it does not start with '{'")
+		}
+		return "", notExport(err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", notExport(err)
+		}
+		if tok == "metadata" {
+			var meta struct {
+				ProjectName *string `json:"projectName"`
+			}
+			if err := dec.Decode(&meta); err != nil {
+				return "", notExport(err)
+			}
+			if meta.ProjectName == nil {
+				return "", errors.New("the export's metadata has no projectName")
+			}
+			return *meta.ProjectName, nil
+		}
+		if err := skipValue(dec); err != nil {
+			return "", notExport(err)
+		}
+	}
+	return "", errors.New("the JSON has no metadata object: is it a Language Studio export?")
+}
+
+// skipValue consumes one JSON value without keeping it.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // RenameExport copies an exported project from r to w with
