@@ -99,6 +99,14 @@ func (h *Host) ReceiveOnce(ctx context.Context, function string, wait time.Durat
 	if err != nil {
 		return &s, fmt.Errorf("customhandlertest: settling %s: %w", m.MessageID, err)
 	}
+	if res.StatusCode == 0 {
+		// The handler process is gone: the host fails the in-flight
+		// invocation (abandon, above), restarts the process and sends
+		// nothing more until the new one answers the readiness probe.
+		if err := h.WaitReady(ctx); err != nil {
+			return &s, err
+		}
+	}
 	return &s, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -213,5 +215,64 @@ func TestWireRun(t *testing.T) {
 	cancel()
 	if err := <-errc; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestWireHandlerRestart: while the handler process is down the invocation
+// fails and the message is abandoned; the simulator then waits for the new
+// process (readiness probe) and the redelivery completes.
+func TestWireHandlerRestart(t *testing.T) {
+	p := &Pipeline{}
+	w := newWire(t, p)
+	// Point the simulator at a port where nothing listens yet.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	w.host.opts.HandlerURL = "http://" + addr
+	w.send(t, "langsync-train", `{"v":1,"run":"r3","step":"train","seq":2}`, "r3/train/2")
+
+	type out struct {
+		s   *Settlement
+		err error
+	}
+	first := make(chan out, 1)
+	go func() {
+		s, err := w.host.ReceiveOnce(context.Background(), "train", 10*time.Second)
+		first <- out{s, err}
+	}()
+	// The failed delivery is recorded before the simulator waits for the
+	// handler; start the handler only then.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for len(w.host.Settlements()) == 0 {
+		select {
+		case <-deadline:
+			t.Fatal("no failed delivery recorded")
+		case <-tick.C:
+		}
+	}
+	h, err := customhandler.New(customhandler.Options{Runs: p, Starts: p, Status: p, Wakes: &Sender{}, Failed: &Keeper{},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("re-listening on %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	o := <-first
+	if o.err != nil || o.s == nil || o.s.Completed || o.s.Result.StatusCode != 0 {
+		t.Fatalf("first delivery %+v %v, want abandoned after a connection error", o.s, o.err)
+	}
+	s := w.receive(t, "train")
+	if !s.Completed || s.DeliveryCount != 2 || len(p.CallsOf("Advance")) != 1 {
+		t.Fatalf("redelivery %+v (Advance calls %d), want completed with DeliveryCount 2", s, len(p.CallsOf("Advance")))
 	}
 }
