@@ -1,0 +1,181 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/langsync/langsync/shared/authoring"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
+)
+
+// Authoring adapts an *authoring.Client to pipeline.Authoring.
+type Authoring struct {
+	C *authoring.Client
+}
+
+var _ pipeline.Authoring = (*Authoring)(nil)
+
+// classify adds the pipeline's sentinels: not found, and transient for
+// throttling, conflicts (a job still running), 5xx, network failures and a
+// start request whose fate is unknown (the pipeline then looks for the job
+// before sending it again).
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, authoring.ErrNotFound) {
+		return fmt.Errorf("%w: %w", pipeline.ErrNotFound, err)
+	}
+	var re *authoring.ResponseError
+	var ne net.Error
+	switch {
+	case errors.Is(err, authoring.ErrThrottled), errors.Is(err, authoring.ErrConflict), errors.Is(err, authoring.ErrMaybeStarted),
+		errors.As(err, &re) && re.StatusCode >= 500,
+		errors.As(err, &ne), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", pipeline.ErrTransient, err)
+	}
+	return err
+}
+
+// GetProject reads a project's metadata.
+func (a *Authoring) GetProject(ctx context.Context, project string) (*pipeline.Project, error) {
+	m, err := a.C.GetProject(ctx, project)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &pipeline.Project{Name: m.ProjectName, Kind: m.ProjectKind, LastModified: m.LastModifiedDateTime, LastTrained: m.LastTrainedDateTime, LastDeployed: m.LastDeployedDateTime}, nil
+}
+
+// ListDeployments lists a project's deployments.
+func (a *Authoring) ListDeployments(ctx context.Context, project string) ([]pipeline.Deployment, error) {
+	ds, err := a.C.ListDeployments(ctx, project)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]pipeline.Deployment, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, pipeline.Deployment{Name: d.DeploymentName, ModelID: d.ModelID, LastDeployed: d.LastDeployedDateTime, Expires: parseDate(d.DeploymentExpirationDate)})
+	}
+	return out, nil
+}
+
+// ListModels lists a project's trained models.
+func (a *Authoring) ListModels(ctx context.Context, project string) ([]pipeline.Model, error) {
+	ms, err := a.C.ListModels(ctx, project)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]pipeline.Model, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, pipeline.Model{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.ModelTrainingConfigVersion, LastTrained: m.LastTrainedDateTime})
+	}
+	return out, nil
+}
+
+// ListTrainingJobs lists a project's training jobs with their status
+// locations (built from the job id: the list carries no URL).
+func (a *Authoring) ListTrainingJobs(ctx context.Context, project string) ([]pipeline.TrainingJob, error) {
+	js, err := a.C.ListTrainingJobs(ctx, project)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]pipeline.TrainingJob, 0, len(js))
+	for _, j := range js {
+		tj := pipeline.TrainingJob{Status: j.Status, Created: j.CreatedDateTime,
+			Job: langsync.Job{Kind: langsync.JobTrain, Location: a.trainJobURL(project, j.JobID), Started: j.CreatedDateTime}}
+		if j.Result != nil {
+			tj.ModelLabel = j.Result.ModelLabel
+		}
+		out = append(out, tj)
+	}
+	return out, nil
+}
+
+func (a *Authoring) trainJobURL(project, id string) string {
+	return fmt.Sprintf("%s/language/authoring/analyze-text/projects/%s/train/jobs/%s?api-version=%s",
+		a.C.Endpoint(), url.PathEscape(project), url.PathEscape(id), url.QueryEscape(a.C.APIVersion()))
+}
+
+// EvaluationOptions reads the evaluation options a model was trained with
+// from its evaluation summary (the only place the API reports them).
+func (a *Authoring) EvaluationOptions(ctx context.Context, project, label string) (json.RawMessage, error) {
+	s, err := a.C.GetEvaluationSummary(ctx, project, label)
+	if err != nil {
+		return nil, classify(err)
+	}
+	if s.EvaluationOptions == nil {
+		return nil, nil
+	}
+	return json.Marshal(s.EvaluationOptions)
+}
+
+// BeginExport starts an export of a model's data (or the working copy).
+func (a *Authoring) BeginExport(ctx context.Context, project, label string) (langsync.Job, error) {
+	var opts *authoring.ExportOptions
+	if label != "" {
+		opts = &authoring.ExportOptions{TrainedModelLabel: label}
+	}
+	j, err := a.C.BeginExport(ctx, project, opts)
+	return j, classify(err)
+}
+
+// OpenExportResult streams an export result.
+func (a *Authoring) OpenExportResult(ctx context.Context, resultURL string) (io.ReadCloser, error) {
+	rc, err := a.C.OpenExportResult(ctx, resultURL)
+	return rc, classify(err)
+}
+
+// BeginImport starts an import.
+func (a *Authoring) BeginImport(ctx context.Context, project string, exported io.ReadSeeker) (langsync.Job, error) {
+	j, err := a.C.BeginImport(ctx, project, exported)
+	return j, classify(err)
+}
+
+// BeginTrain starts training with the source model's settings.
+func (a *Authoring) BeginTrain(ctx context.Context, project string, spec pipeline.TrainSpec) (langsync.Job, error) {
+	opts := authoring.TrainOptions{ModelLabel: spec.ModelLabel, TrainingConfigVersion: spec.TrainingConfigVersion}
+	if len(spec.EvaluationOptions) > 0 {
+		var eo authoring.EvaluationOptions
+		if err := json.Unmarshal(spec.EvaluationOptions, &eo); err != nil {
+			return langsync.Job{}, fmt.Errorf("app: evaluation options in run state: %w", err)
+		}
+		opts.EvaluationOptions = &eo
+	}
+	j, err := a.C.BeginTrain(ctx, project, opts)
+	return j, classify(err)
+}
+
+// BeginDeploy deploys a model label under a deployment name.
+func (a *Authoring) BeginDeploy(ctx context.Context, project, deployment, label string) (langsync.Job, error) {
+	j, err := a.C.BeginDeploy(ctx, project, deployment, label)
+	return j, classify(err)
+}
+
+// Poll makes one status request.
+func (a *Authoring) Poll(ctx context.Context, job langsync.Job) (*pipeline.JobState, error) {
+	st, err := a.C.Poll(ctx, job)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := &pipeline.JobState{Status: st.Status, Percent: st.Percent(), ResultURL: st.ResultURL, NextPoll: st.NextPoll}
+	for _, e := range st.Errors {
+		out.Errors = append(out.Errors, fmt.Sprintf("%s: %s", e.Code, e.Message))
+	}
+	return out, nil
+}
+
+// parseDate reads a "YYYY-MM-DD" expiration date (zero when absent).
+func parseDate(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
