@@ -205,4 +205,3 @@ func countStatus(reqs []emulator.Request, codes ...int) int {
 	}
 	return n
 }
-
