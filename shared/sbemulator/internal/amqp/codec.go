@@ -398,6 +398,11 @@ func (d *Decoder) compound(small bool) (int, int, error) {
 	if size < 0 || end > len(d.B) {
 		return 0, 0, ErrShort
 	}
+	// Every list or map item takes at least a byte; an array of zero-width
+	// elements (true, uint0, ...) may not, so it gets a fixed cap instead.
+	if count > size && (count > 1<<16 || size == 0 || d.B[d.Pos] > 0x45 || d.B[d.Pos] < 0x40) {
+		return 0, 0, fmt.Errorf("amqp: compound claims %d items in %d bytes", count, size)
+	}
 	return count, end, nil
 }
 
@@ -534,29 +539,38 @@ func appendCompound(b []byte, code byte, count int, fill func([]byte) []byte) []
 	return b
 }
 
-// appendArrayElem writes one array element without its constructor.
+// appendArrayElem writes one array element without its constructor, in the
+// exact width the element constructor implies.
 func appendArrayElem(b []byte, code byte, v any) []byte {
-	full := Append(nil, v)
 	switch code {
-	case 0x81, 0x83:
-		var x uint64
-		switch v := v.(type) {
-		case int64:
-			x = uint64(v)
-		case time.Time:
-			x = uint64(v.UnixMilli())
+	case 0x40, 0x41, 0x42, 0x43, 0x44, 0x45:
+		return b // zero-width: the constructor says it all
+	case 0x56:
+		if x, _ := v.(bool); x {
+			return append(b, 1)
 		}
-		return binary.BigEndian.AppendUint64(b, x)
+		return append(b, 0)
+	case 0x50, 0x51, 0x52, 0x53, 0x54, 0x55:
+		return append(b, byte(intBits(v)))
+	case 0x60, 0x61:
+		return binary.BigEndian.AppendUint16(b, uint16(intBits(v)))
+	case 0x70, 0x71, 0x73:
+		return binary.BigEndian.AppendUint32(b, uint32(intBits(v)))
+	case 0x72:
+		f, _ := v.(float32)
+		return binary.BigEndian.AppendUint32(b, math.Float32bits(f))
+	case 0x80, 0x81, 0x83:
+		return binary.BigEndian.AppendUint64(b, intBits(v))
+	case 0x82:
+		f, _ := v.(float64)
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(f))
 	case 0x98:
-		u := v.(UUID)
+		u, _ := v.(UUID)
 		return append(b, u[:]...)
-	case 0x70:
-		return binary.BigEndian.AppendUint32(b, v.(uint32))
-	case 0x80:
-		return binary.BigEndian.AppendUint64(b, v.(uint64))
-	case 0x71:
-		return binary.BigEndian.AppendUint32(b, uint32(v.(int32)))
-	case 0xb0, 0xb1, 0xb3:
+	case 0x74, 0x84, 0x94:
+		d, _ := v.(Decimal)
+		return append(b, d.Raw...)
+	case 0xa0, 0xa1, 0xa3, 0xb0, 0xb1, 0xb3:
 		var raw []byte
 		switch v := v.(type) {
 		case []byte:
@@ -566,8 +580,56 @@ func appendArrayElem(b []byte, code byte, v any) []byte {
 		case Symbol:
 			raw = []byte(v)
 		}
+		if code&0xf0 == 0xa0 {
+			return append(append(b, byte(len(raw))), raw...)
+		}
 		return append(binary.BigEndian.AppendUint32(b, uint32(len(raw))), raw...)
+	case 0xc0, 0xc1, 0xd0, 0xd1, 0xe0, 0xf0:
+		// Compound elements: re-encode in the 32-bit form of the same kind.
+		full := Append(nil, v)
+		if full[0] == 0x45 { // an empty list in a list array
+			return append(b, 0, 0, 0, 4, 0, 0, 0, 0)
+		}
+		if code&0xf0 == 0xc0 || code == 0xe0 {
+			return append(b, toSmallCompound(full)...)
+		}
+		return append(b, full[1:]...)
 	}
-	// Other element types: the full encoding minus the constructor.
-	return append(b, full[1:]...)
+	return append(b, Append(nil, v)[1:]...)
+}
+
+// intBits returns the two's-complement bits of any integer or timestamp.
+func intBits(v any) uint64 {
+	switch v := v.(type) {
+	case uint8:
+		return uint64(v)
+	case uint16:
+		return uint64(v)
+	case uint32:
+		return uint64(v)
+	case uint64:
+		return v
+	case int8:
+		return uint64(v)
+	case int16:
+		return uint64(v)
+	case int32:
+		return uint64(v)
+	case int64:
+		return uint64(v)
+	case Char:
+		return uint64(v)
+	case time.Time:
+		return uint64(v.UnixMilli())
+	}
+	return 0
+}
+
+// toSmallCompound turns a 32-bit list/map/array encoding (constructor
+// included) into the body of its 8-bit form; used only for arrays whose
+// element constructor is the 8-bit one.
+func toSmallCompound(full []byte) []byte {
+	count := binary.BigEndian.Uint32(full[5:9])
+	items := full[9:]
+	return append([]byte{byte(len(items) + 1), byte(count)}, items...)
 }
