@@ -387,7 +387,9 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 // scrub removes the key from text the service sent back, in case a proxy
 // echoes request headers.
 func (c *Client) scrub(s string) string {
-	if c.secret.IsZero() || s == "" {
+	// A very short "key" (a typo) would garble ordinary words; real keys
+	// are 32 characters.
+	if len(c.secret.Reveal()) < 8 || s == "" {
 		return s
 	}
 	return strings.ReplaceAll(s, c.secret.Reveal(), "[REDACTED]")
