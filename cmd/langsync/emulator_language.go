@@ -29,7 +29,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // languageEmulatorFlags are the parsed flags of `langsync emulator language`.
 type languageEmulatorFlags struct {
 	addr, dataDir, docsDir, storage, jobDurations, faults, name string
-	keys                                                        stringList
+	keys, tokens                                                stringList
 	verbose                                                     bool
 }
 
@@ -39,6 +39,7 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
                          [--job-duration export=200ms,import=200ms,train=2s,deploy=500ms] [--faults ...]`)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:7001", "`host:port` to listen on (port 0 picks a free one)")
 	fs.Var(&f.keys, "key", "subscription `key` to accept (repeatable; required)")
+	fs.Var(&f.tokens, "token", "Entra ID bearer `token` to accept as Authorization: Bearer (repeatable; for tests of the Entra path)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "`directory` keeping the resource's state across restarts (default: in memory)")
 	fs.StringVar(&f.docsDir, "docs-dir", "", "`directory` of labelled documents laid out as DIR/<container>/<location>")
 	fs.StringVar(&f.storage, "storage", "", "Blob `connection string` or account URL of the linked storage (container = storageInputContainerName, blob = location)")
@@ -69,7 +70,7 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	if err != nil {
 		return nil, emulator.Options{}, usagef(hint, "--faults: %v", err)
 	}
-	opts := emulator.Options{Keys: f.keys, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name}
+	opts := emulator.Options{Keys: f.keys, Tokens: f.tokens, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name}
 	if f.docsDir != "" {
 		opts.Documents = emulator.DirDocuments(f.docsDir)
 	}

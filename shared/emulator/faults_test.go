@@ -302,3 +302,16 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// TestBearerTokens: an Entra token given in Options.Tokens is accepted; any
+// other gets the gateway's 401.
+func TestBearerTokens(t *testing.T) {
+	r := emulatortest.Start(t, &emulator.Options{Tokens: []string{"good-token"}})
+	for tok, want := range map[string]int{"good-token": 200, "bad-token": 401} {
+		req, _ := http.NewRequest("GET", r.URL+projects+v23, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if code, _, b := send(t, req); code != want {
+			t.Fatalf("token %s: %d %s, want %d", tok, code, b, want)
+		}
+	}
+}

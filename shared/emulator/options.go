@@ -19,6 +19,10 @@ import (
 type Options struct {
 	// Keys are the subscription keys accepted in Ocp-Apim-Subscription-Key.
 	Keys []string
+	// Tokens are Microsoft Entra ID access tokens accepted as
+	// "Authorization: Bearer <token>" (tests of the Entra path; the emulator
+	// does not validate JWTs). Optional.
+	Tokens []string
 	// DataDir, when set, keeps the resource's state in DataDir/state.json so
 	// that it survives a restart. Empty means in memory only.
 	DataDir string

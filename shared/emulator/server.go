@@ -291,16 +291,22 @@ func (s *Server) record(r *http.Request, status int, now time.Time) {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	got := r.Header.Get("Ocp-Apim-Subscription-Key")
-	if got == "" {
-		return false
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
+		return oneOf(tok, s.opts.Tokens)
 	}
-	for _, k := range s.opts.Keys {
+	got := r.Header.Get("Ocp-Apim-Subscription-Key")
+	return got != "" && oneOf(got, s.opts.Keys)
+}
+
+// oneOf compares in constant time so that timing does not reveal a key.
+func oneOf(got string, want []string) bool {
+	ok := false
+	for _, k := range want {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(k)) == 1 {
-			return true
+			ok = true
 		}
 	}
-	return false
+	return ok
 }
 
 // dropConnection closes the connection without an answer.
