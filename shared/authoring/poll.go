@@ -102,7 +102,8 @@ func JobKindOf(location string) langsync.JobKind {
 // Poll makes one GET of the job's status URL (verbatim, host-pinned) and
 // returns the state with NextPoll set: the service's Retry-After when it
 // sent one, else an adaptive interval that starts at MinPollInterval and
-// grows with the job's age (a fifth of it) up to the kind's cap. The age is
+// grows with the job's age (a fifth of it) up to the kind's cap, or sooner
+// when a training job's estimatedEndDateTime comes first. The age is
 // measured from job.Started, or from the service's createdDateTime and Date
 // header when a resumed handle has no start time. A job that ended failed
 // is not an error here: see JobState.Err.
@@ -151,7 +152,19 @@ func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) t
 			elapsed = date.Sub(st.CreatedDateTime)
 		}
 	}
-	return c.poll.interval(job.Kind, max(elapsed, 0))
+	next := c.poll.interval(job.Kind, max(elapsed, 0))
+	// A training job estimates its end: when that comes sooner than the
+	// adaptive interval, poll then instead of overshooting it. (Never
+	// later, and never below the minimum, so a wrong estimate costs
+	// nothing.) The Date header puts both times on the service's clock.
+	if r := st.Result; r != nil && !r.EstimatedEndDateTime.IsZero() {
+		if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			if remaining := r.EstimatedEndDateTime.Sub(date); remaining > 0 && remaining < next {
+				next = max(remaining, c.poll.min)
+			}
+		}
+	}
+	return next
 }
 
 // waitFailures is how many polls in a row may fail transiently (after the

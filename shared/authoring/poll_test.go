@@ -181,3 +181,31 @@ func TestWaitSurvivesShortOutage(t *testing.T) {
 		})
 	}
 }
+
+func TestPollUsesEstimatedEnd(t *testing.T) {
+	date := time.Date(2026, 12, 1, 8, 10, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		est  string
+		want time.Duration
+	}{
+		{"Sooner", "2026-12-01T08:10:03Z", 3 * time.Second},
+		{"LaterThanAdaptive", "2026-12-01T09:00:00Z", 30 * time.Second},
+		{"Passed", "2026-12-01T08:09:00Z", 30 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Date", date.Format(http.TimeFormat))
+				writeJSON(w, 200, `{"jobId":"t1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:09:59Z","status":"running",
+					"result":{"modelLabel":"m","trainingConfigVersion":"2022-05-01","estimatedEndDateTime":"`+tt.est+`","trainingStatus":{"percentComplete":90,"status":"running"}}}`)
+			})
+			env := newTestClient(t, url, nil)
+			// Started ten minutes ago: the adaptive interval is the 30s cap.
+			job := langsync.Job{Kind: langsync.JobTrain, Location: url + base + "/P/train/jobs/t1", Started: time.Now().Add(-10 * time.Minute)}
+			st, err := env.client.Poll(context.Background(), job)
+			if err != nil || st.NextPoll != tt.want {
+				t.Fatalf("next poll %v (err %v), want %v", st.NextPoll, err, tt.want)
+			}
+		})
+	}
+}
