@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -360,10 +361,7 @@ func (c *conn) readLoop() {
 		if f.Fields == nil && f.Code == 0 {
 			continue // heartbeat
 		}
-		c.s.mu.Lock()
-		err = c.handle(f)
-		c.s.pumpAll()
-		c.s.mu.Unlock()
+		err = c.handleLocked(f)
 		if err != nil {
 			c.s.log.Debug("sbemulator: closing connection", "err", err)
 			c.frame(amqp.FrameTypeAMQP, 0, amqp.Close, amqp.List{amqp.NewError("amqp:internal-error", err.Error())}, nil)
@@ -443,6 +441,25 @@ func (c *conn) handshake(r *bufio.Reader) error {
 	c.frame(amqp.FrameTypeAMQP, 0, amqp.Open, amqp.List{
 		"sbemulator", nil, uint32(ourMaxFrame), uint16(65535),
 	}, nil)
+	return nil
+}
+
+// handleLocked handles one frame under Server.mu and delivers what became
+// deliverable. A panic (a stand-in bug, or a frame it cannot cope with)
+// closes this connection only, so the emulator keeps serving others.
+func (c *conn) handleLocked(f amqp.Frame) (err error) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("sbemulator: internal error handling a frame", "performative", f.Code, "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	if err := c.handle(f); err != nil {
+		return err
+	}
+	c.s.pumpAll()
 	return nil
 }
 
