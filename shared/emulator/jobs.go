@@ -89,6 +89,11 @@ func (s *Server) tick(ctx context.Context, now time.Time) {
 		}
 		s.complete(ctx, next, next.end())
 		s.dirty = true
+		attrs := []any{"kind", next.Kind, "project", next.Project, "job", next.ID, "status", next.Status}
+		if len(next.Errors) > 0 {
+			attrs = append(attrs, "error", next.Errors[0].Message)
+		}
+		s.log.Info("job ended", attrs...)
 	}
 	for id, j := range s.st.Jobs {
 		if j.Done && !now.Before(j.Created.Add(jobLifetime)) {
