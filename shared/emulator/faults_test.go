@@ -306,12 +306,31 @@ func mustJSON(t *testing.T, v any) []byte {
 // TestBearerTokens: an Entra token given in Options.Tokens is accepted; any
 // other gets the gateway's 401.
 func TestBearerTokens(t *testing.T) {
-	r := emulatortest.Start(t, &emulator.Options{Tokens: []string{"good-token"}})
-	for tok, want := range map[string]int{"good-token": 200, "bad-token": 401} {
+	r := emulatortest.Start(t, &emulator.Options{Tokens: []string{"good-token"}, ForbiddenTokens: []string{"no-role"}})
+	for tok, want := range map[string]int{"good-token": 200, "bad-token": 401, "no-role": 403} {
 		req, _ := http.NewRequest("GET", r.URL+projects+v23, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		if code, _, b := send(t, req); code != want {
+		code, _, b := send(t, req)
+		if code != want {
 			t.Fatalf("token %s: %d %s, want %d", tok, code, b, want)
 		}
+		if c, _, _ := errorOf(t, b); want == 403 && c != "Forbidden" {
+			t.Fatalf("403 body %s", b)
+		}
+	}
+}
+
+// TestProjectQuota: the 501st project is refused with 403 QuotaExceeded.
+func TestProjectQuota(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	body := map[string]any{"projectKind": "CustomSingleLabelClassification", "storageInputContainerName": "docs", "language": "en"}
+	for i := 0; i < 500; i++ {
+		if code, _, b := r.Do("PATCH", fmt.Sprintf("%s/P%03d%s", projects, i, v23), body); code != 201 {
+			t.Fatalf("project %d: %d %s", i, code, b)
+		}
+	}
+	code, _, b := r.Do("PATCH", projects+"/OneTooMany"+v23, body)
+	if c, _, _ := errorOf(t, b); code != 403 || c != "QuotaExceeded" {
+		t.Fatalf("501st project: %d %s", code, b)
 	}
 }

@@ -23,6 +23,9 @@ type Options struct {
 	// "Authorization: Bearer <token>" (tests of the Entra path; the emulator
 	// does not validate JWTs). Optional.
 	Tokens []string
+	// ForbiddenTokens are valid tokens whose identity has no role on the
+	// resource: they get 403 Forbidden (spec §7.2).
+	ForbiddenTokens []string
 	// DataDir, when set, keeps the resource's state in DataDir/state.json so
 	// that it survives a restart. Empty means in memory only.
 	DataDir string

@@ -227,6 +227,13 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request) int {
 	if in.drop || in.status != 0 {
 		return s.refuse(rec, r, in, now)
 	}
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && oneOf(tok, s.opts.ForbiddenTokens) {
+		s.record(r, http.StatusForbidden, now)
+		s.mu.Unlock()
+		writeError(rec, &httpError{Status: http.StatusForbidden, Body: apiError{Code: "Forbidden",
+			Message: "The identity has no role on this resource that allows this operation (for example Cognitive Services Language Owner)."}})
+		return http.StatusForbidden
+	}
 	if !s.authorized(r) {
 		s.record(r, http.StatusUnauthorized, now)
 		s.mu.Unlock()
