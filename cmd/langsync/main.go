@@ -49,6 +49,9 @@ func commands() []Command {
 		versionCommand(),
 		emulatorCommand(),
 		projectCommand(),
+		replicateCommand(),
+		syncCommand(),
+		statusCommand(),
 		enqueueCommand(),
 	}
 }

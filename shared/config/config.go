@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -190,6 +191,9 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	return cfg, nil
 }
 
+// flowVarRE finds an unquoted ${VAR} inside a flow collection on one line.
+var flowVarRE = regexp.MustCompile(`[{\[][^\n]*[:,\[]\s*\$\{`)
+
 // Parse parses YAML (or JSON, which is YAML) config text, expands ${ENV}
 // references in string values, applies defaults and validates. The error
 // lists every problem (errors.Join of *FieldError).
@@ -199,7 +203,11 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("config: not valid YAML or JSON: %w", err)
+		hint := ""
+		if flowVarRE.Match(data) {
+			hint = ` (a ${VAR} inside { } or [ ] must be quoted: key: "${VAR}")`
+		}
+		return nil, fmt.Errorf("config: not valid YAML or JSON%s: %w", hint, err)
 	}
 	if doc.Kind == 0 {
 		return nil, errors.New("config: empty config (want resources, projects and store)")

@@ -172,6 +172,7 @@ func TestParseRejects(t *testing.T) {
 	}{
 		{"unknown key", base + "projects: [{name: P, source: a, targets: [b]}]\nretention: {keeplast: 3}\n", "field keeplast not found"},
 		{"not yaml", "resources: [", "not valid YAML"},
+		{"unquoted var in flow", "resources: {a: {endpoint: x, key: ${K}}}\n", `must be quoted: key: "${VAR}"`},
 		{"empty", "", "empty config"},
 		{"self target", base + "projects: [{name: P, source: a, targets: [a]}]\n", "cannot replicate onto itself"},
 		{"two sources one target", base + "projects: [{name: P, source: a, targets: [b]}, {name: Q, source: a, targets: [{resource: b, as: P}]}]\n", "already the target"},

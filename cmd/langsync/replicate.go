@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
+)
+
+func replicateCommand() Command {
+	return Command{Name: "replicate", Summary: "replicate projects to their targets now (export, backup, import, train, deploy, verify)", Run: runReplicate}
+}
+
+func runReplicate(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "replicate", "replicate --config F [--project P] [--target T] [--json]")
+	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
+	project := fs.String("project", "", "replicate only this project (default: every configured project)")
+	target := fs.String("target", "", "replicate only to this target resource")
+	asJSON := fs.Bool("json", false, "print the finished runs as JSON")
+	verbose := fs.Bool("v", false, "log every action to stderr")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *cfgPath)
+	if err != nil {
+		return err
+	}
+	var projects []string
+	for _, p := range cfg.Projects {
+		if (*project == "" || p.Name == *project) && !containsString(projects, p.Name) {
+			projects = append(projects, p.Name)
+		}
+	}
+	if len(projects) == 0 {
+		return usagef("langsync replicate --config "+*cfgPath, "project %q is not in the config", *project)
+	}
+	var progress io.Writer
+	if !*asJSON {
+		progress = env.Stdout
+	}
+	a, err := newApp(ctx, env, cfg, *verbose, progress)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, p := range projects {
+		req := pipeline.Request{Project: p, Trigger: langsync.TriggerCLI, Reason: "langsync replicate"}
+		if *target != "" {
+			req.Targets = []string{*target}
+		}
+		tickets, err := a.Pipeline.Start(ctx, req)
+		if errors.Is(err, pipeline.ErrUnknownProject) {
+			return usagef("langsync replicate --config "+*cfgPath, "%v", err)
+		}
+		if err != nil {
+			return err
+		}
+		for _, t := range tickets {
+			if !*asJSON {
+				verb := "started"
+				if t.Joined {
+					verb = "joined active"
+				}
+				fmt.Fprintf(env.Stdout, "%s run %s for %s\n", verb, t.Run, pairList(t.Pairs))
+			}
+			if !containsString(ids, t.Run) {
+				ids = append(ids, t.Run)
+			}
+		}
+	}
+	runs, derr := a.DriveAll(ctx, ids)
+	return reportRuns(env, runs, derr, *asJSON)
+}
+
+// reportRuns prints the finished runs and fails when one failed.
+func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
+	if asJSON {
+		var out []*langsync.Run
+		for _, r := range runs {
+			if r != nil {
+				out = append(out, r)
+			}
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	}
+	var failed []string
+	for _, r := range runs {
+		if r == nil {
+			continue
+		}
+		if !asJSON {
+			line := fmt.Sprintf("run %s %s in %s", r.ID, r.Phase, r.Ended.Sub(r.Created).Round(time.Millisecond))
+			if r.Error != "" {
+				line += ": " + r.Error
+			}
+			fmt.Fprintln(env.Stdout, line)
+			for _, w := range r.Warnings {
+				fmt.Fprintf(env.Stdout, "  warning: %s\n", w)
+			}
+		}
+		if r.Phase == langsync.RunFailed {
+			failed = append(failed, r.ID+": "+r.Error)
+		}
+	}
+	if derr != nil {
+		return derr
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d run(s) failed: %v (nothing on the targets was deleted; they keep serving what they served)", len(failed), failed)
+	}
+	return nil
+}
+
+func pairList(pairs []langsync.Pair) string {
+	s := ""
+	for i, p := range pairs {
+		if i > 0 {
+			s += ", "
+		}
+		s += p.String()
+	}
+	return s
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loadConfig reads --config; a missing flag or an invalid file is a usage
+// error (exit 2) that lists every problem.
+func loadConfig(env *Env, path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("langsync <command> --config langsync.yaml", "--config is required")
+	}
+	cfg, err := config.Load(path, env.Getenv)
+	if err != nil {
+		return nil, &UsageError{Message: err.Error(), Hint: "fix the config file; see docs/pipeline.md"}
+	}
+	return cfg, nil
+}
+
+// newApp wires langsync for a CLI command. With progress set, every step
+// transition and job percent change prints a line there.
+func newApp(ctx context.Context, env *Env, cfg *config.Config, verbose bool, progress io.Writer) (*app.App, error) {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	var printer *progressPrinter
+	if progress != nil {
+		printer = &progressPrinter{w: progress, last: map[string]string{}}
+	}
+	return app.New(ctx, cfg, &app.Options{Logger: logger, Pipeline: func(o *pipeline.Options) {
+		if printer != nil {
+			o.OnProgress = printer.print
+		}
+	}})
+}
+
+type progressPrinter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	last map[string]string
+}
+
+// print writes one line per step event, and per job percent change.
+func (p *progressPrinter) print(ev pipeline.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := ev.Run + "/" + ev.Step.ID()
+	state := ev.Event
+	if ev.Event == "poll" {
+		state = fmt.Sprintf("poll %d", ev.Step.Percent)
+	}
+	if p.last[key] == state {
+		return
+	}
+	p.last[key] = state
+	line := fmt.Sprintf("[%8s] %-34s %-7s", ev.Elapsed.Round(100*time.Millisecond), ev.Step.ID(), ev.Event)
+	switch {
+	case ev.Event == "poll":
+		line += fmt.Sprintf(" %3d%%", ev.Step.Percent)
+	case ev.Event == "retry" || ev.Event == "fail":
+		line += " " + ev.Step.Error
+	case ev.Event == "done" && ev.Step.Note != "":
+		line += " " + ev.Step.Note
+	}
+	fmt.Fprintln(p.w, line)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/pipeline"
+)
+
+// TestReplicateSyncStatusCommands runs the three commands against two
+// emulators with directory storage and a directory store.
+func TestReplicateSyncStatusCommands(t *testing.T) {
+	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Clock: emulator.RealClock()})
+	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Clock: emulator.RealClock()})
+	src.Load(emulatortest.SingleLabelProject("Tickets", "tickets", 12))
+	src.TrainAndDeploy("Tickets", "model1", "production")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "langsync.yaml")
+	cfg := fmt.Sprintf(`resources:
+  primary: {endpoint: %q, key: "${SRC_KEY}", storage: %q}
+  secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
+projects:
+  - name: Tickets
+    source: primary
+    targets: [secondary]
+    deployments: [production]
+store: %q
+`, src.URL, src.DocsDir, tgt.URL, tgt.DocsDir, filepath.Join(dir, "store"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SRC_KEY": src.Key, "TGT_KEY": tgt.Key}
+	noKeys := func(t *testing.T, out ...string) {
+		t.Helper()
+		for _, o := range out {
+			if strings.Contains(o, src.Key) || strings.Contains(o, tgt.Key) {
+				t.Errorf("output contains a key:\n%s", o)
+			}
+		}
+	}
+
+	code, stdout, stderr := runCLI(t, env, "replicate", "--config", cfgPath)
+	if code != exitOK {
+		t.Fatalf("replicate exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"started run", "export/model1", "train/secondary/model1", "deploy/secondary/production", "verify/secondary", "succeeded"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("replicate output lacks %q:\n%s", want, stdout)
+		}
+	}
+	noKeys(t, stdout, stderr)
+
+	code, stdout, stderr = runCLI(t, env, "sync", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "primary/Tickets -> secondary: none (up to date") {
+		t.Errorf("sync exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+
+	code, stdout, stderr = runCLI(t, env, "status", "--config", cfgPath, "--json")
+	var st []pipeline.PairStatus
+	if code != exitOK || json.Unmarshal([]byte(stdout), &st) != nil || len(st) != 1 || st[0].Fingerprint == "" || st[0].LastReplicated.IsZero() {
+		t.Errorf("status exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, env, "status", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "LAST REPLICATED") || !strings.Contains(stdout, st[0].Fingerprint[:12]) {
+		t.Errorf("status table exit %d:\n%s", code, stdout)
+	}
+	noKeys(t, stdout)
+
+	code, stdout, _ = runCLI(t, env, "replicate", "--config", cfgPath, "--json", "--target", "secondary")
+	var runs []map[string]any
+	if code != exitOK || json.Unmarshal([]byte(stdout), &runs) != nil || len(runs) != 1 || runs[0]["phase"] != "succeeded" {
+		t.Errorf("replicate --json exit %d: %s", code, stdout)
+	}
+}
+
+func TestConfigErrorsAreUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("resources:\n  primary: {endpoint: 'ftp://x', key: '${K}'}\nprojects: [{name: T, source: nowhere, targets: [primary]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"replicate", "sync", "status"} {
+		code, _, stderr := runCLI(t, map[string]string{"K": "the-secret-key"}, cmd, "--config", bad)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want %d", cmd, code, exitUsage)
+		}
+		for _, want := range []string{"resources.primary.endpoint", "projects[0].source", "store: is required"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", cmd, want, stderr)
+			}
+		}
+		if strings.Contains(stderr, "the-secret-key") {
+			t.Errorf("%s: stderr echoes the key", cmd)
+		}
+	}
+	if code, _, stderr := runCLI(t, nil, "replicate"); code != exitUsage || !strings.Contains(stderr, "--config is required") {
+		t.Errorf("replicate without --config: %d %s", code, stderr)
+	}
+}

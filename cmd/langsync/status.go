@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+)
+
+func statusCommand() Command {
+	return Command{Name: "status", Summary: "show each pair: last replicated, fingerprint, lag, active run, last error", Run: runStatus}
+}
+
+func runStatus(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "status", "status --config F [--json]")
+	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, *cfgPath)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, env, cfg, false, nil)
+	if err != nil {
+		return err
+	}
+	st, err := a.Pipeline.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tERROR")
+	for _, s := range st {
+		last, fp, lag, active, lastRun, errText := "never", "-", "-", "-", "-", "-"
+		if !s.LastReplicated.IsZero() {
+			last = s.LastReplicated.UTC().Format(time.RFC3339)
+		}
+		if s.Fingerprint != "" {
+			fp = s.Fingerprint[:min(12, len(s.Fingerprint))]
+		}
+		if s.Error == "" {
+			lag = s.Lag.Round(time.Second).String()
+		}
+		if s.ActiveRun != nil {
+			active = fmt.Sprintf("%s (%s %d%%)", s.ActiveRun.ID, s.ActiveRun.Step, s.ActiveRun.Percent)
+		}
+		if s.LastRun != "" {
+			lastRun = fmt.Sprintf("%s %s", s.LastRun, s.LastRunPhase)
+		}
+		switch {
+		case s.Error != "":
+			errText = s.Error
+		case s.LastError != "":
+			errText = s.LastError
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, errText)
+	}
+	return tw.Flush()
+}
