@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 )
@@ -27,24 +28,49 @@ func Fingerprint(export io.Reader, docHashes map[string]string) (string, error) 
 }
 
 func fingerprint(canonical [32]byte, docHashes map[string]string) (string, error) {
-	h := sha256.New()
-	h.Write([]byte(fingerprintVersion))
-	h.Write(canonical[:])
 	locs := make([]string, 0, len(docHashes))
 	for l := range docHashes {
 		locs = append(locs, l)
 	}
 	slices.Sort(locs)
-	var n [8]byte
+	fp := newFingerprinter(canonical)
 	for _, l := range locs {
-		sum, err := hex.DecodeString(docHashes[l])
-		if err != nil || len(sum) != sha256.Size {
-			return "", fmt.Errorf("backup: fingerprint: document %q has a malformed sha256 %q", l, docHashes[l])
+		if err := fp.add(l, docHashes[l]); err != nil {
+			return "", err
 		}
-		binary.BigEndian.PutUint64(n[:], uint64(len(l)))
-		h.Write(n[:])
-		h.Write([]byte(l))
-		h.Write(sum)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return fp.sum(), nil
 }
+
+// fingerprinter computes a fingerprint incrementally; documents must be
+// added in location order (Write archives them in that order).
+type fingerprinter struct {
+	h    hash.Hash
+	last string
+}
+
+func newFingerprinter(canonical [32]byte) *fingerprinter {
+	h := sha256.New()
+	h.Write([]byte(fingerprintVersion))
+	h.Write(canonical[:])
+	return &fingerprinter{h: h}
+}
+
+func (f *fingerprinter) add(loc, sha256hex string) error {
+	if loc <= f.last && f.last != "" {
+		return fmt.Errorf("backup: fingerprint: document %q added out of order", loc)
+	}
+	f.last = loc
+	sum, err := hex.DecodeString(sha256hex)
+	if err != nil || len(sum) != sha256.Size {
+		return fmt.Errorf("backup: fingerprint: document %q has a malformed sha256 %q", loc, sha256hex)
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(loc)))
+	f.h.Write(n[:])
+	f.h.Write([]byte(loc))
+	f.h.Write(sum)
+	return nil
+}
+
+func (f *fingerprinter) sum() string { return hex.EncodeToString(f.h.Sum(nil)) }

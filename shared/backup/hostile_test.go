@@ -57,7 +57,7 @@ func TestVerifyNamesTheBadFile(t *testing.T) {
 		{"forged fingerprint", rebuild(t, archive, func(es []entry) []entry {
 			for i := range es {
 				if es[i].name == "manifest.json" {
-					es[i].body = strings.Replace(es[i].body, `"fingerprint": "`, `"fingerprint": "00`, 1)
+					es[i].body = strings.Replace(es[i].body, `"fingerprint":"`, `"fingerprint":"00`, 1)
 				}
 			}
 			return es
@@ -95,7 +95,7 @@ func TestFutureFormatVersion(t *testing.T) {
 	b := rebuild(t, archive, func(es []entry) []entry {
 		for i := range es {
 			if es[i].name == "manifest.json" {
-				es[i].body = strings.Replace(es[i].body, `"formatVersion": 1`, `"formatVersion": 2`, 1)
+				es[i].body = strings.Replace(es[i].body, `"formatVersion":1`, `"formatVersion":2`, 1)
 			}
 		}
 		return es

@@ -35,10 +35,12 @@ type Manifest struct {
 	StorageContainer string `json:"storageContainer,omitempty"`
 	Fingerprint      string `json:"fingerprint"`
 	Counts           Counts `json:"counts"`
-	Files            []File `json:"files"`
 	// MissingDocuments lists documents the export names that the source's
 	// storage did not have (only with ManifestInfo.AllowMissingDocuments).
 	MissingDocuments []string `json:"missingDocuments,omitempty"`
+	// Files comes last (Write streams it): project.json, then documents/...
+	// in location order.
+	Files []File `json:"files"`
 }
 
 // Source names the resource the export came from; never a key.

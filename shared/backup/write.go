@@ -2,6 +2,8 @@ package backup
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -78,13 +80,17 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 
 	gz, _ := gzip.NewWriterLevel(w, compressionLevel)
 	tw := tar.NewWriter(gz)
+	// One copy buffer and one hasher for every entry: a per-document
+	// allocation would dominate the garbage for projects of many small files.
+	buf := make([]byte, 64<<10)
+	h := sha256.New()
 	put := func(name string, size int64, r io.Reader) (File, error) {
 		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: exported, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return File{}, err
 		}
-		h := sha256.New()
-		n, err := io.Copy(io.MultiWriter(tw, h), ctxReader{ctx, r})
+		h.Reset()
+		n, err := io.CopyBuffer(io.MultiWriter(tw, h), ctxReader{ctx, r}, buf)
 		if err != nil {
 			return File{}, err
 		}
@@ -103,9 +109,8 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 	}
 	m.Files = append(m.Files, f)
 
-	var docHashes map[string]string
+	fp := newFingerprinter(scan.canonical)
 	if docs != nil {
-		docHashes = map[string]string{}
 		container := info.DocumentContainer
 		if container == "" {
 			container = scan.container
@@ -148,25 +153,36 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 			if err != nil {
 				return nil, fmt.Errorf("backup: writing document %q: %w", loc, err)
 			}
-			docHashes[loc] = f.SHA256
+			if err := fp.add(loc, f.SHA256); err != nil {
+				return nil, err
+			}
 			m.Files = append(m.Files, f)
+			m.Counts.DocumentsStored++
 		}
-		m.Counts.DocumentsStored = len(docHashes)
 		m.Counts.MissingDocuments = len(m.MissingDocuments)
 	}
-	if m.Fingerprint, err = fingerprint(scan.canonical, docHashes); err != nil {
-		return nil, err
-	}
+	m.Fingerprint = fp.sum()
 	m.Counts.Files = len(m.Files) + 1
-	mb, err := json.MarshalIndent(m, "", " ")
+	// The manifest is encoded into the (now free) export spool rather than
+	// memory: for a large project its file list is megabytes.
+	if err := spool.Truncate(0); err != nil {
+		return nil, fmt.Errorf("backup: encoding the manifest: %w", err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("backup: encoding the manifest: %w", err)
+	}
+	msize, err := encodeManifest(spool, m)
 	if err != nil {
 		return nil, fmt.Errorf("backup: encoding the manifest: %w", err)
 	}
-	hdr := &tar.Header{Name: manifestName, Mode: 0o644, Size: int64(len(mb)), ModTime: exported, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("backup: encoding the manifest: %w", err)
+	}
+	hdr := &tar.Header{Name: manifestName, Mode: 0o644, Size: msize, ModTime: exported, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return nil, fmt.Errorf("backup: writing the manifest: %w", err)
 	}
-	if _, err := tw.Write(mb); err != nil {
+	if _, err := io.CopyBuffer(tw, io.LimitReader(spool, msize), buf); err != nil {
 		return nil, fmt.Errorf("backup: writing the manifest: %w", err)
 	}
 	if err := tw.Close(); err != nil {
@@ -176,6 +192,56 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 		return nil, fmt.Errorf("backup: finishing the gzip stream: %w", err)
 	}
 	return m, nil
+}
+
+// encodeManifest writes m as JSON, one file entry at a time, and returns
+// the size written.
+func encodeManifest(w io.Writer, m *Manifest) (int64, error) {
+	bw := bufio.NewWriter(w)
+	cw := &countWriter{w: bw}
+	head := *m
+	head.Files = nil
+	hb, err := json.Marshal(head)
+	if err != nil {
+		return 0, err
+	}
+	// head ends in `"files":null}`; replace that with the streamed list.
+	const tail = `"files":null}`
+	if !bytes.HasSuffix(hb, []byte(tail)) {
+		return 0, errors.New("manifest encoding: files is not the last field")
+	}
+	cw.Write(hb[:len(hb)-len(tail)])
+	io.WriteString(cw, "\"files\":[\n")
+	for i, f := range m.Files {
+		fb, err := json.Marshal(f)
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			io.WriteString(cw, ",\n")
+		}
+		cw.Write(fb)
+	}
+	io.WriteString(cw, "\n]}\n")
+	if err := bw.Flush(); err != nil {
+		return 0, err
+	}
+	return cw.n, cw.err
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // sized returns a reader of known size for rc: from its Size or Stat
