@@ -53,6 +53,7 @@ func commands() []Command {
 		syncCommand(),
 		statusCommand(),
 		enqueueCommand(),
+		classifyCommand(),
 	}
 }
 
