@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -20,7 +22,8 @@ func init() {
 // parseServiceBusEmulatorFlags turns the command line into server options.
 func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, bool, error) {
 	fs := newFlagSet(env, "emulator servicebus", `emulator servicebus [--addr 127.0.0.1:5672] [--queues langsync-export,...]
-                           [--max-delivery-count 10] [--lock-duration 1m] [--duplicate-window 10m] [--key KEY]`)
+                           [--max-delivery-count 10] [--lock-duration 1m] [--duplicate-window 10m] [--key KEY]
+                           [--config Config.json]`)
 	addr := fs.String("addr", "127.0.0.1:5672", "`host:port` to listen on (port 0 picks a free one); plain TCP, no TLS")
 	queues := fs.String("queues", strings.Join(sbemulator.LangsyncQueues, ","), "comma-separated queue `names` (each gets a $DeadLetterQueue)")
 	maxDelivery := fs.Int("max-delivery-count", sbemulator.DefaultMaxDeliveryCount, "deliveries before a message is dead-lettered")
@@ -28,6 +31,7 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 	dedup := fs.Bool("duplicate-detection", true, "drop a message whose MessageId was seen within --duplicate-window")
 	window := fs.Duration("duplicate-window", sbemulator.DefaultDuplicateWindow, "duplicate detection history `window`")
 	maxSize := fs.Uint64("max-message-size", sbemulator.DefaultMaxMessageSize, "largest message in `bytes`")
+	config := fs.String("config", "", "queues from a `Config.json` in the format of Microsoft's Service Bus emulator (instead of --queues and the per-queue flags)")
 	key := fs.String("key", "", "SAS `key` clients must sign tokens with (key name RootManageSharedAccessKey); default: any token is accepted")
 	verbose := fs.Bool("verbose", false, "log broker events to stderr")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -44,6 +48,27 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 		return sbemulator.Options{}, false, usagef(hint, "--duplicate-window must be positive, got %s", *window)
 	}
 	opts := sbemulator.Options{Addr: *addr, MaxMessageSize: *maxSize, Key: *key}
+	if *config != "" {
+		var clash []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "queues", "max-delivery-count", "lock-duration", "duplicate-detection", "duplicate-window":
+				clash = append(clash, "--"+f.Name)
+			}
+		})
+		if len(clash) > 0 {
+			return sbemulator.Options{}, false, usagef(hint, "--config sets the queues; drop %s", strings.Join(clash, ", "))
+		}
+		f, err := os.Open(*config)
+		if err != nil {
+			return sbemulator.Options{}, false, usagef(hint, "--config: %v", err)
+		}
+		defer f.Close()
+		if opts.Queues, err = sbemulator.LoadConfig(f); err != nil {
+			return sbemulator.Options{}, false, usagef(hint, "--config %s: %v", *config, err)
+		}
+		return opts, *verbose, nil
+	}
 	seen := map[string]bool{}
 	for _, name := range strings.Split(*queues, ",") {
 		name = strings.TrimSpace(name)

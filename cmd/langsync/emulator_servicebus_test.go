@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,6 +27,9 @@ func TestEmulatorServiceBusUsage(t *testing.T) {
 		{"TwiceQueue", []string{"--queues", "a,a"}, exitUsage, `names "a" twice`},
 		{"BadQueueName", []string{"--addr", "127.0.0.1:0", "--queues", "a$b"}, exitFailed, "invalid queue name"},
 		{"BadFlag", []string{"--nope"}, exitUsage, "flag provided but not defined"},
+		{"ConfigAndQueues", []string{"--config", "x.json", "--queues", "a", "--lock-duration", "2m"}, exitUsage, "--config sets the queues; drop --lock-duration, --queues"},
+		{"ConfigMissing", []string{"--config", "testdata/does-not-exist.json"}, exitUsage, "--config: open testdata/does-not-exist.json"},
+		{"ConfigLoadedBadAddr", []string{"--config", "../../shared/sbemulator/testdata/Config.json", "--addr", "256.0.0.1:0"}, exitFailed, "listening on 256.0.0.1:0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,5 +93,16 @@ func TestEmulatorServiceBusServes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("emulator did not stop")
+	}
+}
+
+func TestEmulatorServiceBusBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Config.json")
+	if err := os.WriteFile(path, []byte(`{"UserConfig":{"Namespaces":[{"Name":"ns","Queues":[{"Name":"q","Properties":{"RequiresSession":true}}]}]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, nil, "emulator", "servicebus", "--config", path)
+	if code != exitUsage || !strings.Contains(stderr, "RequiresSession is not supported") {
+		t.Fatalf("exit=%d stderr=%q", code, stderr)
 	}
 }
