@@ -66,7 +66,10 @@ type ClientOptions struct {
 	// APIVersion is "2023-04-01" (default) or "2022-05-01"; a preview
 	// version may be named but is not tested.
 	APIVersion string
-	// Transport sends the requests; an *http.Client works. Default: azcore's.
+	// Transport sends the requests; an *http.Client works (a copy that
+	// does not follow redirects is used). Another Transporter must not
+	// follow redirects itself: a redirect would carry the key past the
+	// host pin. Default: http.DefaultTransport without redirects.
 	Transport policy.Transporter
 	Retry     RetryOptions
 	// Budget is the rate budget to share; default DefaultBudget, shared by
@@ -216,7 +219,7 @@ func (c *Client) pipeline(opts *ClientOptions, auth policy.Policy) runtime.Pipel
 		tryTimeout = DefaultTryTimeout
 	}
 	co := &policy.ClientOptions{
-		Transport: opts.Transport,
+		Transport: noRedirects(opts.Transport),
 		// Our retry decisions are per request (see send); the try timeout
 		// is applied in sendPolicy.
 		Retry:     c.retry,
@@ -232,6 +235,23 @@ func (c *Client) pipeline(opts *ClientOptions, auth policy.Policy) runtime.Pipel
 			sendPolicy{tryTimeout: tryTimeout},
 		},
 	}, co)
+}
+
+// noRedirects makes the transport return 3xx responses instead of
+// following them: net/http forwards custom headers such as the key header
+// to the redirect target, even on another host, so a redirect must never be
+// followed below the host pin. send turns a 3xx into an error.
+func noRedirects(t policy.Transporter) policy.Transporter {
+	refuse := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	switch c := t.(type) {
+	case nil:
+		return &http.Client{Transport: http.DefaultTransport, CheckRedirect: refuse}
+	case *http.Client:
+		cp := *c
+		cp.CheckRedirect = refuse
+		return &cp
+	}
+	return t
 }
 
 func isLoopback(host string) bool {
@@ -282,12 +302,15 @@ func retryDecider(startsJob bool) func(*http.Response, error) bool {
 				var se *sentError
 				return !errors.As(err, &se)
 			}
-			return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+			return (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && !waitTooLong(resp)
 		}
 	}
 	return func(resp *http.Response, err error) bool {
 		if err != nil {
 			return true
+		}
+		if waitTooLong(resp) {
+			return false
 		}
 		switch resp.StatusCode {
 		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
@@ -296,6 +319,12 @@ func retryDecider(startsJob bool) func(*http.Response, error) bool {
 		}
 		return false
 	}
+}
+
+// waitTooLong reports a Retry-After beyond MaxRetryAfter.
+func waitTooLong(resp *http.Response) bool {
+	d, ok := parseRetryAfter(resp.Header, time.Now())
+	return ok && d > MaxRetryAfter
 }
 
 // send runs one call through the pipeline and turns failures into typed
@@ -334,6 +363,18 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if resp.StatusCode >= http.StatusBadRequest {
 		defer resp.Body.Close()
 		return nil, c.responseError(req.Raw(), resp, r.startsJob)
+	}
+	if resp.StatusCode >= http.StatusMultipleChoices {
+		resp.Body.Close()
+		target := "elsewhere"
+		if loc, err := req.Raw().URL.Parse(resp.Header.Get("Location")); err == nil && loc.Host != "" {
+			target = originOf(loc)
+		}
+		return nil, &ResponseError{
+			StatusCode: resp.StatusCode, Method: r.method, URL: redactURL(req.Raw().URL),
+			Message:   "the service redirected to " + target + "; redirects are not followed (they would carry the credentials)",
+			RequestID: resp.Header.Get("Apim-Request-Id"),
+		}
 	}
 	return resp, nil
 }

@@ -417,3 +417,55 @@ func TestKeyNeverLeaks(t *testing.T) {
 	// The client itself never prints its key either.
 	noKey(t, "client", fmt.Sprintf("%v %+v", env.client, env.client))
 }
+
+// TestRedirectsNotFollowed: net/http would forward the key header to a
+// redirect target on another host; the client never follows redirects,
+// also with a caller's *http.Client that would.
+func TestRedirectsNotFollowed(t *testing.T) {
+	foreign := &recorder{}
+	evil := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		foreign.add(r)
+		writeJSON(w, 200, projectJSON)
+	})
+	_, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, evil.URL+"/steal?x=1", http.StatusTemporaryRedirect)
+	})
+	for _, tr := range []struct {
+		name string
+		t    any
+	}{{"Default", nil}, {"CallerClient", &http.Client{}}} {
+		t.Run(tr.name, func(t *testing.T) {
+			env := newTestClient(t, url, func(o *ClientOptions) {
+				if c, ok := tr.t.(*http.Client); ok {
+					o.Transport = c
+				}
+			})
+			_, err := env.client.GetProject(context.Background(), "Tickets")
+			var re *ResponseError
+			if !errors.As(err, &re) || re.StatusCode != 307 || !strings.Contains(err.Error(), "not followed") || strings.Contains(err.Error(), "x=1") {
+				t.Fatalf("err = %v, want a 307 not followed", err)
+			}
+			if foreign.count() != 0 {
+				t.Fatalf("the redirect target got %d requests", foreign.count())
+			}
+		})
+	}
+}
+
+func TestRetryAfterTooLong(t *testing.T) {
+	rec, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "86400")
+		writeJSON(w, 429, `{"error":{"code":"QuotaExceeded","message":"Out of call volume quota."}}`)
+	})
+	env := newTestClient(t, url, nil)
+	_, err := env.client.GetProject(context.Background(), "Tickets")
+	var re *ResponseError
+	if !errors.As(err, &re) || re.RetryAfter != 24*time.Hour || rec.count() != 1 {
+		t.Fatalf("err %v after %d requests; want the 429 at once with its Retry-After", err, rec.count())
+	}
+	// The host is paused for MaxRetryAfter, not a day.
+	_, _ = env.client.GetProject(context.Background(), "Tickets")
+	if w := env.clock.slept(); w != MaxRetryAfter {
+		t.Fatalf("budget paused %v, want %v", w, MaxRetryAfter)
+	}
+}

@@ -82,6 +82,11 @@ func (p budgetPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return req.Next()
 }
 
+// MaxRetryAfter is the longest Retry-After the client waits for. A longer
+// one (a quota exhausted for hours) pauses the host this long, and the
+// request fails at once with the 429 and its RetryAfter instead of hanging.
+const MaxRetryAfter = 5 * time.Minute
+
 // retryAfterHeader carries a Retry-After that throttlePolicy took over, so
 // that the final error can still report it.
 const retryAfterHeader = "X-Langsync-Retry-After-Ms"
@@ -104,7 +109,7 @@ func (p throttlePolicy) Do(req *policy.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if d, ok := parseRetryAfter(resp.Header, p.budget.now()); ok {
-		p.budget.Pause(p.origin, p.budget.now().Add(d))
+		p.budget.Pause(p.origin, p.budget.now().Add(min(d, MaxRetryAfter)))
 		resp.Header.Set(retryAfterHeader, strconv.FormatInt(d.Milliseconds(), 10))
 		resp.Header.Del("Retry-After")
 		resp.Header.Del("Retry-After-Ms")
