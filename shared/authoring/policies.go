@@ -141,8 +141,9 @@ func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// logPolicy writes one debug line per try. It logs method, URL without the
-// query, status, request id and duration; never headers or bodies.
+// logPolicy writes one line per try: debug for answers, warn for 429, 5xx
+// and transport failures. It logs method, URL without the query, status,
+// request id and duration; never headers or bodies.
 type logPolicy struct{ logger *slog.Logger }
 
 func (p logPolicy) Do(req *policy.Request) (*http.Response, error) {
@@ -150,7 +151,7 @@ func (p logPolicy) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
 	attrs := []any{"method", req.Raw().Method, "url", redactURL(req.Raw().URL), "elapsed", time.Since(start).Round(time.Millisecond)}
 	if err != nil {
-		p.logger.DebugContext(req.Raw().Context(), "authoring request failed", append(attrs, "err", sanitizeErr(err))...)
+		p.logger.WarnContext(req.Raw().Context(), "authoring request failed", append(attrs, "err", sanitizeErr(err))...)
 		return resp, err
 	}
 	attrs = append(attrs, "status", resp.StatusCode)
@@ -160,7 +161,11 @@ func (p logPolicy) Do(req *policy.Request) (*http.Response, error) {
 	if ra := resp.Header.Get(retryAfterHeader); ra != "" {
 		attrs = append(attrs, "retryAfterMs", ra)
 	}
-	p.logger.DebugContext(req.Raw().Context(), "authoring request", attrs...)
+	level := slog.LevelDebug
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= http.StatusInternalServerError {
+		level = slog.LevelWarn // throttling and server errors are worth seeing
+	}
+	p.logger.Log(req.Raw().Context(), level, "authoring request", attrs...)
 	return resp, err
 }
 
