@@ -74,12 +74,14 @@ const (
 	metaAPIVersion  = "apiVersion"
 	metaExportedAt  = "exportedAt"
 	metaSourceMod   = "sourceLastModified"
+	metaModel       = "model"
 )
 
 // SaveOptions adjust Save.
 type SaveOptions struct {
 	// SkipIfUnchanged: when the project's latest backup from this source
-	// has the same fingerprint, upload nothing and return that backup.
+	// (of the same trained model label) has the same fingerprint, upload
+	// nothing and return that backup.
 	SkipIfUnchanged bool
 }
 
@@ -129,6 +131,7 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 		if err != nil {
 			return SaveResult{}, err
 		}
+		refs = slices.DeleteFunc(refs, func(r langsync.BackupRef) bool { return r.Model != m.TrainedModelLabel })
 		if n := len(refs); n > 0 && refs[n-1].Fingerprint == m.Fingerprint {
 			log.Info("backup unchanged", "key", refs[n-1].Key, "fingerprint", m.Fingerprint)
 			return SaveResult{Ref: refs[n-1], Manifest: m}, nil
@@ -148,6 +151,10 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 	}
 	if m.APIVersion != "" {
 		md[metaAPIVersion] = url.QueryEscape(m.APIVersion)
+	}
+	if m.TrainedModelLabel != "" {
+		md[metaModel] = url.QueryEscape(m.TrainedModelLabel)
+		ref.Model = m.TrainedModelLabel
 	}
 	if t := m.ProjectTimestamps.LastModified; t != nil {
 		md[metaSourceMod] = t.UTC().Format(time.RFC3339)
@@ -189,8 +196,12 @@ func refOf(info blobstore.Info) (langsync.BackupRef, bool) {
 		return langsync.BackupRef{}, false
 	}
 	docs, _ := strconv.Atoi(info.Metadata[metaDocuments])
+	model, err := url.QueryUnescape(info.Metadata[metaModel])
+	if err != nil {
+		model = info.Metadata[metaModel]
+	}
 	return langsync.BackupRef{
-		Key: info.Key, Source: source, Project: project, Time: t,
+		Key: info.Key, Source: source, Project: project, Model: model, Time: t,
 		SHA256: sum, Size: info.Size, Fingerprint: info.Metadata[metaFingerprint], Documents: docs,
 	}, true
 }
@@ -353,7 +364,7 @@ func (c *Catalog) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Retention says which backups to keep per (source, project). A backup is
+// Retention says which backups to keep per (source, project, model). A backup is
 // kept when it is among the last KeepLast or newer than KeepDays days; with
 // both zero everything is kept. The newest backup is always kept.
 type Retention struct {
@@ -376,7 +387,7 @@ func (c *Catalog) Prune(ctx context.Context, project string, policy Retention, d
 	groups := map[string][]langsync.BackupRef{}
 	var order []string
 	for _, r := range refs {
-		g := r.Source + "/" + r.Project
+		g := r.Source + "/" + r.Project + "/" + r.Model
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}

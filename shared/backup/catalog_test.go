@@ -202,6 +202,14 @@ func TestPrune(t *testing.T) {
 			all = append([]string{r.Ref.Key}, all...) // oldest first
 		}
 		other := save(t, c, bytes.Replace(variant(t, "x"), []byte(`"Tickets"`), []byte(`"Other"`), 1), nil, now.AddDate(0, -6, 0), nil)
+		// A trained model's export is its own retention group: the newest of it stays.
+		model, err := c.Save(ctx, bytes.NewReader(variant(t, "m")), nil, backup.ManifestInfo{Source: "primary", TrainedModelLabel: "v1", ExportedAt: now.AddDate(0, -3, 0)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if model.Ref.Model != "v1" {
+			t.Fatalf("Save ref model = %q", model.Ref.Model)
+		}
 
 		tests := []struct {
 			name   string
@@ -223,7 +231,7 @@ func TestPrune(t *testing.T) {
 				t.Errorf("%s: dry run would remove\n%s\nwant\n%s", tt.name, got, want)
 			}
 		}
-		if refs, _ := c.List(ctx, ""); len(refs) != 7 {
+		if refs, _ := c.List(ctx, ""); len(refs) != 8 {
 			t.Fatalf("dry runs deleted something: %d left", len(refs))
 		}
 		// Every project: the lone old Other backup is its newest, so it stays.
@@ -232,7 +240,10 @@ func TestPrune(t *testing.T) {
 			t.Fatalf("Prune = %v, %v", keys(gone), err)
 		}
 		refs, _ := c.List(ctx, "")
-		if got := strings.Join(keys(refs), ","); got != strings.Join([]string{other.Ref.Key, all[4], all[5]}, ",") {
+		if refs[1].Model != "v1" {
+			t.Fatalf("listed model = %q, want v1", refs[1].Model)
+		}
+		if got := strings.Join(keys(refs), ","); got != strings.Join([]string{other.Ref.Key, model.Ref.Key, all[4], all[5]}, ",") {
 			t.Fatalf("left after prune: %s", got)
 		}
 	})

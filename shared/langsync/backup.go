@@ -6,10 +6,13 @@ import "time"
 // opening it (from its name and metadata).
 type BackupRef struct {
 	// Key is the blob name in the backup container; it is also the backup's id.
-	Key     string    `json:"key"`
-	Source  string    `json:"source"`
-	Project string    `json:"project"`
-	Time    time.Time `json:"time"`
+	Key     string `json:"key"`
+	Source  string `json:"source"`
+	Project string `json:"project"`
+	// Model is the trained model label whose data was exported, when the
+	// export was of one model ("" for the working copy).
+	Model string    `json:"model,omitempty"`
+	Time  time.Time `json:"time"`
 	// SHA256 of the whole archive (hex), from blob metadata.
 	SHA256 string `json:"sha256,omitempty"`
 	Size   int64  `json:"size"`
