@@ -547,3 +547,20 @@ func (c *Client) String() string {
 
 // GoString is String for %#v.
 func (c *Client) GoString() string { return c.String() }
+
+// NewForResource returns a client for a configured resource: its key, or
+// Microsoft Entra ID through cred when the resource says so (cred nil then
+// means azidentity's DefaultAzureCredential, built by the caller: this
+// package does not pick a credential on its own).
+func NewForResource(r langsync.Resource, cred azcore.TokenCredential, opts *ClientOptions) (*Client, error) {
+	if r.Entra {
+		if cred == nil {
+			return nil, fmt.Errorf("authoring: resource %q uses Entra ID but no token credential was given", r.Name)
+		}
+		return NewClient(r.Endpoint, cred, opts)
+	}
+	if r.Key.IsZero() {
+		return nil, fmt.Errorf("authoring: resource %q has no key: set its key or `auth: entra`", r.Name)
+	}
+	return NewKeyClient(r.Endpoint, r.Key, opts)
+}

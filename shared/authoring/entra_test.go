@@ -77,3 +77,31 @@ func TestNoCredentialOverPlainHTTP(t *testing.T) {
 		t.Fatalf("InsecureAllowHTTP: %v", err)
 	}
 }
+
+func TestNewForResource(t *testing.T) {
+	rec, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, projectJSON) })
+	opts := &ClientOptions{Budget: NewRateBudget(BudgetOptions{})}
+	keyed, err := NewForResource(langsync.Resource{Name: "primary", Endpoint: url, Key: testKey}, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entra, err := NewForResource(langsync.Resource{Name: "secondary", Endpoint: url, Entra: true}, &fakeCredential{}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Client{keyed, entra} {
+		if _, err := c.GetProject(context.Background(), "Tickets"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := rec.all()
+	if reqs[0].Header.Get(KeyHeader) != testKey || !strings.HasPrefix(reqs[1].Header.Get("Authorization"), "Bearer ") {
+		t.Fatalf("auth: %v / %v", reqs[0].Header, reqs[1].Header)
+	}
+	if _, err := NewForResource(langsync.Resource{Name: "x", Endpoint: url, Entra: true}, nil, opts); err == nil {
+		t.Fatal("entra without a credential accepted")
+	}
+	if _, err := NewForResource(langsync.Resource{Name: "x", Endpoint: url}, nil, opts); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Fatalf("keyless resource: %v", err)
+	}
+}
