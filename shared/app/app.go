@@ -86,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, Documents: a.documents, Logger: o.Logger, Archive: archive}
 	popts := pipeline.Options{
 		Config: cfg, State: a.State, Backups: a.Backups, Logger: o.Logger,
+		Prober: &Prober{App: a},
 		Clients: func(name string) (pipeline.Authoring, error) {
 			c, err := a.Client(name)
 			if err != nil {

@@ -63,6 +63,14 @@ func newRigStorage(t testing.TB, durations map[string]time.Duration, shared bool
 		r.seed(p, "model1", "production")
 		fmt.Fprintf(&yaml, "  - {name: %s, source: primary, targets: [secondary]}\n", p.Name)
 	}
+	var probes []string
+	for _, p := range projects {
+		probes = append(probes, p.ProbeTexts()...)
+	}
+	probeJSON, _ := json.Marshal(probes)
+	if len(probes) > 0 {
+		fmt.Fprintf(&yaml, "probes: %s\n", probeJSON)
+	}
 	n := containerSeq.Add(1)
 	y := fmt.Sprintf(`resources:
   primary: {endpoint: %q, key: "${SRC_KEY}", storage: %q}
@@ -201,6 +209,14 @@ func TestReplicateSampleProjects(t *testing.T) {
 			r := newRig(t, nil, p)
 			a := r.app(nil)
 			run := r.replicate(a, p.Name)
+			// verify classified the probe texts on both sides and found
+			// them in agreement.
+			if n := r.tgt.Server.CountRequests(http.MethodPost, "/language/analyze-text/jobs"); n == 0 {
+				t.Errorf("verify sent no prediction to the target")
+			}
+			if len(run.Warnings) != 0 {
+				t.Errorf("warnings: %q", run.Warnings)
+			}
 			if fs, ft := exportFingerprint(t, r.src, p.Name), exportFingerprint(t, r.tgt, p.Name); fs != ft {
 				t.Errorf("target export differs from source (fingerprints %s vs %s)", fs, ft)
 			}

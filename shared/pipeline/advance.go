@@ -42,6 +42,9 @@ type abortError struct{ err error }
 func (e *abortError) Error() string { return e.err.Error() }
 func (e *abortError) Unwrap() error { return e.err }
 
+// errRewind: the step reset an earlier step that must run again.
+var errRewind = errors.New("an earlier step must run again")
+
 func abort(err error) error {
 	if err == nil {
 		return nil
@@ -186,6 +189,10 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 	var a *abortError
 	if errors.As(err, &a) || ctx.Err() != nil {
 		return time.Time{}, abort(err)
+	}
+	if errors.Is(err, errRewind) {
+		// An earlier step was reset; save and go on from there.
+		return time.Time{}, x.save(ctx)
 	}
 	return x.stepFailed(ctx, i, err)
 }
@@ -617,6 +624,14 @@ func (x *exec) backup(ctx context.Context, s *langsync.Step) error {
 		return err
 	}
 	rc, err := src.OpenExportResult(ctx, exp.ResultURL)
+	if errors.Is(err, ErrNotFound) && exp.Attempts < x.p.opts.MaxAttempts {
+		// Export results expire (7 days in the examples): export again.
+		exp.Status, exp.Job, exp.ResultURL, exp.Percent, exp.Finished = langsync.StepPending, nil, "", 0, time.Time{}
+		exp.Attempts++
+		exp.Note = "export result was gone; exporting again"
+		x.log.Warn("export result gone; exporting again", "step", s.ID())
+		return errRewind
+	}
 	if err != nil {
 		return fmt.Errorf("reading the export result: %w", err)
 	}

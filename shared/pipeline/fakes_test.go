@@ -246,6 +246,9 @@ func (f *fakeService) BeginExport(_ context.Context, name, label string) (langsy
 func (f *fakeService) OpenExportResult(_ context.Context, url string) (io.ReadCloser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.injected("OpenExportResult"); err != nil {
+		return nil, err
+	}
 	j, ok := f.jobs[strings.TrimSuffix(url, "/result")]
 	if !ok {
 		return nil, fmt.Errorf("result %s: %w", url, ErrNotFound)

@@ -327,3 +327,38 @@ func compact(raw []byte) string {
 	}
 	return b.String()
 }
+
+type fakeProber map[string]string // resource -> label answered for every text
+
+func (f fakeProber) Classify(_ context.Context, resource, _, _ string, texts []string) ([]string, error) {
+	out := make([]string, len(texts))
+	for i := range texts {
+		out[i] = f[resource]
+	}
+	return out, nil
+}
+
+func TestVerifyReportsProbeDisagreement(t *testing.T) {
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline(func(o *Options) { o.Prober = fakeProber{"primary": "Billing", "secondary": "Outage"} })
+	r, err := w.drive(p, w.start(p, Request{Project: "Tickets"}))
+	if err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("%v %+v", err, r)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `probe "hello" on production: source primary says "Billing", target secondary says "Outage"`) {
+		t.Errorf("warnings %q", r.Warnings)
+	}
+}
+
+func TestExpiredExportResultIsExportedAgain(t *testing.T) {
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	w.svc["primary"].failNext["OpenExportResult"] = fmt.Errorf("result: %w", ErrNotFound)
+	p := w.pipeline()
+	r, err := w.drive(p, w.start(p, Request{Project: "Tickets"}))
+	if err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("%v %+v", err, r)
+	}
+	wantPosts(t, w.svc["primary"], map[langsync.JobKind]int{langsync.JobExport: 2})
+}
