@@ -52,6 +52,7 @@ func commands() []Command {
 		replicateCommand(),
 		syncCommand(),
 		statusCommand(),
+		backupsCommand(),
 		enqueueCommand(),
 		classifyCommand(),
 	}
