@@ -356,41 +356,45 @@ var reviewAspects = []struct {
 	lines []string
 }{
 	{"Quality", []string{
-		"The {product} feels solid and well made.",
-		"The stitching on the {product} came apart after a week.",
+		"The {product} feels solid and well made, great quality.",
+		"The stitching on the {product} came apart after a week, poor quality.",
 		"Build quality is excellent, much better than my old {product}.",
-		"The {product} stopped working after two days of normal use.",
-		"Materials are cheap plastic and it already has a crack.",
-		"It works exactly as described and seems durable.",
+		"The {product} broke after two days of normal use.",
+		"Cheap materials, the {product} already has a crack.",
+		"Quality is good, it works exactly as described and feels durable.",
+		"The {product} is flimsy and broke the first time I used it.",
 	}},
 	{"Price", []string{
-		"For {amount} it is a real bargain.",
+		"For {amount} the price is a real bargain.",
 		"Way too expensive for what you get, {amount} is a rip-off.",
-		"The price dropped to {amount} a day after I bought it.",
+		"The price dropped to {amount} a day after I paid for it.",
 		"Good value for money compared with other brands.",
-		"I would not pay {amount} for this again.",
-		"Cheaper than in the shops and the discount code worked.",
+		"I would not pay {amount} for this again, overpriced.",
+		"Cheaper than in the shops and the discount made the price even better.",
+		"Fair price, worth every cent of the {amount} I paid.",
 	}},
 	{"Delivery", []string{
-		"It arrived a day early with {carrier}.",
-		"Shipping took {duration} and the box was crushed.",
-		"Delivery was fast and the packaging was neat.",
-		"The courier lost the parcel and it came {duration} late.",
-		"Tracking updates were clear all the way to my door in {city}.",
-		"It was left in the rain on my porch by {carrier}.",
+		"Delivery was a day early with {carrier}.",
+		"Shipping took {duration} and the box arrived crushed.",
+		"Delivery was fast and the parcel was packed well.",
+		"The courier lost the parcel and delivery came {duration} late.",
+		"Tracking updates were clear and the package arrived at my door in {city}.",
+		"The parcel was left in the rain on my porch by {carrier}.",
+		"Shipping was quick and it arrived well packed.",
 	}},
 	{"Support", []string{
-		"Customer service answered my question within an hour.",
+		"Customer support answered my question within an hour.",
 		"Support never replied to my three emails.",
-		"{name} from the help desk sorted out my problem quickly.",
-		"The chat agent was rude and closed the conversation.",
+		"{name} from customer service sorted out my problem quickly.",
+		"The support agent in the chat was rude and closed the conversation.",
 		"Their support team replaced the faulty part for free.",
-		"I waited {duration} on the phone hotline without an answer.",
+		"I waited {duration} on the support hotline without an answer.",
+		"Customer service was helpful and friendly when I called.",
 	}},
 }
 
 func reviews(out map[string][]byte) error {
-	r := &rng{s: 4242}
+	r := &rng{s: 89}
 	const n = 40
 	var classes []string
 	for _, a := range reviewAspects {
@@ -445,9 +449,9 @@ func reviews(out map[string][]byte) error {
 	}
 	out["reviews/project.json"] = js
 	probes, err := marshal([]probe{
-		{"Great value for the price but shipping took two weeks", []string{"Price", "Delivery"}},
-		{"Support never answered and the product broke after a day", []string{"Quality", "Support"}},
-		{"Arrived early and well packed", []string{"Delivery"}},
+		{"Fair price and good value for money, but shipping took two weeks.", []string{"Price", "Delivery"}},
+		{"Poor quality, it broke after a week, and support never replied to my emails.", []string{"Quality", "Support"}},
+		{"Delivery was fast and the package arrived well packed.", []string{"Delivery"}},
 	})
 	if err != nil {
 		return err
