@@ -213,8 +213,11 @@ type Run struct {
 	// SkipIfUnchanged stops the run after the backup step when the export's
 	// fingerprint equals the one last replicated to every target (set by
 	// sync when only the source's timestamps moved).
-	SkipIfUnchanged bool     `json:"skipIfUnchanged,omitempty"`
-	Phase           RunPhase `json:"phase"`
+	SkipIfUnchanged bool `json:"skipIfUnchanged,omitempty"`
+	// MustRetrain lists targets excluded from SkipIfUnchanged (sync found
+	// them missing a project or deployment, or expiring).
+	MustRetrain []string `json:"mustRetrain,omitempty"`
+	Phase       RunPhase `json:"phase"`
 	// Seq increases with every save; a wake-up carrying a lower Seq is
 	// stale and dropped.
 	Seq     int       `json:"seq"`

@@ -672,7 +672,7 @@ func (x *exec) skipUnchanged(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if !equalMaps(ps.Fingerprints, fps) {
+		if contains(x.run.MustRetrain, pair.Target) || !equalMaps(ps.Fingerprints, fps) {
 			continue
 		}
 		for i := range x.run.Steps {

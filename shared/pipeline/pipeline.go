@@ -302,6 +302,8 @@ type Request struct {
 	// fingerprint equals the new export's (sync sets it when only the
 	// source's timestamps moved).
 	SkipIfUnchanged bool
+	// MustRetrain names targets that SkipIfUnchanged does not apply to.
+	MustRetrain []string
 }
 
 // Ticket is the run a request started or joined.
@@ -403,7 +405,7 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 	r := &langsync.Run{
 		V: langsync.RunSchemaVersion, ID: newRunID(now), Kind: langsync.RunReplicate, Trigger: req.Trigger,
 		Source: source, Project: req.Project, Pairs: free, Phase: langsync.RunRunning,
-		SkipIfUnchanged: req.SkipIfUnchanged, Created: now, NextAt: now, Reason: req.Reason,
+		SkipIfUnchanged: req.SkipIfUnchanged, MustRetrain: req.MustRetrain, Created: now, NextAt: now, Reason: req.Reason,
 		Steps: []langsync.Step{{Name: langsync.StepInspect, Status: langsync.StepPending}},
 	}
 	if _, err := p.saveRun(ctx, r, ""); err != nil {

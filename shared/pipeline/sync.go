@@ -84,7 +84,8 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 	// One run per source project covering its stale targets.
 	type group struct {
 		idx     []int
-		retrain bool
+		skip    bool     // some target changed only in source timestamps
+		retrain []string // targets that must be retrained
 		reasons []string
 	}
 	groups := map[string]*group{}
@@ -101,7 +102,11 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 			order = append(order, k)
 		}
 		g.idx = append(g.idx, i)
-		g.retrain = g.retrain || d.Retrain
+		if d.Retrain {
+			g.retrain = append(g.retrain, d.Pair.Target)
+		} else {
+			g.skip = true
+		}
 		g.reasons = append(g.reasons, d.Pair.Target+": "+d.Reason)
 	}
 	for _, k := range order {
@@ -112,7 +117,7 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 			targets = append(targets, res.Decisions[i].Pair.Target)
 		}
 		tickets, err := p.Start(ctx, Request{Project: first.Project, Source: first.Source, Targets: targets,
-			Trigger: langsync.TriggerTimer, Reason: strings.Join(g.reasons, "; "), SkipIfUnchanged: !g.retrain})
+			Trigger: langsync.TriggerTimer, Reason: strings.Join(g.reasons, "; "), SkipIfUnchanged: g.skip, MustRetrain: g.retrain})
 		if err != nil {
 			for _, i := range g.idx {
 				res.Decisions[i].Action, res.Decisions[i].Reason = ActionError, fmt.Sprintf("%s; starting the run failed: %v", res.Decisions[i].Reason, err)

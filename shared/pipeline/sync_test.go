@@ -210,3 +210,50 @@ func TestSweepRewakesOverdueRuns(t *testing.T) {
 		t.Errorf("sweep wake-up: %v", err)
 	}
 }
+
+func TestSyncRetrainsOnlyTheTargetThatNeedsIt(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, "projects: [{name: Tickets, source: primary, targets: [secondary, third]}]")
+	src := w.svc["primary"]
+	src.seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline()
+	drive := func() []Decision {
+		t.Helper()
+		res, err := p.Sync(ctx, SyncOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range res.Wake {
+			if r, err := w.drive(p, n.Run); err != nil || r.Phase != langsync.RunSucceeded {
+				t.Fatalf("%v %+v", err, r)
+			}
+		}
+		return res.Decisions
+	}
+	drive()
+	// The source's timestamps move (same data) and "third" loses its
+	// deployment: one run, "third" retrained, "secondary" skipped.
+	w.clock.Advance(time.Hour)
+	src.mu.Lock()
+	src.projects["Tickets"].meta.LastModified = w.clock.Now()
+	src.mu.Unlock()
+	w.svc["third"].mu.Lock()
+	delete(w.svc["third"].projects["Tickets"].deps, "production")
+	w.svc["third"].mu.Unlock()
+	sTrains, tTrains := w.svc["secondary"].Posts()[langsync.JobTrain], w.svc["third"].Posts()[langsync.JobTrain]
+	ds := drive()
+	if ds[0].Run != ds[1].Run || ds[0].Retrain || !ds[1].Retrain {
+		t.Errorf("decisions %+v", ds)
+	}
+	if got := w.svc["secondary"].Posts()[langsync.JobTrain]; got != sTrains {
+		t.Errorf("secondary retrained (%d -> %d)", sTrains, got)
+	}
+	if got := w.svc["third"].Posts()[langsync.JobTrain]; got != tTrains+1 {
+		t.Errorf("third: %d train POSTs, want %d", got, tTrains+1)
+	}
+	for _, d := range drive() {
+		if d.Action != ActionNone {
+			t.Errorf("after the run: %+v", d)
+		}
+	}
+}
