@@ -69,6 +69,51 @@ type Backups struct {
 	Documents func(ctx context.Context, resource string) (blobstore.Store, error)
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// recent keeps the export bytes of backups written by this process, so
+	// that an in-process import does not read and verify the archive again.
+	mu     sync.Mutex
+	recent map[string][]byte
+	order  []string
+}
+
+// Bounds of the in-process export cache.
+const (
+	cacheEntries  = 8
+	cacheMaxBytes = 16 << 20
+)
+
+func (b *Backups) remember(key string, export []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.recent == nil {
+		b.recent = map[string][]byte{}
+	}
+	if _, ok := b.recent[key]; !ok {
+		b.order = append(b.order, key)
+	}
+	b.recent[key] = export
+	for len(b.order) > cacheEntries {
+		delete(b.recent, b.order[0])
+		b.order = b.order[1:]
+	}
+}
+
+// limitedBuffer keeps at most max bytes and remembers overflowing.
+type limitedBuffer struct {
+	buf      bytes.Buffer
+	max      int
+	overflow bool
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if !l.overflow && l.buf.Len()+len(p) <= l.max {
+		l.buf.Write(p)
+	} else {
+		l.overflow = true
+		l.buf.Reset()
+	}
+	return len(p), nil
 }
 
 var _ pipeline.Backups = (*Backups)(nil)
@@ -110,6 +155,8 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
+	seen := &limitedBuffer{max: cacheMaxBytes}
+	in.Export = io.TeeReader(in.Export, seen)
 	info, err := ar.Write(ctx, io.MultiWriter(tmp, h), docs, in)
 	if err != nil {
 		return pipeline.BackupResult{}, fmt.Errorf("app: writing backup archive: %w", err)
@@ -144,6 +191,9 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, mapStoreErr(err))
 	}
 	res.Created = true
+	if !seen.overflow {
+		b.remember(res.Key, seen.buf.Bytes())
+	}
 	return res, nil
 }
 
@@ -173,6 +223,12 @@ func (b *Backups) latestWith(ctx context.Context, source, project, model, fp str
 
 // OpenExport returns the export JSON held in a backup.
 func (b *Backups) OpenExport(ctx context.Context, key string) (io.ReadCloser, error) {
+	b.mu.Lock()
+	cached, ok := b.recent[key]
+	b.mu.Unlock()
+	if ok {
+		return io.NopCloser(bytes.NewReader(cached)), nil
+	}
 	ar, err := b.archiver()
 	if err != nil {
 		return nil, err
