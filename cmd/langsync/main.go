@@ -55,6 +55,8 @@ func commands() []Command {
 		backupsCommand(),
 		enqueueCommand(),
 		classifyCommand(),
+		localCommand(),
+		serveCommand(),
 	}
 }
 
@@ -62,6 +64,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	// Inside AWS Lambda the binary serves invocations instead of a command.
+	if code, ok := runLambda(ctx, env); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(ctx, env, os.Args[1:]))
 }
 

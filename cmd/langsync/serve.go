@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
+	"github.com/langsync/langsync/shared/queue"
+)
+
+// Test seams: serveListening is told the address serve listens on;
+// serveAppOptions adjusts the app options (rate budget, poll intervals).
+var (
+	serveListening  func(addr string)
+	serveAppOptions func(*app.Options)
+)
+
+func serveCommand() Command {
+	return Command{
+		Name:    "serve",
+		Summary: "run as the Azure Functions custom handler (host.json starts it)",
+		Run:     runServe,
+	}
+}
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := newFlagSet(env, "serve", `serve
+
+Runs langsync as an Azure Functions custom handler: listens on
+127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT and serves the sync, export, import,
+train, deploy, restore and status functions (functions/*/function.json).
+Configuration comes from app settings: LANGSYNC_CONFIG (or the one-pair
+LANGSYNC_* settings), LANGSYNC_STORE, and LANGSYNC_SERVICEBUS (a connection
+string, or NAME.servicebus.windows.net with managed identity; also read
+from LANGSYNC_SERVICEBUS__fullyQualifiedNamespace). Logs are JSON lines on
+stdout with run, project and step.`)
+	grace := fs.Duration("grace", 30*time.Second, "how long in-flight invocations may finish after a stop signal")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	addr, err := customhandler.Addr(env.Getenv)
+	if err != nil {
+		return &UsageError{Message: err.Error(), Hint: "FUNCTIONS_CUSTOMHANDLER_PORT=7071 langsync serve"}
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stdout, nil))
+	// Listen before the slow start-up: the host only waits ~30-60 s for the
+	// port, and any answer to GET / counts as ready (spec §3.1).
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: listening on %s: %w", addr, err)
+	}
+	if serveListening != nil {
+		serveListening(ln.Addr().String())
+	}
+	lazy := &lazyHandler{ready: make(chan struct{})}
+	go func() {
+		h, cleanup, err := buildHandler(ctx, env, log)
+		if err != nil {
+			// stderr lines become Error logs in the host.
+			fmt.Fprintf(env.Stderr, "langsync serve: %v\n", err)
+			log.Error("start-up failed; invocations answer 500 until the app settings are fixed and the host restarts langsync", "err", err)
+		}
+		lazy.set(h, cleanup, err)
+	}()
+	log.Info("langsync serve listening", "addr", ln.Addr().String())
+	err = customhandler.Serve(ctx, ln, lazy, *grace)
+	lazy.close(context.WithoutCancel(ctx))
+	return err
+}
+
+// lazyHandler answers the readiness probe at once and holds invocations
+// until start-up has finished.
+type lazyHandler struct {
+	ready   chan struct{}
+	h       http.Handler
+	err     error
+	cleanup func(context.Context)
+	once    sync.Once
+}
+
+func (l *lazyHandler) set(h http.Handler, cleanup func(context.Context), err error) {
+	l.h, l.cleanup, l.err = h, cleanup, err
+	close(l.ready)
+}
+
+func (l *lazyHandler) close(ctx context.Context) {
+	select {
+	case <-l.ready:
+		l.once.Do(func() {
+			if l.cleanup != nil {
+				l.cleanup(ctx)
+			}
+		})
+	default:
+	}
+}
+
+func (l *lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	select {
+	case <-l.ready:
+	case <-r.Context().Done():
+		http.Error(w, "langsync is starting", http.StatusServiceUnavailable)
+		return
+	}
+	if l.err != nil {
+		http.Error(w, "langsync could not start: "+l.err.Error(), http.StatusInternalServerError)
+		return
+	}
+	l.h.ServeHTTP(w, r)
+}
+
+// buildHandler wires the app (config, stores, pipeline), the Service Bus
+// sender and the failed-input keeper into a custom handler.
+func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler, func(context.Context), error) {
+	cfg, err := config.FromAppSettings(env.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	aopts := &app.Options{Logger: log}
+	if serveAppOptions != nil {
+		serveAppOptions(aopts)
+	}
+	a, err := app.New(ctx, cfg, aopts)
+	if err != nil {
+		return nil, nil, err
+	}
+	setting := env.Getenv("LANGSYNC_SERVICEBUS")
+	if setting == "" {
+		setting = env.Getenv("LANGSYNC_SERVICEBUS__fullyQualifiedNamespace")
+	}
+	sb, err := queue.NewServiceBus(setting, &queue.Options{Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("serve: %w", err)
+	}
+	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow}
+	h, err := customhandler.New(customhandler.Options{
+		Runs: entry, Starts: entry, Status: entry, Wakes: sb,
+		Failed:      stateKeeper{store: a.Store, container: cfg.Containers.State},
+		Logger:      log,
+		IsPermanent: pipelinePermanent,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, func(ctx context.Context) { _ = sb.Close(ctx) }, nil
+}
+
+// pipelinePermanent maps the pipeline's sentinels that no retry can cure.
+func pipelinePermanent(err error) bool {
+	return errors.Is(err, pipeline.ErrNotFound) || errors.Is(err, pipeline.ErrCorrupt) || errors.Is(err, pipeline.ErrUnknownProject)
+}
+
+// stateKeeper keeps failed inputs in the state container, write-once.
+type stateKeeper struct {
+	store     blobstore.Store
+	container string
+}
+
+func (k stateKeeper) Keep(ctx context.Context, key string, doc []byte) error {
+	_, err := k.store.Put(ctx, k.container, key, bytes.NewReader(doc), &blobstore.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+	if errors.Is(err, blobstore.ErrConflict) {
+		return nil // already kept (a redelivery of the same invocation)
+	}
+	return err
+}
+
+// runState is what pipelineEntry needs of the run state store.
+type runState interface {
+	Get(ctx context.Context, key string) ([]byte, string, error)
+	Put(ctx context.Context, key string, data []byte, cond pipeline.Condition) (string, error)
+}
+
+// pipelineEntry adapts shared/pipeline to the host entry points
+// (customhandler.Runner, Starter, Reporter), shared by serve and Lambda.
+type pipelineEntry struct {
+	p     *pipeline.Pipeline
+	state runState
+	now   func() time.Time
+	// SweepGrace is how overdue a run's wake-up must be before the timer
+	// re-wakes it (default 2 minutes).
+	sweepGrace time.Duration
+}
+
+var (
+	_ customhandler.Runner   = (*pipelineEntry)(nil)
+	_ customhandler.Starter  = (*pipelineEntry)(nil)
+	_ customhandler.Reporter = (*pipelineEntry)(nil)
+)
+
+// wakes turns pipeline Nexts into wake-ups, dropping finished and stale ones.
+func wakes(ns ...pipeline.Next) []customhandler.Wake {
+	var out []customhandler.Wake
+	for _, n := range ns {
+		if n.Done || n.Stale || n.Run == "" || n.Phase.Terminal() {
+			continue
+		}
+		out = append(out, customhandler.Wake{Run: n.Run, Step: string(n.Step), Seq: n.Seq, At: n.At})
+	}
+	return out
+}
+
+func (e *pipelineEntry) Advance(ctx context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
+	n, err := e.p.Wake(ctx, pipeline.Wakeup{V: w.V, Run: w.Run, Step: w.Step, Seq: w.Seq})
+	if err != nil {
+		return nil, err
+	}
+	if n.Stale {
+		return e.expected(ctx, w.Run), nil
+	}
+	return wakes(n), nil
+}
+
+// expected returns the wake-up an active run is waiting for. A stale
+// wake-up may be the redelivery of a message whose handler died after it
+// saved the run and before it sent the next wake-up; re-sending the
+// expected one under the same MessageId (<run>/<step>/<seq>) heals that
+// case, and Service Bus duplicate detection drops it when the original was
+// sent.
+func (e *pipelineEntry) expected(ctx context.Context, runID string) []customhandler.Wake {
+	r, err := e.p.Run(ctx, runID)
+	if err != nil || r.Phase.Terminal() {
+		return nil
+	}
+	i := r.Current()
+	if i < 0 {
+		return nil
+	}
+	return []customhandler.Wake{{Run: r.ID, Project: r.Project, Step: string(r.Steps[i].Name), Seq: r.Seq, At: r.NextAt}}
+}
+
+// Fail marks a run failed because an input about it can never be
+// processed. A missing or finished run is left alone; a concurrent update
+// wins (the run moved on, so the bad input no longer matters).
+func (e *pipelineEntry) Fail(ctx context.Context, runID, reason string) error {
+	key := langsync.RunKey(runID)
+	data, etag, err := e.state.Get(ctx, key)
+	if errors.Is(err, pipeline.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("serve: loading run %s: %w", runID, err)
+	}
+	var r langsync.Run
+	if err := json.Unmarshal(data, &r); err != nil || r.Phase.Terminal() {
+		return nil
+	}
+	r.Phase, r.Ended, r.NextAt = langsync.RunFailed, e.now().UTC(), time.Time{}
+	r.Error = "input could not be processed: " + reason
+	out, err := json.Marshal(&r)
+	if err != nil {
+		return fmt.Errorf("serve: encoding run %s: %w", runID, err)
+	}
+	if _, err := e.state.Put(ctx, key, out, pipeline.Condition{IfMatch: etag}); err != nil && !errors.Is(err, pipeline.ErrConflict) {
+		return fmt.Errorf("serve: saving run %s: %w", runID, err)
+	}
+	return nil
+}
+
+// Sync runs the change check, then the sweep of overdue runs (a lost
+// message heals).
+func (e *pipelineEntry) Sync(ctx context.Context, _ customhandler.Tick) ([]customhandler.Wake, error) {
+	res, err := e.p.Sync(ctx, pipeline.SyncOptions{})
+	var out []customhandler.Wake
+	if res != nil {
+		out = wakes(res.Wake...)
+	}
+	grace := e.sweepGrace
+	if grace <= 0 {
+		grace = 2 * time.Minute
+	}
+	swept, serr := e.p.Sweep(ctx, grace)
+	out = append(out, wakes(swept...)...)
+	// Wake-ups found so far are sent even when part of the check failed.
+	if err := errors.Join(err, serr); err != nil {
+		if len(out) > 0 {
+			return out, nil
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func (e *pipelineEntry) Replicate(ctx context.Context, r customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
+	tickets, err := e.p.Start(ctx, pipeline.Request{Project: r.Project, Source: r.Source, Targets: r.Targets, Trigger: langsync.TriggerForced, Reason: "forced by a queue message"})
+	if err != nil && len(tickets) == 0 {
+		return nil, err
+	}
+	var ns []pipeline.Next
+	for _, t := range tickets {
+		if !t.Joined {
+			ns = append(ns, t.Next)
+		}
+	}
+	return wakes(ns...), err
+}
+
+// errRestoreUnavailable: the pipeline of this build has no restore runs;
+// the request is kept under failed/ to be sent again later.
+var errRestoreUnavailable = permanentError("restore runs are not available in this build of langsync; the request is kept under failed/ in the state container")
+
+type permanentError string
+
+func (e permanentError) Error() string   { return string(e) }
+func (e permanentError) Permanent() bool { return true }
+
+func (e *pipelineEntry) Restore(context.Context, customhandler.RestoreRequest) ([]customhandler.Wake, error) {
+	return nil, errRestoreUnavailable
+}
+
+// Status reports every pair, or those whose source, project or target is
+// the route's {pair} value.
+func (e *pipelineEntry) Status(ctx context.Context, r customhandler.StatusRequest) (any, error) {
+	all, err := e.p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Pair == "" {
+		return map[string]any{"pairs": all}, nil
+	}
+	var sel []pipeline.PairStatus
+	for _, s := range all {
+		if s.Pair.Source == r.Pair || s.Pair.Project == r.Pair || s.Pair.Target == r.Pair {
+			sel = append(sel, s)
+		}
+	}
+	if len(sel) == 0 {
+		return nil, fmt.Errorf("serve: no configured pair has source, project or target %q: %w", r.Pair, fs.ErrNotExist)
+	}
+	return map[string]any{"pairs": sel}, nil
+}
+
+// timeNow is the clock of the entry points.
+func timeNow() time.Time { return time.Now() }

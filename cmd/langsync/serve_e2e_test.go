@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
+	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/azuritetest"
+	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
+	"github.com/langsync/langsync/shared/queue"
+	"github.com/langsync/langsync/shared/sample"
+	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
+)
+
+// e2eRig is two Language emulators (Tickets seeded, trained and deployed
+// on the source), Azurite, the Service Bus stand-in and the app settings
+// that point langsync at them.
+type e2eRig struct {
+	p        *sample.Project
+	src, tgt *emulatortest.Resource
+	store    string
+	sb       *sbemulatortest.Emulator
+	env      map[string]string
+}
+
+// e2eAppOptions: the emulators enforce no limits, so a roomy budget keeps
+// the tests fast; a tiny poll budget makes every job step hand over to a
+// scheduled message, so a run travels through every queue and function.
+func e2eAppOptions(o *app.Options) {
+	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
+	o.Pipeline = func(po *pipeline.Options) {
+		po.PollBudget = time.Millisecond
+		po.ClaimTimeout = time.Millisecond
+		po.PollIntervals = map[langsync.JobKind]time.Duration{
+			langsync.JobExport: 100 * time.Millisecond, langsync.JobImport: 100 * time.Millisecond,
+			langsync.JobTrain: 200 * time.Millisecond, langsync.JobDeploy: 100 * time.Millisecond,
+		}
+	}
+}
+
+func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
+	t.Helper()
+	p := sample.Tickets()
+	srcDocs, tgtDocs := t.TempDir(), t.TempDir()
+	// Jobs outlast the 1ms poll budget, so each step hands over to a message.
+	dur := map[string]time.Duration{"export": 300 * time.Millisecond, "import": 300 * time.Millisecond, "train": train, "deploy": 300 * time.Millisecond}
+	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Documents: emulator.DirDocuments(srcDocs), Clock: emulator.RealClock(), JobDurations: dur})
+	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Documents: emulator.DirDocuments(tgtDocs), Clock: emulator.RealClock(), JobDurations: dur})
+	if err := p.WriteDocs(srcDocs, p.Container); err != nil {
+		t.Fatal(err)
+	}
+	var body any
+	if err := json.Unmarshal(p.JSON, &body); err != nil {
+		t.Fatal(err)
+	}
+	loc := src.Start202(http.MethodPost, "/language/authoring/analyze-text/projects/"+p.Name+"/:import?api-version=2023-04-01", body)
+	if st := src.Wait(loc, 0); st["status"] != "succeeded" {
+		t.Fatalf("seeding: %v", st)
+	}
+	src.TrainAndDeploy(p.Name, "model1", "production")
+
+	store := azuritetest.Start(t)
+	sb := sbemulatortest.Start(t, nil)
+	cfgYAML := fmt.Sprintf(`resources:
+  primary: {endpoint: %q, key: "${SRC_KEY}", storage: %q}
+  secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
+projects:
+  - {name: %s, source: primary, targets: [secondary]}
+store: "${LANGSYNC_STORE}"
+`, src.URL, srcDocs, tgt.URL, tgtDocs, p.Name)
+	env := map[string]string{
+		"LANGSYNC_CONFIG":     cfgYAML,
+		"SRC_KEY":             src.Key,
+		"TGT_KEY":             tgt.Key,
+		"LANGSYNC_STORE":      store,
+		"LANGSYNC_SERVICEBUS": sb.ConnectionString,
+		"LANGSYNC_SCHEDULE":   "0 0 2 * * *",
+	}
+	return &e2eRig{p: p, src: src, tgt: tgt, store: store, sb: sb, env: env}
+}
+
+// simulate starts the host simulator against a handler URL.
+func (r *e2eRig) simulate(t *testing.T, handlerURL string) (*customhandlertest.Host, *httptest.Server) {
+	t.Helper()
+	host, err := customhandlertest.New(customhandlertest.Options{
+		FunctionsDir: filepath.Join("..", "..", "functions"),
+		HandlerURL:   handlerURL,
+		Settings:     func(k string) string { return r.env[k] },
+		FunctionKey:  "fk-e2e",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close(context.Background()) })
+	front := httptest.NewServer(host)
+	t.Cleanup(front.Close)
+	return host, front
+}
+
+// waitRun polls the status HTTP trigger until the pair's last run ended
+// and returns its phase.
+func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, diag func() string) langsync.RunPhase {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last map[string]any
+	for {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("replication did not finish: last status %v\n%s", last, diag())
+		case <-tick.C:
+		}
+		last = r.status(t, ctx, frontURL)
+		pairs, _ := last["pairs"].([]any)
+		if len(pairs) != 1 {
+			continue
+		}
+		ps, _ := pairs[0].(map[string]any)
+		if ps["activeRun"] != nil {
+			continue
+		}
+		switch ph := ps["lastRunPhase"]; ph {
+		case string(langsync.RunSucceeded), string(langsync.RunFailed):
+			if ph == string(langsync.RunFailed) {
+				t.Logf("run failed: %v", ps)
+			}
+			return langsync.RunPhase(ph.(string))
+		}
+	}
+}
+
+func (r *e2eRig) status(t *testing.T, ctx context.Context, frontURL string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, frontURL+"/api/status/"+r.p.Name+"?code=fk-e2e", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("status body %s: %v", b, err)
+	}
+	return m
+}
+
+// targetWrites counts the non-GET requests the target received whose path
+// contains part.
+func (r *e2eRig) targetWrites(part string) int {
+	n := 0
+	for _, q := range r.tgt.Server.Requests() {
+		if q.Method != http.MethodGet && strings.Contains(q.Path, part) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestServeEndToEnd runs the production form on doubles that are real on
+// the wire: two Language emulators, Azurite, the Service Bus stand-in,
+// `langsync serve` and the host simulator driven by functions/*/function.json.
+// The timer replicates a project through the export, import, train and
+// deploy functions; status answers over the HTTP trigger with a function
+// key; a duplicate and a redelivered wake-up start no second job; a
+// malformed message is kept under failed/ and delivered once.
+func TestServeEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := newE2ERig(t, 300*time.Millisecond)
+	serveAppOptions = e2eAppOptions
+	t.Cleanup(func() { serveAppOptions = nil })
+	s := startServe(t, r.env)
+	host, front := r.simulate(t, s.url)
+	if err := host.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := host.FireTimer(ctx, "sync"); !res.OK() {
+		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
+	}
+	runErr := make(chan error, 1)
+	hctx, hcancel := context.WithCancel(ctx)
+	go func() { runErr <- host.Run(hctx) }()
+	if ph := r.waitRun(t, ctx, front.URL, func() string { return tail(s.stdout.String(), 30) }); ph != langsync.RunSucceeded {
+		t.Fatalf("run %s", ph)
+	}
+	// Every step function completed a message.
+	seen := map[string]bool{}
+	for _, st := range host.Settlements() {
+		if st.Completed {
+			seen[st.Function] = true
+		}
+	}
+	for _, fn := range []string{"export", "import", "train", "deploy"} {
+		if !seen[fn] {
+			t.Errorf("function %s never completed a message (settlements %v)", fn, host.Settlements())
+		}
+	}
+	// The target now serves the deployment.
+	if code, _, b := r.tgt.Do(http.MethodGet, "/language/authoring/analyze-text/projects/"+r.p.Name+"/deployments/production?api-version=2023-04-01", nil); code != 200 {
+		t.Fatalf("target deployment: %d %s", code, b)
+	}
+
+	// A duplicate (same MessageId) is dropped by Service Bus; a redelivered
+	// copy (new MessageId) reaches the train function but starts no job.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	before := r.targetWrites("")
+	var trainID string
+	for _, st := range host.Settlements() {
+		if st.Function == "train" {
+			trainID = st.MessageID
+		}
+	}
+	parts := strings.Split(trainID, "/")
+	if len(parts) != 3 {
+		t.Fatalf("train MessageId %q is not <run>/<step>/<seq>", trainID)
+	}
+	wake := []byte(fmt.Sprintf(`{"v":1,"run":%q,"step":"train","seq":%s}`, parts[0], parts[2]))
+	snd, err := queue.NewServiceBus(r.sb.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close(context.Background())
+	for _, id := range []string{trainID, trainID + "-again"} {
+		if err := snd.Send(ctx, "langsync-train", wake, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for redelivered := false; !redelivered; {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the redelivered wake-up was not handled")
+		case <-tick.C:
+		}
+		for _, st := range host.Settlements() {
+			if st.MessageID == trainID+"-again" && st.Completed {
+				redelivered = true
+			}
+		}
+	}
+	orig := 0
+	for _, st := range host.Settlements() {
+		if st.MessageID == trainID {
+			orig++
+		}
+	}
+	if orig != 1 {
+		t.Fatalf("wake-up %s delivered %d times, want 1 (duplicate detection)", trainID, orig)
+	}
+	if got := r.targetWrites(""); got != before {
+		t.Fatalf("a duplicate wake-up sent %d more write requests to the target", got-before)
+	}
+
+	// A malformed message is completed once and kept under failed/.
+	if err := snd.Send(ctx, "langsync-import", []byte(`{"restore":"everything"}`), "bad-e2e"); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := blobstore.Open(ctx, r.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []blobstore.Info
+	for len(kept) == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("malformed message was not kept")
+		case <-tick.C:
+		}
+		kept, _ = bs.List(ctx, langsync.DefaultStateContainer, langsync.FailedPrefix)
+	}
+	if !strings.Contains(kept[0].Key, "bad-e2e") {
+		t.Fatalf("kept %v", kept)
+	}
+	hcancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	n := 0
+	for _, st := range host.Settlements() {
+		if st.MessageID == "bad-e2e" {
+			n++
+			if !st.Completed {
+				t.Errorf("malformed message abandoned: %+v", st)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("malformed message delivered %d times, want 1", n)
+	}
+	c, _ := r.sb.Server.Counts("langsync-import")
+	if c.DeadLetter != 0 || c.Total() != 0 {
+		t.Fatalf("import queue %+v, want empty", c)
+	}
+	for _, secret := range []string{r.src.Key, r.tgt.Key} {
+		if strings.Contains(s.stdout.String()+s.stderr.String(), secret) {
+			t.Fatal("a Language key reached the logs")
+		}
+	}
+	// Logs are JSON lines with run, project and step.
+	var withRun bool
+	for _, line := range strings.Split(strings.TrimSpace(s.stdout.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if m["run"] != nil && m["project"] == r.p.Name && m["step"] != nil {
+			withRun = true
+		}
+	}
+	if !withRun {
+		t.Fatal("no log line carries run, project and step")
+	}
+}
+
+// TestHelperServe is not a test: TestServeKilledMidRun runs the test binary
+// with LANGSYNC_HELPER_SERVE=1 to get a `langsync serve` process (with the
+// end-to-end app options) that it can kill.
+func TestHelperServe(t *testing.T) {
+	if os.Getenv("LANGSYNC_HELPER_SERVE") != "1" {
+		t.Log("helper process for TestServeKilledMidRun; nothing to do on its own")
+		return
+	}
+	serveAppOptions = e2eAppOptions
+	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	os.Exit(run(context.Background(), e, []string{"serve"}))
+}
+
+// serveProcess starts `langsync serve` as a child process on port.
+func serveProcess(t *testing.T, env map[string]string, port string, logs *serveBuffer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServe$")
+	cmd.Env = append(os.Environ(), "LANGSYNC_HELPER_SERVE=1", "FUNCTIONS_CUSTOMHANDLER_PORT="+port)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintln(logs, sc.Text())
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// TestServeKilledMidRun kills the handler process (SIGKILL) right after it
+// started the training job on the target; the host simulator abandons the
+// in-flight message and waits for the restarted process, and the run
+// completes without a second training job.
+func TestServeKilledMidRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := newE2ERig(t, 2*time.Second)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	logs := &serveBuffer{}
+	first := serveProcess(t, r.env, port, logs)
+	host, front := r.simulate(t, "http://127.0.0.1:"+port)
+	if err := host.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := host.FireTimer(ctx, "sync"); !res.OK() {
+		t.Fatalf("timer: %v\n%s", res.Err, logs)
+	}
+	runErr := make(chan error, 1)
+	hctx, hcancel := context.WithCancel(ctx)
+	go func() { runErr <- host.Run(hctx) }()
+
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for r.targetWrites(":train") == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("training never started on the target\n%s", tail(logs.String(), 30))
+		case <-tick.C:
+		}
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	serveProcess(t, r.env, port, logs)
+
+	if ph := r.waitRun(t, ctx, front.URL, func() string { return tail(logs.String(), 40) }); ph != langsync.RunSucceeded {
+		t.Fatalf("run %s after the restart\n%s", ph, tail(logs.String(), 40))
+	}
+	hcancel()
+	if err := <-runErr; err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	if n := r.targetWrites(":train"); n != 1 {
+		t.Fatalf("%d training jobs started on the target, want 1", n)
+	}
+	for _, q := range []string{"langsync-export", "langsync-import", "langsync-train", "langsync-deploy"} {
+		if c, _ := r.sb.Server.Counts(q); c.DeadLetter != 0 {
+			t.Fatalf("%s dead-lettered %d messages", q, c.DeadLetter)
+		}
+	}
+}
