@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -296,8 +297,12 @@ func TestFailoverOnConsistentFailureAndBack(t *testing.T) {
 		if got := res.Documents[0].Labels(); got[0] != before[0] {
 			t.Fatalf("secondary labels %v, primary gave %v", got, before)
 		}
-		if s := p.client.State(); (i < 3) != s.OnPrimary {
+		s := p.client.State()
+		if (i < 3) != s.OnPrimary {
 			t.Fatalf("after %d failed requests OnPrimary=%v", i, s.OnPrimary)
+		}
+		if want := fmt.Sprintf("primary is active but failing: %d consecutive", i); i < 3 && !strings.HasPrefix(s.Reason, want) {
+			t.Fatalf("reason %q, want %q...", s.Reason, want)
 		}
 	}
 	s := p.client.State()

@@ -76,7 +76,12 @@ func (c *Client) State() State {
 
 func (c *Client) reasonLocked() string {
 	if c.active == 0 {
-		if b := c.eps[0].br; b.reason != "" {
+		b := c.eps[0].br
+		switch {
+		case b.consecutive > 0 || b.wfail > 0:
+			return fmt.Sprintf("%s is active but failing: %d consecutive failed requests, %d of the last %d (last error: %s)",
+				c.eps[0].name, b.consecutive, b.wfail, b.wlen, b.lastErr)
+		case b.reason != "":
 			return fmt.Sprintf("%s is healthy (%s)", c.eps[0].name, b.reason)
 		}
 		return c.eps[0].name + " is healthy"
