@@ -1035,6 +1035,10 @@ func (x *exec) verify(ctx context.Context, s *langsync.Step) error {
 			ps.ActiveRun = ""
 		}
 		ps.LastRun, ps.LastRunPhase, ps.LastError, ps.LastRunEnded = r.ID, langsync.RunSucceeded, "", now
+		if r.Kind != langsync.RunReplicate {
+			// A restore is not a replication of the source's current state.
+			return
+		}
 		ps.Source = r.SourceState
 		if !skipped {
 			ps.Fingerprints, ps.Fingerprint, ps.Replicated = fps, CombinedFingerprint(fps), now

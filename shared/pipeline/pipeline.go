@@ -414,11 +414,108 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 	for _, c := range claims {
 		c.state.ActiveRun = r.ID
 		if err := p.savePair(ctx, c.state, c.etag); err != nil {
+			p.abandon(ctx, r, err)
 			return nil, fmt.Errorf("pipeline: claiming %s for run %s: %w", c.state.Pair, r.ID, err)
 		}
 	}
 	p.log.Info("run started", "run", r.ID, "project", r.Project, "source", source, "pairs", len(free), "trigger", req.Trigger)
 	return append(tickets, Ticket{Run: r.ID, Pairs: free, Next: p.nextFor(r)}), nil
+}
+
+// abandon marks a run that could not claim its pairs as failed, so that no
+// sweep ever wakes it (it would race the pair's real owner).
+func (p *Pipeline) abandon(ctx context.Context, r *langsync.Run, cause error) {
+	now := p.clock.Now()
+	r.Phase, r.Ended, r.NextAt = langsync.RunFailed, now, time.Time{}
+	r.Error = "could not claim its pairs: " + cause.Error()
+	for {
+		_, etag, err := p.opts.State.Get(ctx, langsync.RunKey(r.ID))
+		if err == nil {
+			_, err = p.saveRun(ctx, r, etag)
+		}
+		if !errors.Is(err, ErrConflict) {
+			if err != nil {
+				p.log.Warn("marking an unclaimed run failed", "run", r.ID, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// ErrBusy: a pair already has an active run (StartPlanned does not join).
+var ErrBusy = errors.New("pair has an active run")
+
+// StartPlanned saves a run whose models and steps are already planned, for
+// runs other than replication: a restore sets Kind RunRestore, Trigger
+// TriggerRestore, Source/Project (the backup's), Pairs (the resource and
+// project to restore into), Models (label, training config version,
+// evaluation options, deployments and Backup key) and Steps (import, train,
+// deploy, verify per target). Advance then runs it like any other run.
+// Under the one-run-per-(target, project) rule it fails with ErrBusy when a
+// pair has an active run.
+func (p *Pipeline) StartPlanned(ctx context.Context, r *langsync.Run) (Ticket, error) {
+	switch {
+	case r == nil || len(r.Pairs) == 0 || len(r.Steps) == 0 || r.Project == "":
+		return Ticket{}, errors.New("pipeline: a planned run needs Project, Pairs and Steps")
+	case r.Kind == "":
+		return Ticket{}, errors.New("pipeline: a planned run needs a Kind")
+	}
+	for _, m := range r.Models {
+		if m.Backup == "" {
+			return Ticket{}, fmt.Errorf("pipeline: planned model %q has no Backup key", m.Label)
+		}
+	}
+	pairs := append([]langsync.Pair(nil), r.Pairs...)
+	sort.Slice(pairs, func(i, j int) bool {
+		return pairs[i].Target+pairs[i].TargetName() < pairs[j].Target+pairs[j].TargetName()
+	})
+	var releases []func(context.Context) error
+	defer func() {
+		for _, rel := range releases {
+			_ = rel(context.WithoutCancel(ctx))
+		}
+	}()
+	type claim struct {
+		state *langsync.PairState
+		etag  string
+	}
+	var claims []claim
+	for _, pair := range pairs {
+		rel, err := p.lock(ctx, langsync.LockKey(pair.Target, pair.TargetName()))
+		if err != nil {
+			return Ticket{}, err
+		}
+		releases = append(releases, rel)
+		s, etag, err := p.loadPair(ctx, pair)
+		if err != nil {
+			return Ticket{}, fmt.Errorf("pipeline: %s: %w", pair, err)
+		}
+		active, err := p.activeRun(ctx, s.ActiveRun)
+		if err != nil {
+			return Ticket{}, err
+		}
+		if active {
+			return Ticket{}, fmt.Errorf("pipeline: %s: %w %s; wait for it or try again later", pair, ErrBusy, s.ActiveRun)
+		}
+		claims = append(claims, claim{s, etag})
+	}
+	now := p.clock.Now()
+	r.V, r.ID, r.Phase, r.Created, r.NextAt, r.Seq = langsync.RunSchemaVersion, newRunID(now), langsync.RunRunning, now, now, 0
+	for i := range r.Steps {
+		r.Steps[i].Status = langsync.StepPending
+	}
+	if _, err := p.saveRun(ctx, r, ""); err != nil {
+		return Ticket{}, err
+	}
+	for _, c := range claims {
+		c.state.ActiveRun = r.ID
+		if err := p.savePair(ctx, c.state, c.etag); err != nil {
+			p.abandon(ctx, r, err)
+			return Ticket{}, fmt.Errorf("pipeline: claiming %s for run %s: %w", c.state.Pair, r.ID, err)
+		}
+	}
+	p.log.Info("planned run started", "run", r.ID, "kind", r.Kind, "project", r.Project)
+	return Ticket{Run: r.ID, Pairs: r.Pairs, Next: p.nextFor(r)}, nil
 }
 
 func (p *Pipeline) lock(ctx context.Context, key string) (func(context.Context) error, error) {

@@ -362,3 +362,44 @@ func TestExpiredExportResultIsExportedAgain(t *testing.T) {
 	}
 	wantPosts(t, w.svc["primary"], map[langsync.JobKind]int{langsync.JobExport: 2})
 }
+
+func TestStartPlannedRestore(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline()
+	rep, err := w.drive(p, w.start(p, Request{Project: "Tickets"}))
+	if err != nil || rep.Phase != langsync.RunSucceeded {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	pair := langsync.Pair{Source: "primary", Project: "Tickets", Target: "third", TargetProject: "Restored"}
+	plan := &langsync.Run{Kind: langsync.RunRestore, Trigger: langsync.TriggerRestore, Source: "primary", Project: "Tickets",
+		Pairs: []langsync.Pair{pair}, Models: rep.Models, Steps: []langsync.Step{
+			{Name: langsync.StepImport, Target: "third", Model: "model1"},
+			{Name: langsync.StepTrain, Target: "third", Model: "model1"},
+			{Name: langsync.StepDeploy, Target: "third", Model: "model1", Deployment: "production"},
+			{Name: langsync.StepVerify, Target: "third"},
+		}}
+	tk, err := p.StartPlanned(ctx, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.StartPlanned(ctx, &langsync.Run{Kind: langsync.RunRestore, Project: "Tickets", Pairs: []langsync.Pair{pair}, Steps: plan.Steps}); !errors.Is(err, ErrBusy) {
+		t.Errorf("second restore into the same project: %v, want ErrBusy", err)
+	}
+	r, err := w.drive(p, tk.Run)
+	if err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("%v %+v", err, r)
+	}
+	third := w.svc["third"].projects["Restored"]
+	if third == nil || third.deps["production"].ModelID == "" {
+		t.Fatalf("restored project %+v", third)
+	}
+	ps, _, _ := p.loadPair(ctx, pair)
+	if ps.ActiveRun != "" || ps.LastRun != r.ID || ps.Fingerprint != "" {
+		t.Errorf("pair state after a restore %+v", ps)
+	}
+	if _, err := p.StartPlanned(ctx, &langsync.Run{Kind: langsync.RunRestore}); err == nil {
+		t.Errorf("StartPlanned accepted an empty plan")
+	}
+}
