@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -50,11 +51,18 @@ func buildLambdaHandler(ctx context.Context, env *Env, log *slog.Logger) (lambda
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(ctx, cfg, &app.Options{Logger: log})
+	aopts := &app.Options{Logger: log}
+	if hostAppOptions != nil {
+		hostAppOptions(aopts)
+	}
+	a, err := app.New(ctx, cfg, aopts)
 	if err != nil {
 		return nil, err
 	}
-	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow}
+	// Lambda has no queue holding scheduled wake-ups: a run whose wake-up is
+	// due waits only for the next scheduled sync, so its sweep takes every
+	// due run, not only those overdue by the Functions grace.
+	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, sweepGrace: time.Second}
 	return lambdahandler.New(lambdahandler.Options{
 		Runs: entry, Starts: entry, Status: entry,
 		Failed: stateKeeper{store: a.Store, container: cfg.Containers.State},

@@ -23,10 +23,11 @@ import (
 )
 
 // Test seams: serveListening is told the address serve listens on;
-// serveAppOptions adjusts the app options (rate budget, poll intervals).
+// hostAppOptions adjusts the app options (rate budget, poll intervals) of
+// serve and Lambda.
 var (
-	serveListening  func(addr string)
-	serveAppOptions func(*app.Options)
+	serveListening func(addr string)
+	hostAppOptions func(*app.Options)
 )
 
 func serveCommand() Command {
@@ -135,8 +136,8 @@ func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler
 		return nil, nil, err
 	}
 	aopts := &app.Options{Logger: log}
-	if serveAppOptions != nil {
-		serveAppOptions(aopts)
+	if hostAppOptions != nil {
+		hostAppOptions(aopts)
 	}
 	a, err := app.New(ctx, cfg, aopts)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -189,8 +190,8 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
-	serveAppOptions = e2eAppOptions
-	t.Cleanup(func() { serveAppOptions = nil })
+	hostAppOptions = e2eAppOptions
+	t.Cleanup(func() { hostAppOptions = nil })
 	s := startServe(t, r.env)
 	host, front := r.simulate(t, s.url)
 	if err := host.WaitReady(ctx); err != nil {
@@ -342,7 +343,7 @@ func TestHelperServe(t *testing.T) {
 		t.Log("helper process for TestServeKilledMidRun; nothing to do on its own")
 		return
 	}
-	serveAppOptions = e2eAppOptions
+	hostAppOptions = e2eAppOptions
 	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	os.Exit(run(context.Background(), e, []string{"serve"}))
 }
@@ -433,5 +434,69 @@ func TestServeKilledMidRun(t *testing.T) {
 		if c, _ := r.sb.Server.Counts(q); c.DeadLetter != 0 {
 			t.Fatalf("%s dead-lettered %d messages", q, c.DeadLetter)
 		}
+	}
+}
+
+// TestLambdaEndToEnd wires the Lambda handler from the same app settings
+// and replicates with a direct invoke: due wake-ups are advanced inline,
+// and a scheduled EventBridge event's sweep finishes what the first
+// invocation left pending.
+func TestLambdaEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := newE2ERig(t, 300*time.Millisecond)
+	hostAppOptions = func(o *app.Options) {
+		e2eAppOptions(o)
+		inner := o.Pipeline
+		o.Pipeline = func(po *pipeline.Options) {
+			inner(po)
+			// Poll inline long enough for the emulator's jobs to finish.
+			po.PollBudget = 5 * time.Second
+		}
+	}
+	t.Cleanup(func() { hostAppOptions = nil })
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return r.env[k] }}
+	h, err := buildLambdaHandler(ctx, env, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := h.Invoke(ctx, []byte(`{"project":"`+r.p.Name+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Kind     string `json:"kind"`
+		Advanced int    `json:"advanced"`
+		Pending  []any  `json:"pending"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil || res.Kind != "replicate" || res.Advanced == 0 {
+		t.Fatalf("invoke answered %s (%v), want a replicate with inline steps", out, err)
+	}
+	// Status over a direct invoke shows the replicated pair.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		out, err := h.Invoke(ctx, []byte(`{"action":"status","pair":"`+r.p.Name+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(out), `"lastRunPhase":"succeeded"`) {
+			break
+		}
+		if strings.Contains(string(out), `"lastRunPhase":"failed"`) {
+			t.Fatalf("run failed: %s", out)
+		}
+		// Whatever was pending is picked up by the next scheduled sync.
+		if _, err := h.Invoke(ctx, []byte(`{"action":"sync"}`)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("replication did not finish: %s", out)
+		case <-tick.C:
+		}
+	}
+	if n := r.targetWrites(":train"); n != 1 {
+		t.Fatalf("%d training jobs on the target, want 1", n)
 	}
 }
