@@ -95,7 +95,11 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	switch {
 	case *kindFlag == "":
 		if kind, err = detectKind(ctx, endpoints, pc.Name); err != nil {
-			return err
+			// Go on: the prediction itself says best what is wrong (a region
+			// down, a project never replicated), and it usually is a
+			// single-label project.
+			kind = langsync.SingleLabelClassification
+			fmt.Fprintf(env.Stderr, "langsync classify: %v; assuming --kind single\n", err)
 		}
 	case !ok:
 		return usagef(hint, "--kind %q: want single, multi or ner", *kindFlag)

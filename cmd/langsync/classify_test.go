@@ -88,6 +88,31 @@ func TestClassifyCommand(t *testing.T) {
 	}
 }
 
+// TestClassifyNotReplicated: the replica lacks the project and the primary
+// is down: the command fails (exit 1) saying exactly that.
+func TestClassifyNotReplicated(t *testing.T) {
+	primary, _, _, env := classifyRegions(t)
+	empty := emulatortest.Start(t, &emulator.Options{Name: "empty"})
+	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
+	os.WriteFile(cfg, []byte(`resources:
+  primary: { endpoint: "`+primary.URL+`", key: "${PRIMARY_KEY}" }
+  empty: { endpoint: "`+empty.URL+`", key: "${EMPTY_KEY}" }
+projects:
+  - { name: Tickets, source: primary, targets: [empty], deployments: [production] }
+store: `+t.TempDir()+"\n"), 0o644)
+	env["EMPTY_KEY"] = empty.Key
+	if err := primary.Server.SetFaults(emulator.Faults{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", "I was charged twice")
+	if code != exitFailed || !strings.Contains(stderr, "project Tickets / deployment production was never replicated to empty") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stderr, empty.Key) || strings.Contains(stderr, primary.Key) {
+		t.Fatal("a key leaked into stderr")
+	}
+}
+
 func TestClassifyUsage(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
 	os.WriteFile(cfg, []byte(`resources:
