@@ -488,6 +488,9 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 		id = f.message.MessageID
 	}
 	switch {
+	case f.body == nil && inv.req.Data == nil && inv.route.Trigger == HTTPTrigger:
+		// An HTTP invocation carries the caller's function key; keep only
+		// the reason.
 	case f.body == nil && inv.req.Data == nil:
 		doc.Invocation = string(inv.raw)
 	case json.Valid(f.body):

@@ -374,6 +374,18 @@ func TestNotAnEnvelope(t *testing.T) {
 	if code != 200 || len(f.keeper.Keys()) != 1 {
 		t.Fatalf("code=%d kept=%v, want 200 and the input kept", code, f.keeper.Keys())
 	}
+	if doc, _ := f.keeper.Doc(f.keeper.Keys()[0]); doc.Invocation != "<html>" {
+		t.Fatalf("kept %+v, want the raw invocation", doc)
+	}
+	// An HTTP invocation may carry a function key: only the reason is kept.
+	f = newFixture(t, nil)
+	code, resp := f.invoke(t, "status", []byte(`{"x-functions-key": "FK-SECRET"`))
+	if code != 200 || httpOutput(t, resp).StatusCode != 400 {
+		t.Fatalf("code=%d resp=%+v, want 200 with a 400 answer", code, resp)
+	}
+	if strings.Contains(f.keeper.Raw(), "FK-SECRET") {
+		t.Fatalf("kept the function key: %s", f.keeper.Raw())
+	}
 }
 
 func TestStatusAnswers(t *testing.T) {
