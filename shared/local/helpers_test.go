@@ -1,0 +1,163 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/local"
+	"github.com/langsync/langsync/shared/pipeline"
+)
+
+// rig is a source and a target emulator (real clock, short jobs) with the
+// sample-sized Tickets project trained and deployed on the source, and a
+// config whose store is a directory.
+type rig struct {
+	src, tgt *emulatortest.Resource
+	store    string
+	schedule string
+}
+
+func newRig(t *testing.T, train time.Duration) *rig {
+	t.Helper()
+	durations := map[string]time.Duration{"export": 50 * time.Millisecond, "import": 50 * time.Millisecond, "train": train, "deploy": 100 * time.Millisecond}
+	r := &rig{
+		src:      emulatortest.Start(t, &emulator.Options{Name: "primary", Clock: emulator.RealClock(), JobDurations: durations}),
+		tgt:      emulatortest.Start(t, &emulator.Options{Name: "secondary", Clock: emulator.RealClock(), JobDurations: durations}),
+		store:    t.TempDir(),
+		schedule: "0 0 2 * * *",
+	}
+	r.src.Load(emulatortest.SingleLabelProject("Tickets", "tickets", 6))
+	r.src.TrainAndDeploy("Tickets", "v1", "production")
+	return r
+}
+
+func (r *rig) config(t *testing.T) *config.Config {
+	t.Helper()
+	text := fmt.Sprintf(`resources:
+  primary: {endpoint: %q, key: %q, storage: %q}
+  secondary: {endpoint: %q, key: %q, storage: %q}
+projects:
+  - name: Tickets
+    source: primary
+    targets: [secondary]
+    deployments: [production]
+store: %q
+schedule: %q
+`, r.src.URL, r.src.Key, r.src.DocsDir, r.tgt.URL, r.tgt.Key, r.tgt.DocsDir, r.store, r.schedule)
+	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// writes counts the non-GET requests a resource received whose path
+// contains part.
+func writes(res *emulatortest.Resource, part string) int {
+	n := 0
+	for _, q := range res.Server.Requests() {
+		if q.Method != http.MethodGet && strings.Contains(q.Path, part) {
+			n++
+		}
+	}
+	return n
+}
+
+// logBuffer is a goroutine-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serve runs h until the returned stop is called; stop waits for Run to
+// return and fails the test if it did not return nil within 30 s.
+func serve(t *testing.T, h *local.Host) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("Run did not return within 30s of the stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitFor polls cond every 20 ms until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool, logs fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s\nlogs:\n%s", what, d, logs)
+		}
+		<-tick.C
+	}
+}
+
+// inSync reports whether the pair has been replicated and has no active run.
+func inSync(t *testing.T, h *local.Host) bool {
+	t.Helper()
+	st, err := h.App.Pipeline.Status(context.Background())
+	if err != nil || len(st) != 1 {
+		return false
+	}
+	return st[0].Fingerprint != "" && st[0].ActiveRun == nil && st[0].Lag == 0
+}
+
+// fakeRestorer records the dropped keys it was asked to restore.
+type fakeRestorer struct {
+	mu   sync.Mutex
+	keys []string
+	err  error
+}
+
+func (f *fakeRestorer) RestoreDropped(_ context.Context, key string) ([]pipeline.Next, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keys = append(f.keys, key)
+	return nil, f.err
+}
+
+func (f *fakeRestorer) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.keys...)
+}
+
+var errCrash = errors.New("simulated crash")
