@@ -188,7 +188,7 @@ func (p *progressPrinter) print(ev pipeline.Progress) {
 	defer p.mu.Unlock()
 	key := ev.Run + "/" + ev.Step.ID()
 	state := ev.Event
-	if ev.Event == "poll" {
+	if ev.Event == "poll" && ev.Step.Name == langsync.StepTrain {
 		state = fmt.Sprintf("poll %d", ev.Step.Percent)
 	}
 	if p.last[key] == state {
@@ -197,7 +197,7 @@ func (p *progressPrinter) print(ev pipeline.Progress) {
 	p.last[key] = state
 	line := fmt.Sprintf("[%8s] %-34s %-7s", ev.Elapsed.Round(100*time.Millisecond), ev.Step.ID(), ev.Event)
 	switch {
-	case ev.Event == "poll":
+	case ev.Event == "poll" && ev.Step.Name == langsync.StepTrain:
 		line += fmt.Sprintf(" %3d%%", ev.Step.Percent)
 	case ev.Event == "retry" || ev.Event == "fail":
 		line += " " + ev.Step.Error

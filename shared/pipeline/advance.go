@@ -414,7 +414,9 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			}
 			return time.Time{}, fmt.Errorf("%s job ended %s: %s", ops.kind, js.Status, msg)
 		}
-		s.Percent = js.Percent
+		if js.Percent >= 0 {
+			s.Percent = js.Percent
+		}
 		x.progress(s, "poll")
 		interval := js.NextPoll
 		if interval <= 0 {

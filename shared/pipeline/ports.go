@@ -66,7 +66,8 @@ type TrainingJob struct {
 // JobState is the result of one poll of a job.
 type JobState struct {
 	Status langsync.JobStatus
-	// Percent is the training progress 0..100 when known.
+	// Percent is the job's progress 0..100; negative when the service
+	// reports none (every job kind but training).
 	Percent int
 	// ResultURL is an export job's result location.
 	ResultURL string
