@@ -423,3 +423,51 @@ func TestNonSuccessFailsInvocation(t *testing.T) {
 		})
 	}
 }
+
+func TestTimers(t *testing.T) {
+	fired := make(chan customhandler.Tick, 4)
+	p := &Pipeline{OnSync: func(_ context.Context, tk customhandler.Tick) ([]customhandler.Wake, error) {
+		fired <- tk
+		return nil, nil
+	}}
+	f := newSim(t, p)
+	next, err := f.host.NextTimer("sync", time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC))
+	if err != nil || !next.Equal(time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)) {
+		t.Fatalf("next=%v err=%v, want the next day's 02:00 (0 0 2 * * *)", next, err)
+	}
+	// Every second, so the test sees two firings quickly.
+	h, err := New(Options{FunctionsDir: functionsDir(t), HandlerURL: f.host.opts.HandlerURL,
+		Settings: func(k string) string { return map[string]string{"LANGSYNC_SCHEDULE": "* * * * * *"}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.RunTimers(ctx) }()
+	var ticks []customhandler.Tick
+	for len(ticks) < 2 {
+		select {
+		case tk := <-fired:
+			ticks = append(ticks, tk)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timer fired %d times in 10s, want 2", len(ticks))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !ticks[1].Last.Equal(ticks[0].Scheduled) || ticks[1].Scheduled.Sub(ticks[0].Scheduled) != time.Second {
+		t.Fatalf("ticks %+v, want consecutive seconds with Last = previous occurrence", ticks)
+	}
+
+	for _, bad := range []map[string]string{nil, {"LANGSYNC_SCHEDULE": "0 2 * * *"}} {
+		h, err := New(Options{FunctionsDir: functionsDir(t), HandlerURL: f.host.opts.HandlerURL, Settings: func(k string) string { return bad[k] }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.RunTimers(context.Background()); err == nil || !strings.Contains(err.Error(), "schedule") {
+			t.Fatalf("settings %v: RunTimers err=%v, want a schedule error", bad, err)
+		}
+	}
+}
