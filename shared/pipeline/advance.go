@@ -297,6 +297,9 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		if s.Started.IsZero() {
 			s.Started = now
 		}
+		// Should this handler die before the next save, the run is due
+		// again when the claim expires (for the sweep and the hosts).
+		x.run.NextAt = now.Add(x.p.opts.ClaimTimeout)
 		if err := x.save(ctx); err != nil {
 			return time.Time{}, err
 		}
@@ -337,6 +340,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 				}
 			}
 			s.Claimed = now
+			x.run.NextAt = now.Add(x.p.opts.ClaimTimeout)
 			if err := x.save(ctx); err != nil {
 				return time.Time{}, err
 			}

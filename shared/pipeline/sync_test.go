@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +257,43 @@ func TestSyncRetrainsOnlyTheTargetThatNeedsIt(t *testing.T) {
 			t.Errorf("after the run: %+v", d)
 		}
 	}
+}
+
+func TestCrashedClaimIsDueWhenTheClaimExpires(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline(func(o *Options) {
+		o.Hook = func(at string) error {
+			if at == "export/model1:claimed" {
+				return errors.New("crash")
+			}
+			return nil
+		}
+	})
+	tk, err := p.Start(ctx, Request{Project: "Tickets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wake(ctx, tk[0].Next.Wakeup()); err == nil {
+		t.Fatal("want the crash")
+	}
+	r, _ := p.Run(ctx, tk[0].Run)
+	if want := w.clock.Now().Add(w.opts.ClaimTimeout); !r.NextAt.Equal(want) {
+		t.Errorf("NextAt %v, want the claim's expiry %v", r.NextAt, want)
+	}
+	// The redelivered message is stale; the sweep re-wakes the run once
+	// the claim has expired, and the resumed run sends one export.
+	if got, _ := p.Sweep(ctx, time.Second); len(got) != 0 {
+		t.Errorf("swept before the claim expired: %+v", got)
+	}
+	w.clock.Advance(w.opts.ClaimTimeout + 2*time.Second)
+	got, err := p.Sweep(ctx, time.Second)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("sweep: %+v %v", got, err)
+	}
+	if r, err := w.drive(w.pipeline(), got[0].Run); err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("%v %+v", err, r)
+	}
+	wantPosts(t, w.svc["primary"], map[langsync.JobKind]int{langsync.JobExport: 1})
 }
