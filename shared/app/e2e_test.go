@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +32,24 @@ func TestMain(m *testing.M) { os.Exit(azuritetest.Main(m)) }
 const apiVersion = "2023-04-01"
 
 var containerSeq atomic.Int64
+
+// syncBuffer is a bytes.Buffer safe for concurrent log writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // rig is two emulated Language resources with separate linked storage
 // (directories) and a state/backup store on Azurite.
@@ -110,7 +130,19 @@ func (r *rig) seed(p *sample.Project, label, deployment string) {
 
 func (r *rig) app(mod func(*pipeline.Options)) *app.App {
 	r.t.Helper()
+	return r.appLogging(mod, nil)
+}
+
+// appLogging builds the app with every log line (debug and up) written to
+// logs, when not nil.
+func (r *rig) appLogging(mod func(*pipeline.Options), logs *syncBuffer) *app.App {
+	r.t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	a, err := app.New(context.Background(), r.cfg, &app.Options{
+		Logger:    logger,
 		Authoring: &authoring.ClientOptions{Budget: r.budget},
 		Pipeline: func(o *pipeline.Options) {
 			o.ClaimTimeout = time.Millisecond
@@ -275,7 +307,17 @@ func TestSyncEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRig(t, nil, p)
-	a := r.app(nil)
+	logs := &syncBuffer{}
+	a := r.appLogging(nil, logs)
+	t.Cleanup(func() {
+		out := logs.String()
+		if !strings.Contains(out, "run succeeded") {
+			t.Errorf("no run was logged; is the logger wired?")
+		}
+		if strings.Contains(out, r.src.Key) || strings.Contains(out, r.tgt.Key) {
+			t.Errorf("the logs contain a key")
+		}
+	})
 	sync := func() pipeline.Decision {
 		t.Helper()
 		res, err := a.Pipeline.Sync(ctx, pipeline.SyncOptions{})
