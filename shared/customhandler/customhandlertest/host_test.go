@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/customhandler"
 )
 
@@ -469,5 +470,36 @@ func TestTimers(t *testing.T) {
 		if err := h.RunTimers(context.Background()); err == nil || !strings.Contains(err.Error(), "schedule") {
 			t.Fatalf("settings %v: RunTimers err=%v, want a schedule error", bad, err)
 		}
+	}
+}
+
+// TestStoreBlobsScan: blobs put in a real store (directory) under the
+// trigger's path are delivered once per version.
+func TestStoreBlobsScan(t *testing.T) {
+	ctx := context.Background()
+	st, err := blobstore.Open(ctx, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnsureContainer(ctx, "langsync-state"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"restore/Tickets.tar.gz", "runs/r1.json"} {
+		if _, err := st.Put(ctx, "langsync-state", k, strings.NewReader("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newSim(t, nil)
+	f.host.opts.Blobs = StoreBlobs{Store: st, AccountURL: "http://127.0.0.1:10000/devstoreaccount1"}
+	n, err := f.host.ScanBlobs(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("scan n=%d err=%v, want 1", n, err)
+	}
+	c := f.p.CallsOf("Restore")
+	if len(c) != 1 || c[0].Restore.Drop != "restore/Tickets.tar.gz" {
+		t.Fatalf("restore calls %+v", c)
+	}
+	if !strings.Contains(string(f.host.Results()[0].Request), `devstoreaccount1/langsync-state/restore/Tickets.tar.gz`) {
+		t.Fatalf("invocation lacks the blob Uri: %s", f.host.Results()[0].Request)
 	}
 }
