@@ -247,6 +247,11 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, route Route) {
 
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, inv *invocation) outcome {
 	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.opts.MaxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		// The same invocation will be as big next time: keep the reason.
+		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation is larger than %d bytes (for a big backup, send a restore message naming it instead of dropping it under restore/)", ErrMalformed, tooBig.Limit)})
+	}
 	if err != nil {
 		// The host will send the same request again; a retry can help.
 		return outcome{retry: true, err: fmt.Errorf("customhandler: reading invocation: %w", err)}

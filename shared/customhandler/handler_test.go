@@ -388,6 +388,26 @@ func TestNotAnEnvelope(t *testing.T) {
 	}
 }
 
+func TestTooLargeInvocationIsKept(t *testing.T) {
+	p := &customhandlertest.Pipeline{}
+	keeper := &customhandlertest.Keeper{}
+	h, err := customhandler.New(customhandler.Options{
+		Runs: p, Starts: p, Status: p, Wakes: &customhandlertest.Sender{}, Failed: keeper,
+		Logger: slog.New(slog.DiscardHandler), MaxBody: 100,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/restore", bytes.NewReader(readTestdata(t, "blob.json"))))
+	if rec.Code != 200 || len(keeper.Keys()) != 1 || len(p.Calls()) != 0 {
+		t.Fatalf("code=%d kept=%v calls=%v, want 200, kept, no pipeline call", rec.Code, keeper.Keys(), p.Calls())
+	}
+	if doc, _ := keeper.Doc(keeper.Keys()[0]); !strings.Contains(doc.Reason, "larger than 100 bytes") {
+		t.Fatalf("reason %q", doc.Reason)
+	}
+}
+
 func TestStatusAnswers(t *testing.T) {
 	tests := []struct {
 		name     string
