@@ -331,6 +331,18 @@ func TestOpenLegacyExports(t *testing.T) {
 	}
 }
 
+func TestOpenStudioExportWithBOM(t *testing.T) {
+	export := readFixture(t, "studio-export.json")
+	a, err := backup.Open(bytes.NewReader(append([]byte("\xef\xbb\xbf\n"), export...)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Kind != backup.KindProjectJSON || !bytes.Equal(bytes.TrimSpace(a.Export()), bytes.TrimSpace(export)) {
+		t.Fatalf("kind %s; export with the BOM removed equal: %v", a.Kind, bytes.Equal(bytes.TrimSpace(a.Export()), bytes.TrimSpace(export)))
+	}
+}
+
 func TestOpenRejectsUnknownInput(t *testing.T) {
 	for name, in := range map[string]string{
 		"empty":         "",
@@ -339,6 +351,7 @@ func TestOpenRejectsUnknownInput(t *testing.T) {
 		"other object":  `{"name":"not a project"}`,
 		"broken gzip":   "\x1f\x8b\x08garbage",
 		"json too long": `{"projectFileVersion": "` + strings.Repeat("x", 2048) + `"}`,
+		"json too deep": `{"projectFileVersion":"x","a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			check := emptyTempDir(t)

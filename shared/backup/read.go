@@ -109,6 +109,9 @@ func Open(r io.Reader, limits *Limits) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup: reading JSON input: %w", err)
 	}
+	// Editors on Windows save JSON with a byte order mark; the service
+	// wants plain JSON.
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	return openJSON(b, lim)
 }
 

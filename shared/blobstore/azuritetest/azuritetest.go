@@ -25,7 +25,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -152,9 +151,7 @@ func start() (*instance, error) {
 		"--loose",
 	)
 	cmd.Dir = workDir
-	// Own process group so cleanup can kill node and anything it spawned;
-	// Pdeathsig is a backstop if the test binary dies without cleanup.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	setProcAttr(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("azuritetest: %w", err)
@@ -210,8 +207,7 @@ func start() (*instance, error) {
 func (i *instance) stop() {
 	i.once.Do(func() {
 		if i.cmd.Process != nil {
-			// Negative pid: the whole process group.
-			syscall.Kill(-i.cmd.Process.Pid, syscall.SIGKILL)
+			killTree(i.cmd)
 		}
 		<-i.done
 	})
