@@ -155,3 +155,32 @@ func TestSASKeyChecked(t *testing.T) {
 		t.Fatalf("%d messages stored, want 1 (only the right key)", len(msgs))
 	}
 }
+
+// A forced detach of the queue's links: the SDK re-attaches and goes on
+// sending and receiving; the lock taken before survives until it expires.
+func TestDetachLinksRecovers(t *testing.T) {
+	e := start(t, sbemulator.QueueConfig{})
+	c := fastClient(t, e)
+	s, _ := c.NewSender("q", nil)
+	r, _ := c.NewReceiverForQueue("q", nil)
+	send(t, s, "one", "")
+	m := receiveN(t, r, 1)[0]
+	if n := e.Server.DetachLinks("q"); n != 2 {
+		t.Fatalf("DetachLinks detached %d links, want 2 (a sender and a receiver)", n)
+	}
+	send(t, s, "two", "")
+	m2 := receiveN(t, r, 1)[0]
+	if string(m2.Body) != "two" {
+		t.Fatalf("after the detach got %q, want two", m2.Body)
+	}
+	if err := r.CompleteMessage(ctxT(t), m2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if cn := counts(t, e.Server, "q"); cn.Locked != 1 || cn.Total() != 1 {
+		t.Fatalf("counts = %+v, want only the first message, still locked", cn)
+	}
+	e.clock.Advance(time.Minute)
+	if m3 := receiveN(t, r, 1)[0]; *m3.SequenceNumber != *m.SequenceNumber || m3.DeliveryCount != 2 {
+		t.Fatalf("after lock expiry got seq %d count %d", *m3.SequenceNumber, m3.DeliveryCount)
+	}
+}

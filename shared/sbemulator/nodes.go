@@ -52,6 +52,32 @@ func (s *Server) InjectFault(f Fault) {
 	s.faults = append(s.faults, f)
 }
 
+// DetachLinks force-detaches every link attached to queue (senders and
+// receivers, including its $DeadLetterQueue's if queue names it) with
+// amqp:link:detach-forced, as the service does when it moves an entity; the
+// SDK recovers the link. It returns how many links were detached.
+func (s *Server) DetachLinks(queue string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		for _, ss := range c.sessions {
+			for _, l := range ss.links {
+				if l.entity == nil || l.entity.name != queue || l.detached {
+					continue
+				}
+				l.detach()
+				l.refused = true // the client's answering detach needs no reply
+				ss.links[l.handle] = l
+				c.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Detach, amqp.List{l.handle, true,
+					amqp.NewError("amqp:link:detach-forced", "The link was detached by the test (fault injection).")}, nil)
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // takeFault consumes one armed fault for op.
 func (s *Server) takeFault(op string) *Fault {
 	for i := range s.faults {
