@@ -241,3 +241,51 @@ func BenchmarkBackupToAzurite(b *testing.B) {
 	b.ReportMetric(float64(rssPeak)/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(float64(alloc)/(1<<20), "alloc-MiB")
 }
+
+// BenchmarkVerify verifies an archive of the synthetic project read from a
+// file, reporting throughput against reading the same file raw in the same
+// run, and the peak Go heap.
+func BenchmarkVerify(b *testing.B) {
+	n := benchDocCount(b)
+	path := b.TempDir() + "/bench.tar.gz"
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := backup.Write(context.Background(), f, synthExport(n), synthDocs{n}, backup.ManifestInfo{Source: "primary", TempDir: b.TempDir()}); err != nil {
+		b.Fatal(err)
+	}
+	size, _ := f.Seek(0, io.SeekCurrent)
+	f.Close()
+
+	var rawDur, verDur time.Duration
+	var heapPeak uint64
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		rf, _ := os.Open(path)
+		io.Copy(io.Discard, rf)
+		rf.Close()
+		rawDur += time.Since(start)
+
+		var verr error
+		h, _ := memPeak(func() {
+			vf, _ := os.Open(path)
+			defer vf.Close()
+			start := time.Now()
+			_, verr = backup.Verify(bufio.NewReaderSize(vf, 1<<20), nil)
+			verDur += time.Since(start)
+		})
+		if verr != nil {
+			b.Fatal(verr)
+		}
+		heapPeak = max(heapPeak, h)
+	}
+	b.StopTimer()
+	mb := float64(size) / 1e6
+	b.ReportMetric(float64(n), "docs")
+	b.ReportMetric(mb*float64(b.N)/verDur.Seconds(), "verify-archive-MB/s")
+	b.ReportMetric(mb*float64(b.N)/rawDur.Seconds(), "read-archive-MB/s")
+	b.ReportMetric(rawDur.Seconds()/verDur.Seconds(), "verify/read")
+	b.ReportMetric(float64(heapPeak)/(1<<20), "peak-heap-MiB")
+}

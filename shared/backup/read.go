@@ -183,7 +183,9 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 	ur := &limitReader{r: zr, max: lim.MaxUncompressedBytes, what: "decompressed size"}
 	tr := tar.NewReader(ur)
 
-	seen := map[string]File{}
+	// seen holds what each entry hashed to: raw sums, not hex, since a
+	// large project has hundreds of thousands of entries.
+	seen := map[string]entrySum{}
 	var manifestBytes, export []byte
 	var scan *exportScan
 	for {
@@ -255,7 +257,10 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 		if err != nil {
 			return nil, nil, corrupt("reading "+name, err)
 		}
-		seen[name] = File{Path: name, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}
+		var es entrySum
+		h.Sum(es.sum[:0])
+		es.size = n
+		seen[name] = es
 	}
 	// Read to the end of the gzip stream so its CRC and length are checked.
 	if _, err := io.Copy(io.Discard, ur); err != nil {
@@ -269,11 +274,12 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 	if err != nil {
 		return nil, nil, err
 	}
+	manifestBytes = nil
 	if scan == nil {
 		return nil, nil, &VerifyError{File: projectName, Reason: "missing from the archive"}
 	}
-	listed := map[string]bool{}
-	docHashes := map[string]string{}
+	listed := make(map[string]bool, len(m.Files))
+	var docs []File
 	for _, f := range m.Files {
 		if listed[f.Path] {
 			return nil, nil, &VerifyError{File: f.Path, Reason: "listed twice in the manifest"}
@@ -283,13 +289,13 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 		switch {
 		case !ok:
 			return nil, nil, &VerifyError{File: f.Path, Reason: "listed in the manifest but missing from the archive"}
-		case got.Size != f.Size:
-			return nil, nil, &VerifyError{File: f.Path, Reason: fmt.Sprintf("size %d, manifest says %d", got.Size, f.Size)}
-		case got.SHA256 != f.SHA256:
-			return nil, nil, &VerifyError{File: f.Path, Reason: fmt.Sprintf("sha256 %s, manifest says %s", got.SHA256, f.SHA256)}
+		case got.size != f.Size:
+			return nil, nil, &VerifyError{File: f.Path, Reason: fmt.Sprintf("size %d, manifest says %d", got.size, f.Size)}
+		case hex.EncodeToString(got.sum[:]) != f.SHA256:
+			return nil, nil, &VerifyError{File: f.Path, Reason: fmt.Sprintf("sha256 %s, manifest says %s", hex.EncodeToString(got.sum[:]), f.SHA256)}
 		}
-		if loc := f.Document(); loc != "" {
-			docHashes[loc] = f.SHA256
+		if f.Document() != "" {
+			docs = append(docs, f)
 		}
 	}
 	var extra []string
@@ -302,13 +308,14 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 		slices.Sort(extra)
 		return nil, nil, &VerifyError{File: extra[0], Reason: "in the archive but not in the manifest"}
 	}
-	if len(docHashes) == 0 && m.Counts.DocumentsStored == 0 {
-		docHashes = nil
+	slices.SortFunc(docs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	fpr := newFingerprinter(scan.canonical)
+	for _, d := range docs {
+		if err := fpr.add(d.Document(), d.SHA256); err != nil {
+			return nil, nil, &VerifyError{File: manifestName, Reason: err.Error()}
+		}
 	}
-	fp, err := fingerprint(scan.canonical, docHashes)
-	if err != nil {
-		return nil, nil, err
-	}
+	fp := fpr.sum()
 	if fp != m.Fingerprint {
 		return nil, nil, &VerifyError{File: manifestName, Reason: fmt.Sprintf("fingerprint %s does not match the content (%s)", m.Fingerprint, fp)}
 	}
@@ -316,6 +323,11 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 		return nil, nil, &VerifyError{File: manifestName, Reason: fmt.Sprintf("project %q, but project.json names %q", m.Project, scan.projectName)}
 	}
 	return m, export, nil
+}
+
+type entrySum struct {
+	sum  [sha256.Size]byte
+	size int64
 }
 
 type countReader struct {
@@ -364,12 +376,8 @@ func checkEntry(hdr *tar.Header) error {
 }
 
 func parseManifest(b []byte, lim Limits) (*Manifest, error) {
-	if _, err := scanExport(bytes.NewReader(b), lim.MaxJSONDepth); err != nil {
-		var le *LimitError
-		if errors.As(err, &le) {
-			return nil, err
-		}
-		return nil, &VerifyError{File: manifestName, Reason: err.Error()}
+	if jsonDepth(b) > lim.MaxJSONDepth {
+		return nil, &LimitError{What: "JSON depth", Limit: int64(lim.MaxJSONDepth)}
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -382,4 +390,32 @@ func parseManifest(b []byte, lim Limits) (*Manifest, error) {
 		return nil, fmt.Errorf("%w: backup format version %d; this langsync reads version %d (upgrade langsync)", ErrFormat, m.FormatVersion, FormatVersion)
 	}
 	return &m, nil
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in b (which
+// need not be valid JSON: json.Unmarshal judges that afterwards).
+func jsonDepth(b []byte) int {
+	depth, deepest := 0, 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
