@@ -641,7 +641,13 @@ func (ss *session) flow(f amqp.List) error {
 			dc = 0 // initial-delivery-count the server sent
 		}
 		credit, _ := f.Uint(6)
-		l.credit = dc + credit - l.deliveryCount
+		// Delivery counts are serial numbers: a flow written before the
+		// client saw our latest transfers can leave "negative" credit,
+		// which must count as none rather than wrap around.
+		l.credit = 0
+		if avail := int32(dc + credit - l.deliveryCount); avail > 0 {
+			l.credit = uint32(avail)
+		}
 		l.drain = f.Bool(8)
 		if l.entity != nil {
 			ss.conn.s.pump(l.entity)
