@@ -125,6 +125,18 @@ func TestWriteRejectsBadExports(t *testing.T) {
 	}
 }
 
+func TestWriteNeedsADocumentContainer(t *testing.T) {
+	export := `{"projectFileVersion":"2022-05-01","metadata":{"projectName":"P","projectKind":"CustomEntityRecognition"},"assets":{"documents":[{"location":"a.txt"}]}}`
+	_, err := backup.Write(context.Background(), io.Discard, strings.NewReader(export), mapDocs{"c": {"a.txt": "x"}}, backup.ManifestInfo{Source: "s"})
+	if err == nil || !strings.Contains(err.Error(), "DocumentContainer") {
+		t.Fatalf("Write without a container: %v, want a hint to set DocumentContainer", err)
+	}
+	m, err := backup.Write(context.Background(), io.Discard, strings.NewReader(export), mapDocs{"c": {"a.txt": "x"}}, backup.ManifestInfo{Source: "s", DocumentContainer: "c"})
+	if err != nil || m.Counts.DocumentsStored != 1 {
+		t.Fatalf("Write with DocumentContainer: %+v, %v", m, err)
+	}
+}
+
 func TestManifestNeverHoldsSecrets(t *testing.T) {
 	const secret = "0123456789abcdef0123456789abcdef"
 	var buf bytes.Buffer

@@ -115,6 +115,9 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 		if container == "" {
 			container = scan.container
 		}
+		if container == "" && len(scan.locations) > 0 {
+			return nil, errors.New("backup: the export has no metadata.storageInputContainerName to read its documents from; set ManifestInfo.DocumentContainer")
+		}
 		locs := slices.Clone(scan.locations)
 		slices.Sort(locs)
 		locs = slices.Compact(locs)

@@ -463,6 +463,9 @@ func (l *azureLock) breakStale(ctx context.Context) bool {
 		BreakPeriod:              to.Ptr(int32(0)),
 		ModifiedAccessConditions: &lease.ModifiedAccessConditions{IfMatch: p.ETag},
 	})
+	if err == nil {
+		l.a.opts.logger().Info("expired lock taken over", "container", l.c, "key", l.key, "expired", exp)
+	}
 	return err == nil
 }
 

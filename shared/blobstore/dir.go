@@ -420,6 +420,9 @@ func (d *Dir) Lock(ctx context.Context, c, key string, ttl time.Duration) (Lock,
 	if d.leased(c, key) {
 		return nil, opErr("lock", c, key, ErrLocked)
 	}
+	if old, ok := d.readLease(c, key); ok {
+		d.opts.logger().Info("expired lock taken over", "container", c, "key", key, "expired", old.Expires)
+	}
 	l := &dirLock{d: d, c: c, key: key, ttl: ttl, id: newID()}
 	if err := l.write(); err != nil {
 		return nil, opErr("lock", c, key, err)

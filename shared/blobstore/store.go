@@ -82,8 +82,16 @@ type Options struct {
 	BlockSize   int64
 	Concurrency int
 	// Now is the clock used for lock expiry; default time.Now.
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger records lock takeovers; default discard.
 	Logger *slog.Logger
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o != nil && o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 func (o *Options) now() time.Time {
