@@ -331,6 +331,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 					return time.Time{}, x.hook(s, "done")
 				case job != nil:
 					s.Job, s.Status = job, langsync.StepRunning
+					x.run.NextAt = now
 					s.Note = "recovered after a crash: adopted the job found on the service"
 					x.log.Info("adopted job after a crash", "step", s.ID(), "job", job.Location)
 					if err := x.save(ctx); err != nil {
@@ -375,8 +376,10 @@ func (x *exec) begin(ctx context.Context, i int, ops jobOps) (time.Time, error) 
 	if err := x.hook(s, "begun"); err != nil {
 		return time.Time{}, err
 	}
-	// The job's location is saved before anything else happens.
+	// The job's location is saved before anything else happens; from now
+	// on a resumed run may poll it at once.
 	s.Job, s.Status, s.Error, s.NotBefore = &job, langsync.StepRunning, "", time.Time{}
+	x.run.NextAt = x.p.clock.Now()
 	if err := x.save(ctx); err != nil {
 		return time.Time{}, err
 	}

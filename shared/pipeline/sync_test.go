@@ -297,3 +297,28 @@ func TestCrashedClaimIsDueWhenTheClaimExpires(t *testing.T) {
 	}
 	wantPosts(t, w.svc["primary"], map[langsync.JobKind]int{langsync.JobExport: 1})
 }
+
+func TestRunningJobIsDueAtOnce(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline(func(o *Options) {
+		o.Hook = func(at string) error {
+			if at == "export/model1:saved" {
+				return errors.New("killed while polling")
+			}
+			return nil
+		}
+	})
+	tk, err := p.Start(ctx, Request{Project: "Tickets"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wake(ctx, tk[0].Next.Wakeup()); err == nil {
+		t.Fatal("want the crash")
+	}
+	r, _ := p.Run(ctx, tk[0].Run)
+	if r.NextAt.After(w.clock.Now()) || r.Steps[1].Job == nil {
+		t.Errorf("NextAt %v after the job was saved, want now %v", r.NextAt, w.clock.Now())
+	}
+}
