@@ -10,7 +10,7 @@ AZURITE   := .ci/node_modules/.bin/azurite-blob
 TESTFLAGS ?= -timeout 15m
 BENCHTIME ?= 1x
 
-.PHONY: all build test lint bench deps clean app
+.PHONY: all build test lint bench deps clean app demo
 
 all: lint build test
 
@@ -52,6 +52,14 @@ app:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(APP_DIR)/langsync ./cmd/langsync
 	chmod 0755 $(APP_DIR)/langsync
 	$(GO) run ./cmd/appzip -o dist/app.zip $(APP_DIR)
+
+# demo builds langsync and runs the whole product on this machine: two
+# Language emulators and Azurite (installed by deps) on free loopback ports,
+# the embedded Tickets sample, replicate, status, sync, restore and failover
+# (docs/local.md). It stops everything it started and exits non-zero naming
+# the step that failed.
+demo: deps build
+	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) ./$(BIN) demo
 
 clean:
 	rm -rf bin dist

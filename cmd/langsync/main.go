@@ -56,6 +56,7 @@ func commands() []Command {
 		enqueueCommand(),
 		classifyCommand(),
 		localCommand(),
+		demoCommand(),
 		localCommand(),
 		serveCommand(),
 	}
