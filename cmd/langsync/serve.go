@@ -151,7 +151,7 @@ func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
-	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow}
+	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: entry, Starts: entry, Status: entry, Wakes: sb,
 		Failed:      stateKeeper{store: a.Store, container: cfg.Containers.State},
@@ -195,6 +195,7 @@ type pipelineEntry struct {
 	p     *pipeline.Pipeline
 	state runState
 	now   func() time.Time
+	log   *slog.Logger
 	// SweepGrace is how overdue a run's wake-up must be before the timer
 	// re-wakes it (default 2 minutes).
 	sweepGrace time.Duration
@@ -289,9 +290,13 @@ func (e *pipelineEntry) Sync(ctx context.Context, _ customhandler.Tick) ([]custo
 	}
 	swept, serr := e.p.Sweep(ctx, grace)
 	out = append(out, wakes(swept...)...)
-	// Wake-ups found so far are sent even when part of the check failed.
+	// Wake-ups found so far are sent even when part of the check failed;
+	// the failure is logged and the next firing checks again.
 	if err := errors.Join(err, serr); err != nil {
 		if len(out) > 0 {
+			if e.log != nil {
+				e.log.Error("sync: part of the change check or sweep failed; sending the wake-ups found", "err", err, "wakes", len(out))
+			}
 			return out, nil
 		}
 		return nil, err
