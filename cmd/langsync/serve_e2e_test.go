@@ -218,6 +218,17 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("function %s never completed a message (settlements %v)", fn, host.Settlements())
 		}
 	}
+	// Training outlasted the poll budget: it continued through scheduled
+	// wake-ups with rising sequence numbers.
+	trains := 0
+	for _, st := range host.Settlements() {
+		if st.Function == "train" && st.Completed {
+			trains++
+		}
+	}
+	if trains < 2 {
+		t.Errorf("train completed %d wake-ups, want a continuation (>= 2)", trains)
+	}
 	// The target now serves the deployment.
 	if code, _, b := r.tgt.Do(http.MethodGet, "/language/authoring/analyze-text/projects/"+r.p.Name+"/deployments/production?api-version=2023-04-01", nil); code != 200 {
 		t.Fatalf("target deployment: %d %s", code, b)
