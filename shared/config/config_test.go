@@ -231,6 +231,19 @@ func TestFromAppSettings(t *testing.T) {
 			t.Errorf("key not expanded")
 		}
 	})
+	t.Run("entra", func(t *testing.T) {
+		c, err := config.FromAppSettings(env(map[string]string{
+			"LANGSYNC_PRIMARY_ENDPOINT": "https://a.cognitiveservices.azure.com", "LANGSYNC_SECONDARY_ENDPOINT": "https://b.cognitiveservices.azure.com",
+			"LANGSYNC_AUTH": "entra", "LANGSYNC_PROJECTS": "Tickets", "LANGSYNC_STORE": "https://acct.blob.core.windows.net",
+			"LANGSYNC_SCHEDULE": "0 30 3 * * *",
+		}))
+		if err != nil {
+			t.Fatalf("FromAppSettings: %v", err)
+		}
+		if r, _ := c.Resource("secondary"); !r.Entra || c.Schedule != "0 30 3 * * *" {
+			t.Errorf("secondary %+v schedule %q", r, c.Schedule)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := config.FromAppSettings(env(map[string]string{"LANGSYNC_PRIMARY_KEY": testKey}))
 		if err == nil {
