@@ -305,6 +305,26 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(kept[0].Key, "bad-e2e") {
 		t.Fatalf("kept %v", kept)
 	}
+	// A backup dropped under restore/ in Azurite fires the restore blob
+	// trigger once; until the pipeline has restore runs the drop is
+	// recorded under failed/ with the reason, and the blob stays.
+	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
+	if _, err := bs.Put(ctx, langsync.DefaultStateContainer, "restore/Tickets-old.tar.gz", strings.NewReader("not really a backup"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := host.ScanBlobs(ctx); err != nil || n != 1 {
+		t.Fatalf("blob scan delivered %d (%v), want 1", n, err)
+	}
+	if last := host.Results()[len(host.Results())-1]; last.Function != "restore" || !last.OK() {
+		t.Fatalf("restore invocation %+v", last)
+	}
+	if n, _ := host.ScanBlobs(ctx); n != 0 {
+		t.Fatalf("the same blob was delivered again (%d)", n)
+	}
+	kept, _ = bs.List(ctx, langsync.DefaultStateContainer, langsync.FailedPrefix)
+	if len(kept) != 2 {
+		t.Fatalf("failed/ holds %v, want the malformed message and the restore drop", kept)
+	}
 	hcancel()
 	if err := <-runErr; err != nil {
 		t.Fatalf("simulator: %v", err)

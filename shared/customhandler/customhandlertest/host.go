@@ -125,6 +125,13 @@ func New(opts Options) (*Host, error) {
 	return h, nil
 }
 
+// SetBlobs sets the blob source for ScanBlobs.
+func (h *Host) SetBlobs(b BlobSource) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.opts.Blobs = b
+}
+
 // Functions returns the loaded function names, sorted.
 func (h *Host) Functions() []string { return slices.Clone(h.names) }
 
@@ -320,7 +327,10 @@ func matchBlobPath(path, container, name string) (string, map[string]string, boo
 // scan, up to 5 attempts (then the host would poison it). It returns the
 // number of invocations made.
 func (h *Host) ScanBlobs(ctx context.Context) (int, error) {
-	if h.opts.Blobs == nil {
+	h.mu.Lock()
+	blobsrc := h.opts.Blobs
+	h.mu.Unlock()
+	if blobsrc == nil {
 		return 0, errors.New("customhandlertest: Options.Blobs is not set")
 	}
 	n := 0
@@ -331,7 +341,7 @@ func (h *Host) ScanBlobs(ctx context.Context) (int, error) {
 		}
 		container, pattern, _ := strings.Cut(b.Path, "/")
 		prefix, _, _ := strings.Cut(pattern, "{")
-		blobs, err := h.opts.Blobs.List(ctx, container, prefix)
+		blobs, err := blobsrc.List(ctx, container, prefix)
 		if err != nil {
 			return n, fmt.Errorf("customhandlertest: listing %s/%s: %w", container, prefix, err)
 		}
@@ -346,7 +356,7 @@ func (h *Host) ScanBlobs(ctx context.Context) (int, error) {
 			if _, _, ok := matchBlobPath(b.Path, container, bl.Name); !ok {
 				continue
 			}
-			content, err := h.opts.Blobs.Read(ctx, container, bl.Name)
+			content, err := blobsrc.Read(ctx, container, bl.Name)
 			if err != nil {
 				return n, fmt.Errorf("customhandlertest: reading %s/%s: %w", container, bl.Name, err)
 			}
