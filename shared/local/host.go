@@ -147,7 +147,7 @@ func (h *Host) stepLine(p pipeline.Progress) {
 	if p.Step.Note != "" && p.Event == "done" {
 		attrs = append(attrs, "note", p.Step.Note)
 	}
-	if p.Elapsed > 0 {
+	if p.Elapsed > 0 && p.Event != "start" {
 		attrs = append(attrs, "elapsed", p.Elapsed.Round(time.Millisecond).String())
 	}
 	h.log.Log(context.Background(), level, "step "+p.Event, attrs...)
@@ -393,19 +393,9 @@ func (h *Host) worker(stop, work context.Context) {
 			log.Debug("stale wake-up dropped", "seq", w.Seq)
 			continue
 		case next.Done:
-			r, rerr := h.App.Pipeline.Run(work, w.Run)
-			attrs := []any{"phase", string(next.Phase)}
-			if rerr == nil {
-				attrs = append(attrs, "elapsed", r.Ended.Sub(r.Created).Round(time.Millisecond).String())
-				if r.Error != "" {
-					attrs = append(attrs, "error", r.Error)
-				}
-			}
-			level := slog.LevelInfo
-			if next.Phase == langsync.RunFailed {
-				level = slog.LevelError
-			}
-			log.Log(work, level, "run "+string(next.Phase), attrs...)
+			// The pipeline has logged the run's end; this line only closes
+			// the wake-up chain.
+			h.log.Debug("run ended; no further wake-up", "run", w.Run, "project", h.project(w.Run), "phase", string(next.Phase))
 			continue
 		}
 		h.enqueue(work, []pipeline.Next{next})
