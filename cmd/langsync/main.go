@@ -57,7 +57,6 @@ func commands() []Command {
 		classifyCommand(),
 		localCommand(),
 		demoCommand(),
-		localCommand(),
 		serveCommand(),
 	}
 }
