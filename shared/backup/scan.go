@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // exportScan is what one streaming pass over an exported project learns:
@@ -42,26 +44,61 @@ var serverOwned = map[string]bool{
 }
 
 // scanExport reads one JSON value from r (and nothing after it). maxDepth
-// bounds nesting.
+// bounds nesting. It is a small hand-written scanner: encoding/json's
+// Decoder.Token allocates per token and was the slowest part of a backup.
+// Strings decode exactly as encoding/json decodes them (escapes and
+// invalid UTF-8 go through json.Unmarshal), so the canonical form is the
+// same whichever parser produced it.
 func scanExport(r io.Reader, maxDepth int) (*exportScan, error) {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
 	s := &exportScan{maxDepth: maxDepth, topKeys: map[string]bool{}, metaKeys: map[string]bool{}, assetsKeys: map[string]bool{}}
-	h, err := s.value(dec, make([]string, 0, 16))
+	l := &lexer{r: bufio.NewReaderSize(r, 64<<10)}
+	c, err := l.next()
+	if err != nil {
+		return nil, l.eofErr(err)
+	}
+	h, err := s.value(l, c, make([]string, 0, 16))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if c, err := l.next(); err != io.EOF {
 		if err == nil {
-			return nil, errors.New("unexpected data after the JSON value")
+			return nil, fmt.Errorf("unexpected data after the JSON value (%q at offset %d)", c, l.off-1)
 		}
-		return nil, jsonErr(err)
+		return nil, err
 	}
 	s.canonical = h
 	return s, nil
 }
 
-func jsonErr(err error) error {
+// lexer reads JSON bytes and tracks the offset for error messages.
+type lexer struct {
+	r   *bufio.Reader
+	off int64
+	raw []byte
+}
+
+func (l *lexer) byte() (byte, error) {
+	c, err := l.r.ReadByte()
+	if err == nil {
+		l.off++
+	}
+	return c, err
+}
+
+// next returns the next byte that is not whitespace.
+func (l *lexer) next() (byte, error) {
+	for {
+		c, err := l.byte()
+		if err != nil {
+			return 0, err
+		}
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c, nil
+		}
+	}
+}
+
+func (l *lexer) eofErr(err error) error {
 	var le *LimitError
 	if errors.As(err, &le) {
 		return err
@@ -69,42 +106,174 @@ func jsonErr(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return errors.New("JSON ends early (truncated)")
 	}
-	return fmt.Errorf("invalid JSON: %w", err)
+	return fmt.Errorf("reading JSON: %w", err)
 }
 
-func pathIs(path []string, want ...string) bool { return slices.Equal(path, want) }
+func (l *lexer) bad(c byte, where string) error {
+	return fmt.Errorf("invalid JSON: unexpected %q %s at offset %d", c, where, l.off-1)
+}
 
-// value hashes one JSON value. Objects hash their (key, value-hash) pairs in
-// key order; arrays hash their element hashes sorted, which makes every
-// array order-insensitive (classes, entities, documents, labels are sets).
-func (s *exportScan) value(dec *json.Decoder, path []string) ([32]byte, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return [32]byte{}, jsonErr(err)
+// str reads a string whose opening quote was consumed.
+func (l *lexer) str() (string, error) {
+	l.raw = l.raw[:0]
+	escaped, slow := false, false
+	for {
+		c, err := l.byte()
+		if err != nil {
+			return "", l.eofErr(err)
+		}
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped, slow = true, true
+		case c == '"':
+			if !slow {
+				return string(l.raw), nil
+			}
+			// Escapes or non-ASCII that is not valid UTF-8: let encoding/json
+			// decode them, exactly as it would have.
+			var out string
+			q := make([]byte, 0, len(l.raw)+2)
+			q = append(append(append(q, '"'), l.raw...), '"')
+			if err := json.Unmarshal(q, &out); err != nil {
+				return "", fmt.Errorf("invalid JSON string at offset %d: %w", l.off, err)
+			}
+			return out, nil
+		case c < 0x20:
+			return "", l.bad(c, "(control character in a string)")
+		case c >= 0x80:
+			slow = slow || !l.utf8Ahead(c)
+		}
+		l.raw = append(l.raw, c)
 	}
-	switch t := tok.(type) {
-	case json.Delim:
+}
+
+// utf8Ahead reports whether c starts a valid UTF-8 sequence; it peeks at
+// the continuation bytes without consuming them.
+func (l *lexer) utf8Ahead(c byte) bool {
+	n := 0
+	switch {
+	case c&0xe0 == 0xc0:
+		n = 1
+	case c&0xf0 == 0xe0:
+		n = 2
+	case c&0xf8 == 0xf0:
+		n = 3
+	default:
+		return false
+	}
+	next, _ := l.r.Peek(n)
+	if len(next) < n {
+		return false
+	}
+	seq := append([]byte{c}, next...)
+	r, size := utf8.DecodeRune(seq)
+	return r != utf8.RuneError && size == n+1
+}
+
+// number reads a number whose first byte is c and checks JSON's grammar.
+func (l *lexer) number(c byte) (string, error) {
+	l.raw = append(l.raw[:0], c)
+	for {
+		b, err := l.r.Peek(1)
+		if err != nil || !strings.ContainsRune("+-.eE0123456789", rune(b[0])) {
+			break
+		}
+		c, _ := l.byte()
+		l.raw = append(l.raw, c)
+	}
+	if !validNumber(l.raw) {
+		return "", fmt.Errorf("invalid JSON number %q at offset %d", l.raw, l.off-int64(len(l.raw)))
+	}
+	return string(l.raw), nil
+}
+
+// validNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
+}
+
+func (l *lexer) literal(rest string) error {
+	for i := 0; i < len(rest); i++ {
+		c, err := l.byte()
+		if err != nil {
+			return l.eofErr(err)
+		}
+		if c != rest[i] {
+			return l.bad(c, "in a literal")
+		}
+	}
+	return nil
+}
+
+// value hashes one JSON value whose first byte is c. Objects hash their
+// (key, value-hash) pairs in key order; arrays hash their element hashes
+// sorted, which makes every array order-insensitive (classes, entities,
+// documents, labels are sets).
+func (s *exportScan) value(l *lexer, c byte, path []string) ([32]byte, error) {
+	switch {
+	case c == '{' || c == '[':
 		if len(path)+1 > s.maxDepth {
 			return [32]byte{}, &LimitError{What: "JSON depth", Limit: int64(s.maxDepth)}
 		}
-		if t == '{' {
-			return s.object(dec, path)
+		if c == '{' {
+			return s.object(l, path)
 		}
-		return s.array(dec, path)
-	case string:
-		s.observe(path, t)
-		return leaf('s', t), nil
-	case json.Number:
-		return leaf('n', string(t)), nil
-	case bool:
-		if t {
-			return leaf('b', "true"), nil
+		return s.array(l, path)
+	case c == '"':
+		v, err := l.str()
+		if err != nil {
+			return [32]byte{}, err
 		}
-		return leaf('b', "false"), nil
-	case nil:
-		return leaf('z', ""), nil
+		s.observe(path, v)
+		return leaf('s', v), nil
+	case c == '-' || c >= '0' && c <= '9':
+		v, err := l.number(c)
+		if err != nil {
+			return [32]byte{}, err
+		}
+		return leaf('n', v), nil
+	case c == 't':
+		return leaf('b', "true"), l.literal("rue")
+	case c == 'f':
+		return leaf('b', "false"), l.literal("alse")
+	case c == 'n':
+		return leaf('z', ""), l.literal("ull")
 	}
-	return [32]byte{}, fmt.Errorf("unexpected JSON token %v", tok)
+	return [32]byte{}, l.bad(c, "where a value should be")
 }
 
 func leaf(kind byte, v string) [32]byte {
@@ -121,14 +290,28 @@ type member struct {
 	h   [32]byte
 }
 
-func (s *exportScan) object(dec *json.Decoder, path []string) ([32]byte, error) {
+func (s *exportScan) object(l *lexer, path []string) ([32]byte, error) {
 	var members []member
-	for dec.More() {
-		kt, err := dec.Token()
+	for first := true; ; first = false {
+		c, err := l.next()
 		if err != nil {
-			return [32]byte{}, jsonErr(err)
+			return [32]byte{}, l.eofErr(err)
 		}
-		key, _ := kt.(string)
+		if first && c == '}' {
+			break
+		}
+		if c != '"' {
+			return [32]byte{}, l.bad(c, "where an object key should be")
+		}
+		key, err := l.str()
+		if err != nil {
+			return [32]byte{}, err
+		}
+		if c, err = l.next(); err != nil {
+			return [32]byte{}, l.eofErr(err)
+		} else if c != ':' {
+			return [32]byte{}, l.bad(c, "after an object key")
+		}
 		switch {
 		case len(path) == 0:
 			s.topKeys[key] = true
@@ -137,17 +320,25 @@ func (s *exportScan) object(dec *json.Decoder, path []string) ([32]byte, error) 
 		case pathIs(path, "assets"):
 			s.assetsKeys[key] = true
 		}
-		h, err := s.value(dec, append(path, key))
+		if c, err = l.next(); err != nil {
+			return [32]byte{}, l.eofErr(err)
+		}
+		h, err := s.value(l, c, append(path, key))
 		if err != nil {
 			return [32]byte{}, err
 		}
-		if s.dropped(path, key) {
-			continue
+		if !s.dropped(path, key) {
+			members = append(members, member{key, h})
 		}
-		members = append(members, member{key, h})
-	}
-	if _, err := dec.Token(); err != nil {
-		return [32]byte{}, jsonErr(err)
+		if c, err = l.next(); err != nil {
+			return [32]byte{}, l.eofErr(err)
+		}
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return [32]byte{}, l.bad(c, "after an object member")
+		}
 	}
 	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	h := sha256.New()
@@ -164,18 +355,31 @@ func (s *exportScan) object(dec *json.Decoder, path []string) ([32]byte, error) 
 	return out, nil
 }
 
-func (s *exportScan) array(dec *json.Decoder, path []string) ([32]byte, error) {
+func (s *exportScan) array(l *lexer, path []string) ([32]byte, error) {
 	var elems [][32]byte
 	child := append(path, "[]")
-	for dec.More() {
-		h, err := s.value(dec, child)
+	for first := true; ; first = false {
+		c, err := l.next()
+		if err != nil {
+			return [32]byte{}, l.eofErr(err)
+		}
+		if first && c == ']' {
+			break
+		}
+		h, err := s.value(l, c, child)
 		if err != nil {
 			return [32]byte{}, err
 		}
 		elems = append(elems, h)
-	}
-	if _, err := dec.Token(); err != nil {
-		return [32]byte{}, jsonErr(err)
+		if c, err = l.next(); err != nil {
+			return [32]byte{}, l.eofErr(err)
+		}
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			return [32]byte{}, l.bad(c, "after an array element")
+		}
 	}
 	switch {
 	case pathIs(path, "assets", "classes"):
@@ -264,3 +468,5 @@ func (s *exportScan) validate() error {
 	}
 	return nil
 }
+
+func pathIs(path []string, want ...string) bool { return slices.Equal(path, want) }
