@@ -26,7 +26,7 @@ var newEnqueueSender = func(setting string) (enqueueSender, error) {
 }
 
 const enqueueUsage = `enqueue replicate --project P [--source S] [--targets T1,T2] [--servicebus S]
-       langsync enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--servicebus S]
+       langsync enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--replace] [--servicebus S]
 
 Sends a request message to Service Bus for the Azure Functions app:
 replicate -> langsync-export ({"project":...}), restore -> langsync-import
@@ -79,12 +79,13 @@ func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
 }
 
 func enqueueRestore(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "enqueue restore", "enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--servicebus S]")
+	fs := newFlagSet(env, "enqueue restore", "enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--replace] [--servicebus S]")
 	backup := fs.String("backup", "", "backup id (its blob name in the backup container)")
 	project := fs.String("project", "", "project whose newest backup at or before --at is restored")
 	at := fs.String("at", "", "point in time, RFC 3339 (e.g. 2026-11-20T00:00:00Z)")
 	target := fs.String("target", "", "resource to restore into (required)")
 	as := fs.String("as", "", "restore under another project name")
+	replace := fs.Bool("replace", false, "allow restoring over an existing project of that name (e.g. the replica)")
 	sb := fs.String("servicebus", "", "Service Bus connection string or namespace (default $LANGSYNC_SERVICEBUS)")
 	asJSON := fs.Bool("json", false, "print the sent message as JSON")
 	rest, err := parseFlags(fs, args)
@@ -94,7 +95,7 @@ func enqueueRestore(ctx context.Context, env *Env, args []string) error {
 	if len(rest) > 0 {
 		return usagef("langsync enqueue restore --help", "unexpected argument %q", rest[0])
 	}
-	req := customhandler.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as}
+	req := customhandler.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as, Replace: *replace}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {

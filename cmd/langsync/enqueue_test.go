@@ -53,7 +53,7 @@ func TestEnqueueOverTheWire(t *testing.T) {
 	}{
 		{[]string{"enqueue", "replicate", "--project", "Tickets", "--targets", "secondary, third"}, "langsync-export", `{"project":"Tickets","targets":["secondary","third"]}`},
 		{[]string{"enqueue", "restore", "--backup", "primary/Tickets/20261120T020000Z-0123456789ab.tar.gz", "--target", "secondary", "--json"}, "langsync-import", `{"backup":"primary/Tickets/20261120T020000Z-0123456789ab.tar.gz","target":"secondary"}`},
-		{[]string{"enqueue", "restore", "--project", "Tickets", "--at", "2026-11-20T01:00:00+01:00", "--target", "secondary", "--as", "T2"}, "langsync-import", `{"project":"Tickets","at":"2026-11-20T00:00:00Z","target":"secondary","as":"T2"}`},
+		{[]string{"enqueue", "restore", "--project", "Tickets", "--at", "2026-11-20T01:00:00+01:00", "--target", "secondary", "--as", "T2", "--replace"}, "langsync-import", `{"project":"Tickets","at":"2026-11-20T00:00:00Z","target":"secondary","as":"T2","replace":true}`},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runCLI(t, env, tt.args...)

@@ -89,15 +89,17 @@ type ReplicateRequest struct {
 
 // RestoreRequest is the external request on langsync-import:
 // {"backup":"<id>","target":"secondary"} or {"project":"P","at":"<RFC 3339>",
-// "target":"secondary"}, optionally with "as" (another project name). The
-// restore blob trigger fills Drop instead of Backup and leaves Target empty
-// (the pipeline's default target applies).
+// "target":"secondary"}, optionally with "as" (another project name) and
+// "replace" (allow restoring over an existing project of that name, such as
+// the replica itself). The restore blob trigger fills Drop instead of Backup
+// and leaves Target empty (the drop's path decides).
 type RestoreRequest struct {
 	Backup  string    `json:"backup,omitempty"`
 	Project string    `json:"project,omitempty"`
 	At      time.Time `json:"at,omitzero"`
 	Target  string    `json:"target,omitempty"`
 	As      string    `json:"as,omitempty"`
+	Replace bool      `json:"replace,omitempty"`
 	// Drop is the state-container key of a backup dropped under restore/
 	// (blob trigger only; never read from a message).
 	Drop string `json:"-"`
@@ -297,7 +299,7 @@ func shapes(queue string) string {
 	case QueueExport:
 		return `{"project":"P"} (optional "source", "targets") or a wake-up`
 	case QueueImport:
-		return `{"backup":"<id>","target":"R"} or {"project":"P","at":"<RFC 3339>","target":"R"} (optional "as") or a wake-up`
+		return `{"backup":"<id>","target":"R"} or {"project":"P","at":"<RFC 3339>","target":"R"} (optional "as", "replace") or a wake-up`
 	}
 	return `a wake-up {"v":1,"run":"<id>","step":"<step>","seq":<n>}`
 }

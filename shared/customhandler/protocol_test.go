@@ -111,6 +111,7 @@ func TestParseMessage(t *testing.T) {
 		{"ReplicateFull", "langsync-export", `{"project":"Tickets","source":"primary","targets":["secondary","third"]}`, "replicate", ""},
 		{"RestoreBackup", "langsync-import", `{"backup":"primary/Tickets/20261120T020000Z-0123456789ab.tar.gz","target":"secondary"}`, "restore", ""},
 		{"RestoreAt", "langsync-import", `{"project":"Tickets","at":"2026-11-20T00:00:00Z","target":"secondary","as":"T2"}`, "restore", ""},
+		{"RestoreReplace", "langsync-import", `{"backup":"b.tar.gz","target":"secondary","replace":true}`, "restore", ""},
 		{"Empty", "langsync-export", ``, "", "empty body"},
 		{"NotJSON", "langsync-export", `hello`, "", "not a JSON object"},
 		{"Array", "langsync-export", `[1]`, "", "not a JSON object"},
