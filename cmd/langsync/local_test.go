@@ -242,3 +242,15 @@ func TestLocalUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandNamesUnique guards the shared command table against a line
+// added twice (several people edit it).
+func TestCommandNamesUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if seen[c.Name] {
+			t.Errorf("command %q is registered twice in commands()", c.Name)
+		}
+		seen[c.Name] = true
+	}
+}
