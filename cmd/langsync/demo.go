@@ -433,8 +433,14 @@ func (d *demo) restore(ctx context.Context) (string, error) {
 	if !hasCommand("restore") {
 		return "`langsync restore` is not in this build yet (issue 7); would run: langsync restore --config langsync.yaml --backup " + older + " --to secondary --as TicketsOld", errDemoSkipped
 	}
-	if _, err := d.cli(ctx, "restore", "--config", d.cfgPath, "--backup", older, "--to", "secondary", "--as", "TicketsOld"); err != nil {
+	out, err := d.cli(ctx, "restore", "--config", d.cfgPath, "--backup", older, "--to", "secondary", "--as", "TicketsOld")
+	if err != nil {
 		return "", err
+	}
+	// The older backup is the first replication's: its fingerprint, not
+	// the current one, must be what the restore recorded.
+	if old := d.report.Fingerprints[0][:12]; !strings.Contains(out, old) {
+		return "", fmt.Errorf("the restore output does not name the older backup's fingerprint %s", old)
 	}
 	c, err := d.app.Client("secondary")
 	if err != nil {
@@ -443,12 +449,11 @@ func (d *demo) restore(ctx context.Context) (string, error) {
 	if _, err := c.GetProject(ctx, "TicketsOld"); err != nil {
 		return "", fmt.Errorf("the secondary has no project TicketsOld after the restore: %w", err)
 	}
-	models, err := c.ListModels(ctx, "TicketsOld")
-	if err != nil || len(models) == 0 {
-		return "", fmt.Errorf("TicketsOld on the secondary has no trained model (%v)", err)
+	if _, err := c.GetDeployment(ctx, "TicketsOld", "production"); err != nil {
+		return "", fmt.Errorf("TicketsOld on the secondary has no deployment production: %w", err)
 	}
 	d.report.Restored = "TicketsOld"
-	return "the older backup now lives on the secondary as TicketsOld, trained", nil
+	return fmt.Sprintf("the older backup (fingerprint %s) now serves on the secondary as TicketsOld/production", d.report.Fingerprints[0][:12]), nil
 }
 
 func hasCommand(name string) bool {
