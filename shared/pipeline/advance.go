@@ -1035,7 +1035,10 @@ func (x *exec) verify(ctx context.Context, s *langsync.Step) error {
 			}
 		}
 	}
-	x.probe(ctx, pair)
+	if r.Kind == langsync.RunReplicate {
+		// A restore has no live source to compare with.
+		x.probe(ctx, pair)
+	}
 	skipped := x.targetSkipped(s.Target)
 	fps := x.fingerprints()
 	now := x.p.clock.Now()
