@@ -144,6 +144,8 @@ func TestHostileArchives(t *testing.T) {
 		{"too many files", buildTarGz(t, many), &backup.Limits{MaxFiles: 10}, backup.ErrLimit, "file count"},
 		{"project.json too large", buildTarGz(t, []entry{{name: "project.json", body: deepJSON(1) + strings.Repeat(" ", 4096)}}), &backup.Limits{MaxJSONBytes: 1024}, backup.ErrLimit, "JSON size"},
 		{"project.json too deep", buildTarGz(t, []entry{{name: "project.json", body: deepJSON(200)}}), nil, backup.ErrLimit, "JSON depth"},
+		{"manifest.json too deep", buildTarGz(t, []entry{{name: "manifest.json", body: `{"format":"langsync-backup","x":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`}}), nil, backup.ErrLimit, "JSON depth"},
+		{"manifest lists too many files", buildTarGz(t, []entry{{name: "manifest.json", body: `{"files":[` + strings.Repeat(`{"path":"x"},`, 20) + `{"path":"y"}]}`}}), &backup.Limits{MaxFiles: 10}, backup.ErrLimit, "file count"},
 		{"dot-dot path", buildTarGz(t, []entry{{name: "../evil.sh", body: "x"}}), nil, backup.ErrUnsafePath, ".."},
 		{"dot-dot inside documents", buildTarGz(t, []entry{{name: "documents/../../etc/cron.d/x", body: "x"}}), nil, backup.ErrUnsafePath, ".."},
 		{"absolute path", buildTarGz(t, []entry{{name: "/etc/passwd", body: "x"}}), nil, backup.ErrUnsafePath, "absolute"},

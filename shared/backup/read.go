@@ -186,7 +186,8 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 	// seen holds what each entry hashed to: raw sums, not hex, since a
 	// large project has hundreds of thousands of entries.
 	seen := map[string]entrySum{}
-	var manifestBytes, export []byte
+	var manifest *Manifest
+	var export []byte
 	var scan *exportScan
 	for {
 		hdr, err := tr.Next()
@@ -214,8 +215,11 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 			if hdr.Size > lim.MaxJSONBytes {
 				return nil, nil, &LimitError{What: "JSON size", Limit: lim.MaxJSONBytes}
 			}
-			manifestBytes, err = io.ReadAll(body)
-			n = int64(len(manifestBytes))
+			cr := &countReader{r: body}
+			if manifest, err = decodeManifest(cr, lim); err != nil {
+				return nil, nil, err
+			}
+			n = cr.n
 		case name == projectName:
 			if hdr.Size > lim.MaxJSONBytes {
 				return nil, nil, &LimitError{What: "JSON size", Limit: lim.MaxJSONBytes}
@@ -267,14 +271,10 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 		return nil, nil, corrupt("reading the end of the compressed stream", err)
 	}
 
-	if manifestBytes == nil {
+	if manifest == nil {
 		return nil, nil, &VerifyError{File: manifestName, Reason: "missing (not a langsync backup, or written by an interrupted backup)"}
 	}
-	m, err := parseManifest(manifestBytes, lim)
-	if err != nil {
-		return nil, nil, err
-	}
-	manifestBytes = nil
+	m := manifest
 	if scan == nil {
 		return nil, nil, &VerifyError{File: projectName, Reason: "missing from the archive"}
 	}
@@ -375,14 +375,90 @@ func checkEntry(hdr *tar.Header) error {
 	return nil
 }
 
-func parseManifest(b []byte, lim Limits) (*Manifest, error) {
-	if jsonDepth(b) > lim.MaxJSONDepth {
-		return nil, &LimitError{What: "JSON depth", Limit: int64(lim.MaxJSONDepth)}
+// decodeManifest reads manifest.json as a stream: the head fields are
+// small, and the file list is decoded one entry at a time, so the manifest
+// of a large project is never held twice.
+func decodeManifest(r io.Reader, lim Limits) (*Manifest, error) {
+	bad := func(err error) error {
+		var le *LimitError
+		if errors.As(err, &le) {
+			return le
+		}
+		return &VerifyError{File: manifestName, Reason: err.Error()}
+	}
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, bad(fmt.Errorf("not a JSON object (%v)", err))
+	}
+	head := map[string]json.RawMessage{}
+	var files []File
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, bad(err)
+		}
+		key, _ := kt.(string)
+		if key != "files" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, bad(err)
+			}
+			if jsonDepth(raw)+1 > lim.MaxJSONDepth {
+				return nil, &LimitError{What: "JSON depth", Limit: int64(lim.MaxJSONDepth)}
+			}
+			if key == "counts" {
+				var c Counts
+				if json.Unmarshal(raw, &c) == nil && c.Files > 0 && files == nil {
+					files = make([]File, 0, min(c.Files, lim.MaxFiles))
+				}
+			}
+			head[key] = raw
+			continue
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return nil, bad(err)
+		}
+		if t == nil {
+			continue
+		}
+		if t != json.Delim('[') {
+			return nil, bad(errors.New("files is not an array"))
+		}
+		for dec.More() {
+			if len(files) >= lim.MaxFiles {
+				return nil, &LimitError{What: "file count", Limit: int64(lim.MaxFiles)}
+			}
+			var f File
+			if err := dec.Decode(&f); err != nil {
+				return nil, bad(err)
+			}
+			files = append(files, f)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, bad(err)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, bad(err)
+	}
+	// Nothing but whitespace may follow.
+	rest, err := io.ReadAll(io.MultiReader(dec.Buffered(), r))
+	if err != nil {
+		return nil, bad(err)
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, bad(errors.New("data after the manifest object"))
+	}
+	hb, err := json.Marshal(head)
+	if err != nil {
+		return nil, bad(err)
 	}
 	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, &VerifyError{File: manifestName, Reason: err.Error()}
+	if err := json.Unmarshal(hb, &m); err != nil {
+		return nil, bad(err)
 	}
+	m.Files = files
 	if m.Format != FormatName {
 		return nil, fmt.Errorf("%w: manifest format %q, want %q", ErrFormat, m.Format, FormatName)
 	}
