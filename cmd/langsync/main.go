@@ -51,6 +51,7 @@ func commands() []Command {
 		projectCommand(),
 		replicateCommand(),
 		syncCommand(),
+		restoreCommand(),
 		statusCommand(),
 		backupsCommand(),
 		enqueueCommand(),
