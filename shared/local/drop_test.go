@@ -1,0 +1,62 @@
+package local_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/local"
+)
+
+// TestDroppedBackupRestores replicates once, then drops a copy of the
+// backup under restore/secondary/TicketsCopy/: the running host notices
+// it, the app's restore entry point restores it into the secondary under
+// that name, the drop is removed, and a later listing does nothing more.
+func TestDroppedBackupRestores(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, 200*time.Millisecond)
+	cfg := r.config(t)
+	logs := &logBuffer{}
+	ctx := context.Background()
+	h, err := local.New(ctx, cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetRestorer(h.App)
+	serve(t, h)
+	waitFor(t, "first replication", 30*time.Second, func() bool { return inSync(t, h) }, logs)
+
+	backups, err := h.App.Store.List(ctx, cfg.Containers.Backups, langsync.BackupPrefix("primary", "Tickets"))
+	if err != nil || len(backups) != 1 {
+		t.Fatalf("backups %v (%v), want one", backups, err)
+	}
+	rc, _, err := h.App.Store.Get(ctx, cfg.Containers.Backups, backups[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := "restore/secondary/TicketsCopy/" + path.Base(backups[0].Key)
+	if _, err := h.App.Store.Put(ctx, cfg.Containers.State, drop, strings.NewReader(string(data)), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "TicketsCopy deployed on the secondary", 30*time.Second, func() bool {
+		code, _, _ := r.tgt.Do("GET", "/language/authoring/analyze-text/projects/TicketsCopy/deployments/production?api-version=2023-04-01", nil)
+		return code == 200
+	}, logs)
+	waitFor(t, "the drop removed", 10*time.Second, func() bool {
+		_, err := h.App.Store.Stat(ctx, cfg.Containers.State, drop)
+		return err != nil
+	}, logs)
+	if n := writes(r.tgt, "TicketsCopy/:train"); n != 1 {
+		t.Errorf("%d training POSTs for TicketsCopy, want 1\n%s", n, logs)
+	}
+}
