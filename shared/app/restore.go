@@ -187,11 +187,41 @@ func (a *App) start(ctx context.Context, p *RestorePlan) (pipeline.Ticket, error
 		return pipeline.Ticket{}, p.blocker
 	}
 	t, err := a.Pipeline.StartPlanned(ctx, p.run)
+	if errors.Is(err, pipeline.ErrBusy) {
+		// A redelivered request (or a second click) finds its own run
+		// going: join it instead of failing or restoring twice.
+		if id := a.sameRestore(ctx, p); id != "" {
+			a.Logger.Info("restore already running; joined", "run", id, "backup", p.Backup.Key)
+			return pipeline.Ticket{Run: id, Joined: true, Pairs: p.run.Pairs, Next: pipeline.Next{Run: id, Stale: true}}, nil
+		}
+	}
 	if err != nil {
 		return t, fmt.Errorf("app: starting the restore of %s: %w", p.Backup.Key, err)
 	}
 	a.Logger.Info("restore started", "run", t.Run, "backup", p.Backup.Key, "target", p.Target, "project", p.TargetProject)
 	return t, nil
+}
+
+// sameRestore returns the pair's active run when it restores the same
+// backup under the same name ("" otherwise).
+func (a *App) sameRestore(ctx context.Context, p *RestorePlan) string {
+	pair := p.run.Pairs[0]
+	data, _, err := a.State.Get(ctx, langsync.PairKey(pair))
+	if err != nil {
+		return ""
+	}
+	var ps langsync.PairState
+	if json.Unmarshal(data, &ps) != nil || ps.ActiveRun == "" {
+		return ""
+	}
+	r, err := a.Pipeline.Run(ctx, ps.ActiveRun)
+	if err != nil || r.Kind != langsync.RunRestore || r.Phase.Terminal() || len(r.Models) != 1 || len(r.Pairs) != 1 {
+		return ""
+	}
+	if r.Models[0].Backup != p.run.Models[0].Backup || r.Pairs[0].TargetName() != pair.TargetName() {
+		return ""
+	}
+	return r.ID
 }
 
 func (a *App) checkRequest(req RestoreRequest) error {
@@ -629,7 +659,8 @@ func (a *App) spool(ctx context.Context, container, key string) (*os.File, blobs
 func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, source string) (langsync.BackupRef, error) {
 	cat := a.catalog()
 	if ar.Kind != backup.KindArchive {
-		res, err := cat.Save(ctx, ar.ExportReader(), nil, backup.ManifestInfo{Source: source}, nil)
+		// SkipIfUnchanged: a retried drop finds the backup it kept before.
+		res, err := cat.Save(ctx, ar.ExportReader(), nil, backup.ManifestInfo{Source: source}, &backup.SaveOptions{SkipIfUnchanged: true})
 		if err != nil {
 			return langsync.BackupRef{}, fmt.Errorf("app: keeping the dropped export as a backup: %w", err)
 		}

@@ -328,3 +328,36 @@ func TestRestoreDropped(t *testing.T) {
 		t.Errorf("restore/ still holds %v", left)
 	}
 }
+
+// TestRestoreRequestedTwiceJoins: the same restore asked for again while it
+// runs (a redelivered queue message) joins the run; another restore of the
+// same target project is refused as busy.
+func TestRestoreRequestedTwiceJoins(t *testing.T) {
+	ctx := context.Background()
+	p := sample.Tickets()
+	r := newRestoreRig(t, p)
+	a := r.app(nil)
+	first := r.replicate(a, p.Name).Models[0].Backup
+	r.changeSource(p, "second version")
+	second := r.replicate(a, p.Name).Models[0].Backup
+
+	req := app.RestoreRequest{Backup: first, To: "third", As: "Twice"}
+	_, tk, err := a.Restore(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again, err := a.Restore(ctx, req)
+	if err != nil || !again.Joined || again.Run != tk.Run {
+		t.Fatalf("second request: %+v %v; want to join run %s", again, err, tk.Run)
+	}
+	req.Backup = second
+	if _, _, err := a.Restore(ctx, req); !errors.Is(err, pipeline.ErrBusy) {
+		t.Fatalf("another backup into the busy project: %v, want ErrBusy", err)
+	}
+	if run := r.drive(a, tk.Run); run.Phase != langsync.RunSucceeded {
+		t.Fatalf("restore: %s", run.Error)
+	}
+	if n := r.third.Server.CountRequests(http.MethodPost, "/:import"); n != 1 {
+		t.Errorf("%d imports, want 1", n)
+	}
+}
