@@ -446,6 +446,16 @@ func (a *App) checkDocuments(ctx context.Context, p *RestorePlan, ar *backup.Arc
 		p.DocumentsNotChecked = true
 		return false, nil
 	}
+	// One listing instead of a request per document (a project may label
+	// hundreds of thousands).
+	infos, err := dst.List(ctx, container, "")
+	if err != nil && !errors.Is(err, blobstore.ErrNotFound) {
+		return false, fmt.Errorf("app: listing container %s in %s storage: %w", container, p.Target, err)
+	}
+	have := make(map[string]blobstore.Info, len(infos))
+	for _, i := range infos {
+		have[i.Key] = i
+	}
 	carried := map[string]backup.File{}
 	for _, f := range ar.Documents() {
 		carried[f.Document()] = f
@@ -457,15 +467,12 @@ func (a *App) checkDocuments(ctx context.Context, p *RestorePlan, ar *backup.Arc
 			continue
 		}
 		seen[loc] = true
-		info, err := dst.Stat(ctx, container, loc)
-		if err != nil && !errors.Is(err, blobstore.ErrNotFound) {
-			return false, fmt.Errorf("app: checking document %s in %s storage: %w", loc, p.Target, err)
-		}
+		info, present := have[loc]
 		f, ok := carried[loc]
 		switch {
-		case ok && (err != nil || info.Size != f.Size || (info.Metadata["sha256"] != "" && info.Metadata["sha256"] != f.SHA256)):
+		case ok && (!present || info.Size != f.Size || (info.Metadata["sha256"] != "" && info.Metadata["sha256"] != f.SHA256)):
 			p.DocumentsToWrite++
-		case !ok && err != nil:
+		case !ok && !present:
 			p.MissingDocuments = append(p.MissingDocuments, loc)
 		}
 	}
