@@ -62,7 +62,7 @@ func buildLambdaHandler(ctx context.Context, env *Env, log *slog.Logger) (lambda
 	// Lambda has no queue holding scheduled wake-ups: a run whose wake-up is
 	// due waits only for the next scheduled sync, so its sweep takes every
 	// due run, not only those overdue by the Functions grace.
-	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log, sweepGrace: time.Second}
+	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log, restore: a, sweepGrace: time.Second}
 	return lambdahandler.New(lambdahandler.Options{
 		Runs: entry, Starts: entry, Status: entry,
 		Failed: stateKeeper{store: a.Store, container: cfg.Containers.State},

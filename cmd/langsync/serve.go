@@ -151,7 +151,7 @@ func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler
 	if err != nil {
 		return nil, nil, fmt.Errorf("serve: %w", err)
 	}
-	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log}
+	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log, restore: a}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: entry, Starts: entry, Status: entry, Wakes: sb,
 		Failed:      stateKeeper{store: a.Store, container: cfg.Containers.State},
@@ -196,6 +196,9 @@ type pipelineEntry struct {
 	state runState
 	now   func() time.Time
 	log   *slog.Logger
+	// restore starts restore runs (nil: restore requests are kept as
+	// failed).
+	restore restorer
 	// SweepGrace is how overdue a run's wake-up must be before the timer
 	// re-wakes it (default 2 minutes).
 	sweepGrace time.Duration
@@ -318,17 +321,42 @@ func (e *pipelineEntry) Replicate(ctx context.Context, r customhandler.Replicate
 	return wakes(ns...), err
 }
 
-// errRestoreUnavailable: the pipeline of this build has no restore runs;
-// the request is kept under failed/ to be sent again later.
-var errRestoreUnavailable = permanentError("restore runs are not available in this build of langsync; the request is kept under failed/ in the state container")
+// restorer is what the entry points need of shared/app to restore.
+type restorer interface {
+	Restore(ctx context.Context, req app.RestoreRequest) (*app.RestorePlan, pipeline.Ticket, error)
+	RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, error)
+}
+
+// errRestoreUnavailable: no restorer is wired; the request is kept under
+// failed/ to be sent again.
+var errRestoreUnavailable = permanentError("restore is not available in this host; the request is kept under failed/ in the state container")
 
 type permanentError string
 
 func (e permanentError) Error() string   { return string(e) }
 func (e permanentError) Permanent() bool { return true }
 
-func (e *pipelineEntry) Restore(context.Context, customhandler.RestoreRequest) ([]customhandler.Wake, error) {
-	return nil, errRestoreUnavailable
+// Restore starts a restore run: of a backup (id, or project and time) for a
+// queue request, or of a backup dropped under restore/ (blob trigger). A
+// refused restore (app.ErrRefused: bad backup, existing project without
+// replace, missing documents) is permanent: the request is kept, not
+// retried.
+func (e *pipelineEntry) Restore(ctx context.Context, r customhandler.RestoreRequest) ([]customhandler.Wake, error) {
+	if e.restore == nil {
+		return nil, errRestoreUnavailable
+	}
+	if r.Drop != "" {
+		ns, err := e.restore.RestoreDropped(ctx, r.Drop)
+		return wakes(ns...), err
+	}
+	_, t, err := e.restore.Restore(ctx, app.RestoreRequest{
+		Backup: r.Backup, Project: r.Project, At: r.At, To: r.Target, As: r.As, Replace: r.Replace,
+		Reason: "restore request on " + customhandler.QueueImport,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return wakes(t.Next), nil
 }
 
 // Status reports every pair, or those whose source, project or target is

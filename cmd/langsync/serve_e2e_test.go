@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -305,25 +306,66 @@ func TestServeEndToEnd(t *testing.T) {
 	if !strings.Contains(kept[0].Key, "bad-e2e") {
 		t.Fatalf("kept %v", kept)
 	}
-	// A backup dropped under restore/ in Azurite fires the restore blob
-	// trigger once; until the pipeline has restore runs the drop is
-	// recorded under failed/ with the reason, and the blob stays.
-	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
-	if _, err := bs.Put(ctx, langsync.DefaultStateContainer, "restore/Tickets-old.tar.gz", strings.NewReader("not really a backup"), nil); err != nil {
+	// Restores. A request on langsync-import restores the replication's
+	// backup into the secondary under another name; the same backup dropped
+	// under restore/secondary/TicketsDrop/ in Azurite fires the restore blob
+	// trigger (once) and restores under that name; a drop that is not a
+	// backup is refused: moved aside, kept, not retried.
+	backups, err := bs.List(ctx, langsync.DefaultBackupContainer, langsync.BackupPrefix("primary", r.p.Name))
+	if err != nil || len(backups) == 0 {
+		t.Fatalf("backups of %s: %v %v", r.p.Name, backups, err)
+	}
+	if err := snd.Send(ctx, "langsync-import", []byte(fmt.Sprintf(`{"backup":%q,"target":"secondary","as":"TicketsOld"}`, backups[0].Key)), "restore-1"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := host.ScanBlobs(ctx); err != nil || n != 1 {
-		t.Fatalf("blob scan delivered %d (%v), want 1", n, err)
+	rc, _, err := bs.Get(ctx, langsync.DefaultBackupContainer, backups[0].Key)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if last := host.Results()[len(host.Results())-1]; last.Function != "restore" || !last.OK() {
-		t.Fatalf("restore invocation %+v", last)
+	archive, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
+	for key, data := range map[string][]byte{
+		"restore/secondary/TicketsDrop/tickets.tar.gz": archive,
+		"restore/Tickets-junk.tar.gz":                  []byte("not really a backup"),
+	} {
+		if _, err := bs.Put(ctx, langsync.DefaultStateContainer, key, bytes.NewReader(data), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := host.ScanBlobs(ctx); err != nil || n != 2 {
+		t.Fatalf("blob scan delivered %d (%v), want 2", n, err)
+	}
+	for _, res := range host.Results() {
+		if res.Function == "restore" && !res.OK() {
+			t.Fatalf("restore invocation failed (it would be retried): %v", res.Err)
+		}
 	}
 	if n, _ := host.ScanBlobs(ctx); n != 0 {
-		t.Fatalf("the same blob was delivered again (%d)", n)
+		t.Fatalf("drops were delivered again (%d)", n)
+	}
+	for _, name := range []string{"TicketsOld", "TicketsDrop"} {
+		for {
+			code, _, _ := r.tgt.Do(http.MethodGet, "/language/authoring/analyze-text/projects/"+name+"/deployments/production?api-version=2023-04-01", nil)
+			if code == http.StatusOK {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("restore to %s did not finish\n%s", name, tail(s.stdout.String(), 30))
+			case <-tick.C:
+			}
+		}
+	}
+	if left, _ := bs.List(ctx, langsync.DefaultStateContainer, langsync.RestorePrefix); len(left) != 0 {
+		t.Fatalf("restore/ still holds %v", left)
 	}
 	kept, _ = bs.List(ctx, langsync.DefaultStateContainer, langsync.FailedPrefix)
-	if len(kept) != 2 {
-		t.Fatalf("failed/ holds %v, want the malformed message and the restore drop", kept)
+	if len(kept) < 2 {
+		t.Fatalf("failed/ holds %v, want the malformed message and the refused drop", kept)
 	}
 	hcancel()
 	if err := <-runErr; err != nil {
@@ -529,5 +571,35 @@ func TestLambdaEndToEnd(t *testing.T) {
 	}
 	if n := r.targetWrites(":train"); n != 1 {
 		t.Fatalf("%d training jobs on the target, want 1", n)
+	}
+	// A direct restore invoke restores the backup under another name.
+	bs, err := blobstore.Open(ctx, r.store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backups, err := bs.List(ctx, langsync.DefaultBackupContainer, langsync.BackupPrefix("primary", r.p.Name))
+	if err != nil || len(backups) == 0 {
+		t.Fatalf("backups: %v %v", backups, err)
+	}
+	out, err = h.Invoke(ctx, []byte(fmt.Sprintf(`{"backup":%q,"target":"secondary","as":"TicketsL"}`, backups[0].Key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"kind":"restore"`) {
+		t.Fatalf("restore invoke answered %s", out)
+	}
+	for {
+		code, _, _ := r.tgt.Do(http.MethodGet, "/language/authoring/analyze-text/projects/TicketsL/deployments/production?api-version=2023-04-01", nil)
+		if code == http.StatusOK {
+			break
+		}
+		if _, err := h.Invoke(ctx, []byte(`{"action":"sync"}`)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the restore did not finish")
+		case <-tick.C:
+		}
 	}
 }
