@@ -64,6 +64,7 @@ store: %q
 		if code != exitOK {
 			t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 		}
+		t.Logf("dry run:\n%s", stdout)
 		for _, want := range []string{key, "verified", "secondary/Tickets: replace project", "model model1: retrain", "deployment staging: create", "deployment production: leave alone", "dry run: nothing was changed"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("dry run output lacks %q:\n%s", want, stdout)
