@@ -303,6 +303,39 @@ func TestRestoreDropped(t *testing.T) {
 		t.Errorf("a duplicate trigger: %v %v", nexts, err)
 	}
 
+	// A legacy 2021-11-01-preview export: first refused (the third
+	// resource's storage lacks its documents; moved aside, naming them),
+	// then restored once the documents are there.
+	legacy, err := os.ReadFile(filepath.Join("testdata", "legacy-2021-11-01-preview.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.third.Server.ResetRequests()
+	drop("third/Legacy/support.json", legacy)
+	_, err = a.RestoreDropped(ctx, "restore/third/Legacy/support.json")
+	if !errors.Is(err, app.ErrRefused) || !strings.Contains(err.Error(), "s1.txt, s2.txt") {
+		t.Fatalf("legacy drop without documents: %v", err)
+	}
+	noWrites(t, r.third, "legacy drop without documents")
+	emulatortest.WriteDocs(t, r.thirdDocs, "support", map[string]string{"s1.txt": "I was charged twice", "s2.txt": "The site is down"})
+	drop("third/Legacy/support.json", legacy)
+	nexts, err = a.RestoreDropped(ctx, "restore/third/Legacy/support.json")
+	if err != nil || len(nexts) != 1 {
+		t.Fatalf("legacy drop: %v %v", nexts, err)
+	}
+	if run := r.drive(a, nexts[0].Run); run.Phase != langsync.RunSucceeded {
+		t.Fatalf("restore of a legacy export: %s", run.Error)
+	}
+	if c, _, _ := r.third.Do(http.MethodGet, "/language/authoring/analyze-text/projects/Legacy/deployments/production?api-version="+apiVersion, nil); c != http.StatusOK {
+		t.Errorf("legacy restore: deployment production answered %d", c)
+	}
+	for _, q := range []string{"restore-third~Legacy~support.json", "restore-third~Legacy~support.json.reason.json"} {
+		if n := countSuffix(t, a, langsync.FailedPrefix, q); n != 1 {
+			t.Errorf("failed/ holds %d of *%s, want 1", n, q)
+		}
+	}
+	clearFailed(t, a)
+
 	r.third.Server.ResetRequests()
 	drop("junk.tar.gz", []byte("not really a backup"))
 	_, err = a.RestoreDropped(ctx, "restore/junk.tar.gz")
@@ -359,5 +392,30 @@ func TestRestoreRequestedTwiceJoins(t *testing.T) {
 	}
 	if n := r.third.Server.CountRequests(http.MethodPost, "/:import"); n != 1 {
 		t.Errorf("%d imports, want 1", n)
+	}
+}
+
+func countSuffix(t *testing.T, a *app.App, prefix, suffix string) int {
+	t.Helper()
+	infos, err := a.Store.List(context.Background(), a.Config.Containers.State, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, i := range infos {
+		if strings.HasSuffix(i.Key, "-"+suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+func clearFailed(t *testing.T, a *app.App) {
+	t.Helper()
+	infos, _ := a.Store.List(context.Background(), a.Config.Containers.State, langsync.FailedPrefix)
+	for _, i := range infos {
+		if err := a.Store.Delete(context.Background(), a.Config.Containers.State, i.Key, ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
