@@ -419,3 +419,55 @@ func clearFailed(t *testing.T, a *app.App) {
 		}
 	}
 }
+
+// TestRestoreDropPaths: the drop's path picks the target. A file directly
+// under restore/ goes to the project's configured replicas (replacing
+// them); a project with none, or a path nested too deep, is refused.
+func TestRestoreDropPaths(t *testing.T) {
+	ctx := context.Background()
+	p := sample.Tickets()
+	r := newRestoreRig(t, p)
+	a := r.app(nil)
+	r.replicate(a, p.Name)
+	state := a.Config.Containers.State
+	other, err := p.JSONFor("Other", p.Container)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"Other.json", other, `project "Other" has no configured target`},
+		{"a/b/c/d.json", p.JSON, "nested too deep"},
+		{"nowhere/x.json", p.JSON, `resource "nowhere" is not in the config`},
+		{"secondary/x.json", p.JSON, `project "Tickets" exists on secondary`},
+	}
+	r.tgt.Server.ResetRequests()
+	for _, tt := range refused {
+		if _, err := a.Store.Put(ctx, state, langsync.RestorePrefix+tt.name, bytes.NewReader(tt.body), nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := a.RestoreDropped(ctx, langsync.RestorePrefix+tt.name)
+		if !errors.Is(err, app.ErrRefused) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("drop %s: %v, want a refusal saying %q", tt.name, err, tt.want)
+		}
+	}
+	noWrites(t, r.tgt, "refused drops")
+
+	if _, err := a.Store.Put(ctx, state, "restore/tickets.json", bytes.NewReader(p.JSON), nil); err != nil {
+		t.Fatal(err)
+	}
+	nexts, err := a.RestoreDropped(ctx, "restore/tickets.json")
+	if err != nil || len(nexts) != 1 {
+		t.Fatalf("drop into the configured replica: %v %v", nexts, err)
+	}
+	run := r.drive(a, nexts[0].Run)
+	if run.Phase != langsync.RunSucceeded || run.Pairs[0].Target != "secondary" || run.Pairs[0].TargetName() != p.Name {
+		t.Fatalf("restore of the replica: %s %+v %s", run.Phase, run.Pairs, run.Error)
+	}
+	if n := r.tgt.Server.CountRequests(http.MethodPost, "/:import"); n != 1 {
+		t.Errorf("%d imports on the replica, want 1", n)
+	}
+}
