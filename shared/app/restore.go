@@ -537,9 +537,19 @@ func (a *App) RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, 
 		return nil, a.moveAside(ctx, key, info.ETag, err)
 	}
 	source := reqs[0].source
+	// A drop of an archive the catalog already holds (downloaded, then
+	// dropped) keeps the model facts of the run that wrote it.
+	runID := ""
+	if ar.Kind == backup.KindArchive {
+		if ref, ok := a.catalogCopy(ctx, tmp, ar.Manifest.Project); ok {
+			if info, err := a.Store.Stat(ctx, a.Config.Containers.Backups, ref.Key); err == nil {
+				runID = info.Metadata[MetaRun]
+			}
+		}
+	}
 	var plans []*RestorePlan
 	for _, rq := range reqs {
-		p, err := a.plan(ctx, rq.req, langsync.BackupRef{Source: source, Project: ar.Manifest.Project}, ar, "")
+		p, err := a.plan(ctx, rq.req, langsync.BackupRef{Source: source, Project: ar.Manifest.Project}, ar, runID)
 		if err != nil {
 			if errors.Is(err, ErrRefused) {
 				return nil, a.moveAside(ctx, key, info.ETag, err)
@@ -673,15 +683,10 @@ func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, sour
 		}
 		return res.Ref, nil
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return langsync.BackupRef{}, err
-	}
-	h := sha256.New()
-	size, err := io.Copy(h, f)
+	sum, size, err := fileSum(f)
 	if err != nil {
 		return langsync.BackupRef{}, err
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
 	m := ar.Manifest
 	refs, err := cat.List(ctx, m.Project)
 	if err != nil {
@@ -711,6 +716,37 @@ func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, sour
 		return ref, fmt.Errorf("app: keeping the dropped backup as %s: %w", ref.Key, err)
 	}
 	return ref, nil
+}
+
+// fileSum returns the sha256 (hex) and size of a file's content.
+func fileSum(f *os.File) (string, int64, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	size, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("app: hashing the drop: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
+
+// catalogCopy finds the catalog's backup with the same bytes as f.
+func (a *App) catalogCopy(ctx context.Context, f *os.File, project string) (langsync.BackupRef, bool) {
+	sum, _, err := fileSum(f)
+	if err != nil {
+		return langsync.BackupRef{}, false
+	}
+	refs, err := a.catalog().List(ctx, project)
+	if err != nil {
+		return langsync.BackupRef{}, false
+	}
+	for _, r := range refs {
+		if r.SHA256 == sum {
+			return r, true
+		}
+	}
+	return langsync.BackupRef{}, false
 }
 
 // moveAside moves a drop that cannot be restored to failed/ with a

@@ -428,8 +428,27 @@ func TestRestoreDropPaths(t *testing.T) {
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
 	a := r.app(nil)
-	r.replicate(a, p.Name)
+	key := r.replicate(a, p.Name).Models[0].Backup
 	state := a.Config.Containers.State
+	// An archive from the catalog, downloaded and dropped: the run that
+	// wrote it still supplies the training config.
+	rc, _, err := a.Store.Get(ctx, a.Config.Containers.Backups, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, _ := io.ReadAll(rc)
+	rc.Close()
+	if _, err := a.Store.Put(ctx, state, "restore/third/Copy/b.tar.gz", bytes.NewReader(archive), nil); err != nil {
+		t.Fatal(err)
+	}
+	nexts, err := a.RestoreDropped(ctx, "restore/third/Copy/b.tar.gz")
+	if err != nil || len(nexts) != 1 {
+		t.Fatalf("archive drop: %v %v", nexts, err)
+	}
+	copied := r.drive(a, nexts[0].Run)
+	if m := copied.Models[0]; copied.Phase != langsync.RunSucceeded || m.Backup != key || m.Label != "model1" || m.TrainingConfigVersion == app.DefaultTrainingConfig {
+		t.Fatalf("archive drop run %s (%s): %+v; want the catalog's backup and its run's training config", copied.Phase, copied.Error, m)
+	}
 	other, err := p.JSONFor("Other", p.Container)
 	if err != nil {
 		t.Fatal(err)
@@ -459,7 +478,7 @@ func TestRestoreDropPaths(t *testing.T) {
 	if _, err := a.Store.Put(ctx, state, "restore/tickets.json", bytes.NewReader(p.JSON), nil); err != nil {
 		t.Fatal(err)
 	}
-	nexts, err := a.RestoreDropped(ctx, "restore/tickets.json")
+	nexts, err = a.RestoreDropped(ctx, "restore/tickets.json")
 	if err != nil || len(nexts) != 1 {
 		t.Fatalf("drop into the configured replica: %v %v", nexts, err)
 	}
