@@ -120,7 +120,19 @@ func TestRestorePointInTime(t *testing.T) {
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
-	a := r.app(nil)
+	logs := &syncBuffer{}
+	a := r.appLogging(nil, logs)
+	t.Cleanup(func() {
+		out := logs.String()
+		if !strings.Contains(out, "restore started") {
+			t.Errorf("the restore was not logged")
+		}
+		for _, k := range []string{r.src.Key, r.tgt.Key, r.third.Key} {
+			if strings.Contains(out, k) {
+				t.Errorf("the logs contain a key")
+			}
+		}
+	})
 	base := time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 	var keys []string
 	for i, desc := range []string{"", "second version", "third version"} {
@@ -179,6 +191,15 @@ func TestRestorePointInTime(t *testing.T) {
 	}
 	if n := r.third.Server.CountRequests(http.MethodPost, "/:import"); n != 1 {
 		t.Errorf("%d imports on the third resource, want 1", n)
+	}
+	data, _, err := a.State.Get(ctx, langsync.RunKey(run.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{r.src.Key, r.tgt.Key, r.third.Key} {
+		if strings.Contains(string(data), k) {
+			t.Errorf("the restore run's state holds a key")
+		}
 	}
 }
 
