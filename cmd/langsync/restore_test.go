@@ -70,6 +70,17 @@ store: %q
 				t.Errorf("dry run output lacks %q:\n%s", want, stdout)
 			}
 		}
+		code, stdout, _ = runCLI(t, env, "restore", "--config", cfgPath, "--backup", key, "--to", "secondary", "--dry-run", "--json")
+		var out struct {
+			DryRun bool
+			Plan   struct {
+				ProjectAction string
+				Blockers      []string
+			}
+		}
+		if code != exitOK || json.Unmarshal([]byte(stdout), &out) != nil || !out.DryRun || out.Plan.ProjectAction != "replace" || len(out.Plan.Blockers) != 1 {
+			t.Errorf("dry run --json without --replace: exit %d\n%s", code, stdout)
+		}
 		if w := targetWrites(tgt); len(w) != 0 {
 			t.Errorf("a dry run sent %v", w)
 		}
