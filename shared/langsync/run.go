@@ -89,9 +89,11 @@ const (
 	// StepPending: not started yet (or waiting for NotBefore after a
 	// transient error).
 	StepPending StepStatus = "pending"
-	// StepStarting: claimed by a handler that is about to send the POST. A
-	// step found in this state without a Job after the claim timeout is
-	// recovered by looking for the job on the service before any re-POST.
+	// StepStarting: claimed by a handler that is about to send the POST.
+	// Until the claim's deadline (Step.ClaimUntil) other handlers only
+	// watch it; a step found in this state without a Job after the
+	// deadline is recovered by looking for the job on the service before
+	// any re-POST.
 	StepStarting StepStatus = "starting"
 	// StepRunning: the job was started; Job.Location is polled.
 	StepRunning StepStatus = "running"
@@ -132,9 +134,14 @@ type Step struct {
 	// evidence that the POST was accepted.
 	Before string `json:"before,omitempty"`
 	// Claimed is when a handler set StepStarting.
-	Claimed  time.Time `json:"claimed,omitempty"`
-	Started  time.Time `json:"started,omitempty"`
-	Finished time.Time `json:"finished,omitempty"`
+	Claimed time.Time `json:"claimed,omitempty"`
+	// ClaimUntil is the claim's deadline: the claimant's POST is cut off
+	// before it, so once it has passed no handler can still be sending
+	// it and another may recover the step. Zero in steps claimed by an
+	// older langsync (the pipeline's ClaimTimeout applies then).
+	ClaimUntil time.Time `json:"claimUntil,omitempty"`
+	Started    time.Time `json:"started,omitempty"`
+	Finished   time.Time `json:"finished,omitempty"`
 	// NotBefore delays the next attempt after a transient error.
 	NotBefore time.Time `json:"notBefore,omitempty"`
 	// Error is the last error (transient or the final one).

@@ -62,6 +62,11 @@ type exec struct {
 	etag     string
 	deadline time.Time
 	log      *slog.Logger
+	// hold, when set by a step, ends Advance without a save: there is
+	// nothing to do before it (busy: another handler holds the step's
+	// claim until then).
+	hold time.Time
+	busy bool
 }
 
 func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error) {
@@ -108,6 +113,13 @@ func (x *exec) loop(ctx context.Context) (Next, error) {
 		wait, err := x.step(ctx, i)
 		if err != nil {
 			return Next{}, err
+		}
+		if !x.hold.IsZero() {
+			// Nothing was changed, so nothing is written: a save here would
+			// move the ETag under a claimant about to save its job.
+			n := x.p.nextFor(r)
+			n.At, n.Busy = x.hold, x.busy
+			return n, nil
 		}
 		if !wait.IsZero() {
 			r.NextAt = wait
@@ -159,6 +171,11 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 	s := &x.run.Steps[i]
 	now := x.p.clock.Now()
 	if s.NotBefore.After(now) {
+		if x.run.NextAt.Equal(s.NotBefore) {
+			// Already due then: an early wake-up (or a second driver)
+			// writes nothing.
+			x.hold = s.NotBefore
+		}
 		return s.NotBefore, nil
 	}
 	var wait time.Time
@@ -269,7 +286,10 @@ func (x *exec) simple(ctx context.Context, i int, fn func(context.Context, *lang
 type jobOps struct {
 	kind     langsync.JobKind
 	resource string
-	begin    func(ctx context.Context) (langsync.Job, error)
+	// prepare, if set, runs before the step is claimed: slow reads (the
+	// backup an import sends) must not eat into the POST's deadline.
+	prepare func(ctx context.Context) error
+	begin   func(ctx context.Context) (langsync.Job, error)
 	// snapshot records what the service shows before the POST (saved in
 	// Step.Before with the claim).
 	snapshot func(ctx context.Context) (string, error)
@@ -286,6 +306,11 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	now := x.p.clock.Now()
 	switch s.Status {
 	case langsync.StepPending:
+		if ops.prepare != nil {
+			if err := ops.prepare(ctx); err != nil {
+				return time.Time{}, err
+			}
+		}
 		if ops.snapshot != nil {
 			before, err := ops.snapshot(ctx)
 			if err != nil {
@@ -293,13 +318,11 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			}
 			s.Before = before
 		}
-		s.Status, s.Claimed = langsync.StepStarting, now
+		s.Status = langsync.StepStarting
 		if s.Started.IsZero() {
 			s.Started = now
 		}
-		// Should this handler die before the next save, the run is due
-		// again when the claim expires (for the sweep and the hosts).
-		x.run.NextAt = now.Add(x.p.opts.ClaimTimeout)
+		x.claim(s, now)
 		if err := x.save(ctx); err != nil {
 			return time.Time{}, err
 		}
@@ -310,10 +333,10 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		return x.begin(ctx, i, ops)
 	case langsync.StepStarting:
 		if s.Job == nil {
-			if until := s.Claimed.Add(x.p.opts.ClaimTimeout); !s.Claimed.IsZero() && now.Before(until) {
-				// Another handler claimed the step moments ago and may be
-				// sending the POST now.
-				return until, nil
+			if until := x.claimDeadline(s); now.Before(until) {
+				// Another handler claimed the step and may be sending the
+				// POST now: watch, never write (see exec.hold).
+				return x.observe(s, ops, now, until), nil
 			}
 			if ops.recover != nil {
 				job, done, err := ops.recover(ctx, s.Before)
@@ -340,8 +363,15 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 					return x.poll(ctx, i, ops)
 				}
 			}
-			s.Claimed = now
-			x.run.NextAt = now.Add(x.p.opts.ClaimTimeout)
+			if ops.prepare != nil {
+				if err := ops.prepare(ctx); err != nil {
+					return time.Time{}, err
+				}
+			}
+			// Saved under the ETag read before the recovery: should the
+			// claimant have saved its job meanwhile, this fails and no
+			// second POST is sent.
+			x.claim(s, now)
 			if err := x.save(ctx); err != nil {
 				return time.Time{}, err
 			}
@@ -361,10 +391,60 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("step in unexpected status %q", s.Status)
 }
 
+// claim marks s as being started by this handler until the claim's
+// deadline. Should the handler die before its next save, the run is due
+// again at the deadline (for the sweep and the hosts).
+func (x *exec) claim(s *langsync.Step, now time.Time) {
+	s.Claimed, s.ClaimUntil = now, now.Add(x.p.opts.BeginTimeout)
+	x.run.NextAt = s.ClaimUntil
+}
+
+// claimDeadline is when the claim on a starting step lapses: the deadline
+// its claimant recorded or, for a claim by an older langsync, the claim
+// time plus ClaimTimeout. Zero when the step is not claimed (a failed POST
+// cleared the claim so that the retry recovers at once).
+func (x *exec) claimDeadline(s *langsync.Step) time.Time {
+	switch {
+	case s.Claimed.IsZero():
+		return time.Time{}
+	case !s.ClaimUntil.IsZero():
+		return s.ClaimUntil
+	}
+	return s.Claimed.Add(x.p.opts.ClaimTimeout)
+}
+
+// observe reports a step another handler is starting and holds Advance
+// until the claim's deadline, writing nothing.
+func (x *exec) observe(s *langsync.Step, ops jobOps, now, until time.Time) time.Time {
+	x.hold, x.busy = until, true
+	msg := fmt.Sprintf("another langsync is starting the %s job on %s (claimed %s ago); waiting up to %s for it",
+		ops.kind, ops.resource, now.Sub(s.Claimed).Round(time.Second), until.Sub(now).Round(time.Second))
+	x.log.Info("step claimed by another handler; waiting", "step", s.ID(), "until", until)
+	if x.p.opts.OnProgress != nil {
+		x.p.opts.OnProgress(Progress{Run: x.run.ID, Step: *s, Elapsed: now.Sub(s.Claimed), Event: "wait", Message: msg, Until: until})
+	}
+	return until
+}
+
+// postWindow is how long the POST may take within a claim: four fifths of
+// it, leaving the rest for saving the job's location before the deadline.
+func (x *exec) postWindow(s *langsync.Step) time.Duration {
+	return x.claimDeadline(s).Sub(x.p.clock.Now()) - x.p.opts.BeginTimeout/5
+}
+
 func (x *exec) begin(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	s := &x.run.Steps[i]
-	job, err := ops.begin(ctx)
+	// The POST ends before the claim's deadline, so that once it has passed
+	// a later handler knows no POST of this claim can still be in flight.
+	pctx, cancel := context.WithTimeout(ctx, x.postWindow(s))
+	job, err := ops.begin(pctx)
+	cancel()
 	if err != nil {
+		if pctx.Err() != nil && ctx.Err() == nil {
+			// Transient: the retry looks for the job first (it may have
+			// been accepted).
+			return time.Time{}, fmt.Errorf("%w: the %s request to %s got no answer within its claim (%s; BeginTimeout): %w", ErrTransient, ops.kind, ops.resource, x.p.opts.BeginTimeout, err)
+		}
 		return time.Time{}, err
 	}
 	if job.Kind == "" {
@@ -750,18 +830,23 @@ func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
 
 func (x *exec) importOps(s *langsync.Step) jobOps {
 	target, label := s.Target, s.Model
+	var data []byte
 	return jobOps{
 		kind: langsync.JobImport, resource: target,
-		begin: func(ctx context.Context) (langsync.Job, error) {
+		prepare: func(ctx context.Context) error {
 			pair, err := x.pair(target)
 			if err != nil {
-				return langsync.Job{}, err
+				return err
 			}
 			m, err := x.model(label)
 			if err != nil {
-				return langsync.Job{}, err
+				return err
 			}
-			data, err := x.exportFor(ctx, m, pair)
+			data, err = x.exportFor(ctx, m, pair)
+			return err
+		},
+		begin: func(ctx context.Context) (langsync.Job, error) {
+			pair, err := x.pair(target)
 			if err != nil {
 				return langsync.Job{}, err
 			}

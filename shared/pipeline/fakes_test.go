@@ -477,7 +477,9 @@ probes: ["hello"]
 		PollIntervals: map[langsync.JobKind]time.Duration{langsync.JobExport: time.Second, langsync.JobImport: time.Second, langsync.JobTrain: time.Second, langsync.JobDeploy: time.Second},
 		PollBudget:    2 * time.Second,
 		Backoff:       time.Second,
-		ClaimTimeout:  30 * time.Second,
+		BeginTimeout:  10 * time.Second,
+		// Only for claims without a recorded deadline (older langsync).
+		ClaimTimeout: 2 * time.Minute,
 	}
 	return w
 }

@@ -60,13 +60,22 @@ type Options struct {
 	// MaxAttempts per step before a transient error becomes permanent
 	// (default 8).
 	MaxAttempts int
-	// ClaimTimeout is how long a step may sit in "starting" before another
-	// handler recovers it (default 2m).
+	// BeginTimeout bounds the start of a job: a handler that claims a job
+	// step records the claim's deadline (now + BeginTimeout) and sends the
+	// POST under a context that ends at four fifths of it, leaving the
+	// rest for saving the job's location. Until the deadline other
+	// handlers only watch the step; after it they recover it (looking for
+	// the job on the service before any re-POST). Default 30s.
+	BeginTimeout time.Duration
+	// ClaimTimeout applies only to steps claimed by an older langsync,
+	// which recorded no claim deadline: they are left alone this long
+	// after the claim (default 2m).
 	ClaimTimeout time.Duration
 	// LockTTL and LockWait: the per-(target, project) lock taken while a run
 	// is created (defaults 30s and 60s).
 	LockTTL, LockWait time.Duration
-	// OnProgress, if set, is called on every step transition and poll.
+	// OnProgress, if set, is called on every step transition and poll, and
+	// when Advance finds a step another handler is starting ("wait").
 	OnProgress func(Progress)
 	// Hook is a test seam: called at named points ("claimed", "begun",
 	// "saved", "done", each prefixed with the step id and a colon); an error
@@ -79,7 +88,11 @@ type Progress struct {
 	Run     string
 	Step    langsync.Step
 	Elapsed time.Duration
-	Event   string // "start", "poll", "done", "skip", "retry", "fail"
+	Event   string // "start", "poll", "done", "skip", "retry", "fail", "wait"
+	// Message says in words what a "wait" waits for and how long at most.
+	Message string
+	// Until is when a "wait" ends at the latest (the claim's deadline).
+	Until time.Time
 }
 
 // Pipeline runs replications. It is safe for concurrent use.
@@ -122,6 +135,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.PollBudget, 20*time.Second)
 	def(&opts.Backoff, 10*time.Second)
 	def(&opts.MaxBackoff, 10*time.Minute)
+	def(&opts.BeginTimeout, 30*time.Second)
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
@@ -156,6 +170,11 @@ type Next struct {
 	// Stale: the wake-up was out of date (or another handler holds the
 	// run); schedule nothing.
 	Stale bool `json:"stale,omitempty"`
+	// Busy: another handler has claimed Step and is sending its job's
+	// POST. Nothing was written (a write would break the claimant's next
+	// save). Look again at At, the claim's deadline, or as soon as the
+	// run's Seq moves past Seq (the claimant saved its progress).
+	Busy bool `json:"busy,omitempty"`
 }
 
 // Wakeup is the body of an internal wake-up message.
@@ -546,6 +565,9 @@ func (p *Pipeline) nextFor(r *langsync.Run) Next {
 	}
 	return n
 }
+
+// Clock returns the pipeline's clock: Next.At and run times are in its time.
+func (p *Pipeline) Clock() Clock { return p.clock }
 
 // Run returns the stored run.
 func (p *Pipeline) Run(ctx context.Context, id string) (*langsync.Run, error) {

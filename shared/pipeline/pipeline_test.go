@@ -140,8 +140,8 @@ func TestCrashAtEveryPointStartsEachJobOnce(t *testing.T) {
 				t.Fatalf("drive: %v, want the crash", err)
 			}
 			// A new process resumes once the claim of a crashed handler
-			// has expired.
-			w.clock.Advance(w.opts.ClaimTimeout)
+			// has reached its deadline (BeginTimeout, not ClaimTimeout).
+			w.clock.Advance(w.opts.BeginTimeout)
 			r, err := w.drive(w.pipeline(), id)
 			if err != nil || r.Phase != langsync.RunSucceeded {
 				t.Fatalf("resume: %v %+v", err, r)

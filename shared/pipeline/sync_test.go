@@ -279,15 +279,15 @@ func TestCrashedClaimIsDueWhenTheClaimExpires(t *testing.T) {
 		t.Fatal("want the crash")
 	}
 	r, _ := p.Run(ctx, tk[0].Run)
-	if want := w.clock.Now().Add(w.opts.ClaimTimeout); !r.NextAt.Equal(want) {
-		t.Errorf("NextAt %v, want the claim's expiry %v", r.NextAt, want)
+	if want := w.clock.Now().Add(w.opts.BeginTimeout); !r.NextAt.Equal(want) || !r.Steps[1].ClaimUntil.Equal(want) {
+		t.Errorf("NextAt %v, claim deadline %v, want both at the claim's deadline %v", r.NextAt, r.Steps[1].ClaimUntil, want)
 	}
 	// The redelivered message is stale; the sweep re-wakes the run once
 	// the claim has expired, and the resumed run sends one export.
 	if got, _ := p.Sweep(ctx, time.Second); len(got) != 0 {
 		t.Errorf("swept before the claim expired: %+v", got)
 	}
-	w.clock.Advance(w.opts.ClaimTimeout + 2*time.Second)
+	w.clock.Advance(w.opts.BeginTimeout + 2*time.Second)
 	got, err := p.Sweep(ctx, time.Second)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("sweep: %+v %v", got, err)
