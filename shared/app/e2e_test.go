@@ -145,7 +145,6 @@ func (r *rig) appLogging(mod func(*pipeline.Options), logs *syncBuffer) *app.App
 		Logger:    logger,
 		Authoring: &authoring.ClientOptions{Budget: r.budget},
 		Pipeline: func(o *pipeline.Options) {
-			o.ClaimTimeout = time.Millisecond
 			if mod != nil {
 				mod(o)
 			}
@@ -405,6 +404,9 @@ func TestCrashAtEveryStepStartsEachJobOnce(t *testing.T) {
 			rr.cfg = &cfg
 			crashed := false
 			crashing := rr.app(func(o *pipeline.Options) {
+				// The crashed process ran a while ago: its claims have
+				// passed their deadline when the next process resumes.
+				o.Clock = offsetClock(-time.Hour)
 				o.Hook = func(at string) error {
 					if at == point && !crashed {
 						crashed = true
@@ -447,6 +449,21 @@ func TestCrashAtEveryStepStartsEachJobOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// offsetClock is the real clock moved by a fixed offset.
+type offsetClock time.Duration
+
+func (c offsetClock) Now() time.Time { return time.Now().UTC().Add(time.Duration(c)) }
+func (c offsetClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
