@@ -19,6 +19,7 @@ import (
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/pipeline"
 )
 
 // TestHelperLocal is not a test: the local tests run the test binary with
@@ -31,6 +32,11 @@ func TestHelperLocal(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A host killed between a job's POST and its save is resumed at the
+	// claim's deadline: 5 s here, not the default 30 s.
+	localAppOptions = func(o *app.Options) {
+		o.Pipeline = func(po *pipeline.Options) { po.BeginTimeout = 5 * time.Second }
+	}
 	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	os.Exit(run(ctx, e, append([]string{"local"}, strings.Fields(os.Getenv("LANGSYNC_HELPER_ARGS"))...)))
 }
@@ -131,17 +137,32 @@ func (r *localRig) inSync(t *testing.T) bool {
 	return err == nil && len(st) == 1 && st[0].Fingerprint != "" && st[0].ActiveRun == nil && st[0].Lag == 0 && st[0].LastRunPhase == "succeeded"
 }
 
-func pollUntil(t *testing.T, what string, d time.Duration, cond func() bool, logs *localLogs) {
+// pollUntil polls cond until it holds. It waits for the event, not for a
+// budget: it gives up only shortly before the test binary's own -timeout,
+// so a loaded machine makes the test slower, not red.
+func pollUntil(t *testing.T, what string, cond func() bool, logs *localLogs) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	ctx, cancel := testContext(t)
+	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s\n%s", what, d, tail(logs.String(), 40))
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not before the test's deadline\n%s", what, tail(logs.String(), 40))
+		case <-tick.C:
 		}
-		<-tick.C
 	}
+}
+
+// testContext ends shortly before the test binary's -timeout (or after 10
+// minutes without one), leaving time to report what was waited for.
+func testContext(t *testing.T) (context.Context, context.CancelFunc) {
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	return context.WithDeadline(context.Background(), deadline.Add(-30*time.Second))
 }
 
 // TestLocalKilledDuringTraining kills the `langsync local` process
@@ -153,7 +174,7 @@ func TestLocalKilledDuringTraining(t *testing.T) {
 	r := newLocalRig(t, 3*time.Second)
 	logs := &localLogs{}
 	first := localProcess(t, logs, "--config", r.cfgPath, "--sync-now", "--log-format", "json")
-	pollUntil(t, "training started on the target", 60*time.Second, func() bool { return r.trainPosts() > 0 }, logs)
+	pollUntil(t, "training started on the target", func() bool { return r.trainPosts() > 0 }, logs)
 	if err := first.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +184,7 @@ func TestLocalKilledDuringTraining(t *testing.T) {
 	}
 
 	second := localProcess(t, logs, "--config", r.cfgPath, "--log-format", "json")
-	pollUntil(t, "pair in sync after the restart", 60*time.Second, func() bool { return r.inSync(t) }, logs)
+	pollUntil(t, "pair in sync after the restart", func() bool { return r.inSync(t) }, logs)
 	if n := r.trainPosts(); n != 1 {
 		t.Errorf("target got %d training POSTs, want 1\n%s", n, tail(logs.String(), 40))
 	}
@@ -191,7 +212,7 @@ func TestLocalSignalStopsCleanly(t *testing.T) {
 	r := newLocalRig(t, 0)
 	logs := &localLogs{}
 	p := localProcess(t, logs, "--config", r.cfgPath)
-	pollUntil(t, "start-up", 30*time.Second, func() bool { return strings.Contains(logs.String(), "resumed unfinished runs") }, logs)
+	pollUntil(t, "start-up", func() bool { return strings.Contains(logs.String(), "resumed unfinished runs") }, logs)
 	if err := p.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

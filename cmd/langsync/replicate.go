@@ -169,12 +169,20 @@ func newApp(ctx context.Context, env *Env, cfg *config.Config, verbose bool, pro
 	if progress != nil {
 		printer = &progressPrinter{w: progress, last: map[string]string{}}
 	}
-	return app.New(ctx, cfg, &app.Options{Logger: logger, Pipeline: func(o *pipeline.Options) {
+	opts := &app.Options{Logger: logger, Pipeline: func(o *pipeline.Options) {
 		if printer != nil {
 			o.OnProgress = printer.print
 		}
-	}})
+	}}
+	if cliAppOptions != nil {
+		cliAppOptions(opts)
+	}
+	return app.New(ctx, cfg, opts)
 }
+
+// cliAppOptions lets tests adjust the app of replicate and sync (as
+// hostAppOptions does for serve).
+var cliAppOptions func(*app.Options)
 
 type progressPrinter struct {
 	mu   sync.Mutex
@@ -182,14 +190,18 @@ type progressPrinter struct {
 	last map[string]string
 }
 
-// print writes one line per step event, and per job percent change.
+// print writes one line per step event, per job percent change, and per
+// claim of another process that this one waits for.
 func (p *progressPrinter) print(ev pipeline.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	key := ev.Run + "/" + ev.Step.ID()
 	state := ev.Event
-	if ev.Event == "poll" && ev.Step.Name == langsync.StepTrain {
+	switch {
+	case ev.Event == "poll" && ev.Step.Name == langsync.StepTrain:
 		state = fmt.Sprintf("poll %d", ev.Step.Percent)
+	case ev.Event == "wait":
+		state = "wait " + ev.Until.String()
 	}
 	if p.last[key] == state {
 		return
@@ -203,6 +215,8 @@ func (p *progressPrinter) print(ev pipeline.Progress) {
 		line += " " + ev.Step.Error
 	case ev.Event == "done" && ev.Step.Note != "":
 		line += " " + ev.Step.Note
+	case ev.Event == "wait":
+		line += " " + ev.Message
 	}
 	fmt.Fprintln(p.w, line)
 }

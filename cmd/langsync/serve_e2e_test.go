@@ -45,12 +45,14 @@ type e2eRig struct {
 
 // e2eAppOptions: the emulators enforce no limits, so a roomy budget keeps
 // the tests fast; a tiny poll budget makes every job step hand over to a
-// scheduled message, so a run travels through every queue and function.
+// scheduled message, so a run travels through every queue and function. A
+// process killed between a POST and its save is recovered at the claim's
+// deadline, 10 s later (the default 30 s would only slow the kill test).
 func e2eAppOptions(o *app.Options) {
 	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
 	o.Pipeline = func(po *pipeline.Options) {
 		po.PollBudget = time.Millisecond
-		po.ClaimTimeout = time.Millisecond
+		po.BeginTimeout = 10 * time.Second
 		po.PollIntervals = map[langsync.JobKind]time.Duration{
 			langsync.JobExport: 100 * time.Millisecond, langsync.JobImport: 100 * time.Millisecond,
 			langsync.JobTrain: 200 * time.Millisecond, langsync.JobDeploy: 100 * time.Millisecond,
@@ -456,7 +458,7 @@ func serveProcess(t *testing.T, env map[string]string, port string, logs *serveB
 // in-flight message and waits for the restarted process, and the run
 // completes without a second training job.
 func TestServeKilledMidRun(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERig(t, 2*time.Second)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -492,6 +494,12 @@ func TestServeKilledMidRun(t *testing.T) {
 	}
 	_ = first.Wait()
 	serveProcess(t, r.env, port, logs)
+	// As the Functions host does, wait for the new process to answer before
+	// calling it: until then the status trigger answers 500 (connection
+	// refused), which a loaded machine makes long enough to be seen.
+	if err := host.WaitReady(ctx); err != nil {
+		t.Fatalf("restarted handler: %v\n%s", err, tail(logs.String(), 30))
+	}
 
 	if ph := r.waitRun(t, ctx, front.URL, func() string { return tail(logs.String(), 40) }); ph != langsync.RunSucceeded {
 		t.Fatalf("run %s after the restart\n%s", ph, tail(logs.String(), 40))

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,11 +17,11 @@ import (
 
 // TestTwoDriversOfOneRun: two processes (two Apps on one state store)
 // drive one run at once, as two `langsync replicate` do, against emulators
-// that answer slowly. Whoever claims the export and the train step is held
-// after its POST until the other has seen the claim; the other must wait
-// on the owner's progress, not on the claim's deadline (an hour here, so a
-// wait for it would end the test by its context), and each job is sent
-// once.
+// that answer slowly. When one has sent the export or the training POST and
+// not yet saved the job, the other advances the run: it must write nothing
+// and report what it waits for; both then finish on the owner's progress,
+// not on the claim's deadline (an hour here, so a wait for it would end
+// the test by its context), and each job is sent once.
 func TestTwoDriversOfOneRun(t *testing.T) {
 	p := sample.Orders()
 	r := newRig(t, nil, p)
@@ -37,39 +38,50 @@ func TestTwoDriversOfOneRun(t *testing.T) {
 
 	var mu sync.Mutex
 	var waits []pipeline.Progress
-	seen := map[string]chan struct{}{"export/model1": make(chan struct{}), "train/secondary/model1": make(chan struct{})}
-	closed := map[string]bool{}
-	driver := func() *app.App {
+	observed := map[string]*pipeline.Next{"export/model1": nil, "train/secondary/model1": nil}
+	var runID string
+	var apps [2]*app.App
+	driver := func(i int) *app.App {
 		return r.app(func(o *pipeline.Options) {
 			o.BeginTimeout, o.ClaimTimeout = time.Hour, time.Hour
 			o.OnProgress = func(ev pipeline.Progress) {
-				if ev.Event != "wait" {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				waits = append(waits, ev)
-				if ch, ok := seen[ev.Step.ID()]; ok && !closed[ev.Step.ID()] {
-					closed[ev.Step.ID()] = true
-					close(ch)
+				if ev.Event == "wait" {
+					mu.Lock()
+					waits = append(waits, ev)
+					mu.Unlock()
 				}
 			}
 			o.Hook = func(at string) error {
 				step, point, _ := strings.Cut(at, ":")
-				if ch, ok := seen[step]; ok && point == "begun" {
-					// Between the POST and saving its location: the moment
-					// another driver's write used to break.
-					select {
-					case <-ch:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
+				mu.Lock()
+				n, watched := observed[step]
+				mu.Unlock()
+				if !watched || n != nil || point != "begun" {
+					return nil
 				}
+				// Between this process's POST and its save of the job: the
+				// other process advances the run now.
+				other := apps[1-i]
+				_, tag, err := other.State.Get(ctx, langsync.RunKey(runID))
+				if err != nil {
+					return err
+				}
+				next, err := other.Pipeline.Advance(ctx, runID)
+				if err != nil {
+					return fmt.Errorf("the other driver: %w", err)
+				}
+				if _, now, err := other.State.Get(ctx, langsync.RunKey(runID)); err != nil || now != tag {
+					return fmt.Errorf("the other driver wrote the run while %s was being started", step)
+				}
+				mu.Lock()
+				observed[step] = &next
+				mu.Unlock()
 				return nil
 			}
 		})
 	}
-	a, b := driver(), driver()
+	apps[0], apps[1] = driver(0), driver(1)
+	a, b := apps[0], apps[1]
 	t1, err := a.Pipeline.Start(ctx, pipeline.Request{Project: p.Name, Trigger: langsync.TriggerCLI})
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +90,7 @@ func TestTwoDriversOfOneRun(t *testing.T) {
 	if err != nil || len(t2) != 1 || !t2[0].Joined || t2[0].Run != t1[0].Run {
 		t.Fatalf("second start: %+v %v, want it to join %s", t2, err, t1[0].Run)
 	}
+	runID = t1[0].Run
 	type result struct {
 		run *langsync.Run
 		err error
@@ -92,7 +105,7 @@ func TestTwoDriversOfOneRun(t *testing.T) {
 	for range 2 {
 		res := <-results
 		if res.err != nil {
-			t.Fatalf("drive: %v (a driver waited for a claim's deadline instead of the owner's progress?)", res.err)
+			t.Fatalf("drive: %v", res.err) // a wait for a claim's deadline ends by ctx
 		}
 		if res.run.Phase != langsync.RunSucceeded {
 			t.Fatalf("run %s: %s", res.run.Phase, res.run.Error)
@@ -100,10 +113,13 @@ func TestTwoDriversOfOneRun(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for step := range seen {
-		if !closed[step] {
-			t.Errorf("no driver reported waiting for %s", step)
+	for step, n := range observed {
+		if n == nil || !n.Busy || n.Stale {
+			t.Errorf("the other driver during %s's POST: %+v, want Busy", step, n)
 		}
+	}
+	if len(waits) < len(observed) {
+		t.Errorf("%d wait events, want one per held step", len(waits))
 	}
 	for _, w := range waits {
 		if !strings.Contains(w.Message, "another langsync is starting the") || w.Until.IsZero() {

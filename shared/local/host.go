@@ -125,8 +125,8 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*Host, error) 
 	return h, nil
 }
 
-// stepLine logs one line per step event (start, done, retry, fail, skip);
-// polls are logged only at debug level.
+// stepLine logs one line per step event (start, done, retry, fail, skip,
+// wait); polls are logged only at debug level.
 func (h *Host) stepLine(p pipeline.Progress) {
 	level := slog.LevelInfo
 	switch p.Event {
@@ -146,6 +146,11 @@ func (h *Host) stepLine(p pipeline.Progress) {
 	}
 	if p.Step.Note != "" && p.Event == "done" {
 		attrs = append(attrs, "note", p.Step.Note)
+	}
+	if p.Event == "wait" {
+		// Another process (a `langsync replicate` beside this host) is
+		// starting the step's job; say what and for how long at most.
+		attrs = append(attrs, "reason", p.Message, "until", p.Until.Format(time.RFC3339))
 	}
 	if p.Elapsed > 0 && p.Event != "start" {
 		attrs = append(attrs, "elapsed", p.Elapsed.Round(time.Millisecond).String())
