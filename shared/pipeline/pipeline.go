@@ -58,8 +58,14 @@ type Options struct {
 	// per attempt up to MaxBackoff (defaults 10s and 10m).
 	Backoff, MaxBackoff time.Duration
 	// MaxAttempts per step before a transient error becomes permanent
-	// (default 8).
+	// (default 8). Throttling with a Retry-After, unreachable resources
+	// (bounded by the config's unreachableBudget) and failed jobs (the
+	// config's jobRetries) are counted apart.
 	MaxAttempts int
+	// JobRetryBackoff is the wait before a job that failed on the
+	// service's side is sent again; it doubles per retry up to MaxBackoff
+	// (default 30s).
+	JobRetryBackoff time.Duration
 	// ClaimTimeout is how long a step may sit in "starting" before another
 	// handler recovers it (default 2m).
 	ClaimTimeout time.Duration
@@ -80,6 +86,10 @@ type Progress struct {
 	Step    langsync.Step
 	Elapsed time.Duration
 	Event   string // "start", "poll", "done", "skip", "retry", "fail"
+	// Message says what happens, for people: on "retry" the reason, the
+	// attempt and the delay ("secondary unreachable (connection refused),
+	// retry 3 in 20s; ..."); empty for most events.
+	Message string
 }
 
 // Pipeline runs replications. It is safe for concurrent use.
@@ -122,6 +132,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.PollBudget, 20*time.Second)
 	def(&opts.Backoff, 10*time.Second)
 	def(&opts.MaxBackoff, 10*time.Minute)
+	def(&opts.JobRetryBackoff, 30*time.Second)
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
