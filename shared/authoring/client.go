@@ -353,11 +353,13 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			return nil, err
 		}
 		var se *sentError
+		var ne *noAnswerError
 		return nil, &requestError{
 			method:       r.method,
 			url:          redactURL(req.Raw().URL),
 			err:          sanitizeErr(err),
 			maybeStarted: r.startsJob && errors.As(err, &se),
+			unreachable:  errors.As(err, &ne),
 		}
 	}
 	if resp.StatusCode >= http.StatusBadRequest {
