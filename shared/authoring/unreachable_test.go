@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -95,6 +96,25 @@ func TestUnreachableJobStart(t *testing.T) {
 	_, err := env.client.BeginTrain(context.Background(), "Tickets", TrainOptions{ModelLabel: "m1", TrainingConfigVersion: "latest"})
 	if !errors.Is(err, ErrUnreachable) || errors.Is(err, ErrMaybeStarted) {
 		t.Fatalf("err = %v, want unreachable and not maybe-started", err)
+	}
+}
+
+// TestUnreachableRetriedOnce: the client tries an unreachable resource
+// twice, however many retries it may make otherwise, so that its retries do
+// not stack under the caller's own.
+func TestUnreachableRetriedOnce(t *testing.T) {
+	var dials atomic.Int32
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connect: connection refused")}
+	}}
+	env := newTestClient(t, "http://127.0.0.1:9", func(o *ClientOptions) {
+		o.Transport = &http.Client{Transport: tr}
+		o.Retry.MaxRetries = 4
+	})
+	_, err := env.client.GetProject(context.Background(), "Tickets")
+	if !errors.Is(err, ErrUnreachable) || dials.Load() != 2 {
+		t.Fatalf("err %v after %d dials, want unreachable after 2", err, dials.Load())
 	}
 }
 
