@@ -75,8 +75,8 @@ unreachableBudget: 1s
 	}
 	var prog progressLog
 	logs := &syncBuffer{}
-	// The client's own retries of a refused dial are kept short here; by
-	// default they add about 8 s before the pipeline sees each failure.
+	// The client's own retry of a refused dial is made at once here (by
+	// default it comes about 0.5 s later).
 	a, err := app.New(ctx, cfg, &app.Options{
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Authoring: &authoring.ClientOptions{Budget: r.budget,
