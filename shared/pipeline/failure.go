@@ -154,7 +154,7 @@ func (x *exec) unreachable(s *langsync.Step, err error) (time.Time, string, erro
 	o.Last, o.Tries, o.Error = now, o.Tries+1, err.Error()
 	deadline := o.Since.Add(budget)
 	if !now.Before(deadline) {
-		return time.Time{}, "", fmt.Errorf("%s unreachable for %s (%d tries, unreachableBudget %s): %w", res, now.Sub(o.Since).Round(time.Second), o.Tries, budget, err)
+		return time.Time{}, "", fmt.Errorf("%s unreachable for %s (%d tries, unreachableBudget %s): %w", res, now.Sub(o.Since).Round(100*time.Millisecond), o.Tries, budget, err)
 	}
 	d := backoff(x.p.opts.Backoff, o.Tries, x.p.opts.MaxBackoff)
 	if now.Add(d).After(deadline) {

@@ -338,6 +338,10 @@ func TestUnreachableSpell(t *testing.T) {
 		if r.Phase != langsync.RunRunning || s.Unreachable == nil || s.Unreachable.Tries != 1 || !s.Unreachable.Since.Equal(w.clock.Now()) {
 			t.Fatalf("phase %s outage %+v, want a new spell of 1 try", r.Phase, s.Unreachable)
 		}
+		// Status shows why the run waits.
+		if sum := Summarize(r); !strings.HasPrefix(sum.Retrying, "secondary unreachable since ") || !strings.Contains(sum.Retrying, "(1 tries)") || sum.Step != "import/secondary/model1" {
+			t.Errorf("summary of the waiting run: %+v", sum)
+		}
 		if r, err = w.drive(p, id); err != nil || r.Phase != langsync.RunSucceeded {
 			t.Fatalf("%v %+v", err, r)
 		}
