@@ -133,16 +133,7 @@ func (x *exec) hook(s *langsync.Step, point string) error {
 	return abort(x.p.opts.Hook(s.ID() + ":" + point))
 }
 
-func (x *exec) progress(s *langsync.Step, event string) {
-	if x.p.opts.OnProgress == nil {
-		return
-	}
-	var el time.Duration
-	if !s.Started.IsZero() {
-		el = x.p.clock.Now().Sub(s.Started)
-	}
-	x.p.opts.OnProgress(Progress{Run: x.run.ID, Step: *s, Elapsed: el, Event: event})
-}
+func (x *exec) progress(s *langsync.Step, event string) { x.progressMsg(s, event, "") }
 
 // progressMsg reports an event with a line for people (a retry's reason,
 // attempt and delay).
