@@ -154,7 +154,7 @@ func (x *exec) unreachable(s *langsync.Step, err error) (time.Time, string, erro
 	o.Last, o.Tries, o.Error = now, o.Tries+1, err.Error()
 	deadline := o.Since.Add(budget)
 	if !now.Before(deadline) {
-		return time.Time{}, "", fmt.Errorf("%s unreachable for %s (%d tries, unreachableBudget %s): %w", res, now.Sub(o.Since).Round(100*time.Millisecond), o.Tries, budget, err)
+		return time.Time{}, "", fmt.Errorf("%s unreachable for %s (%s, unreachableBudget %s): %w", res, now.Sub(o.Since).Round(100*time.Millisecond), tries(o.Tries), budget, err)
 	}
 	d := backoff(x.p.opts.Backoff, o.Tries, x.p.opts.MaxBackoff)
 	if now.Add(d).After(deadline) {
@@ -162,6 +162,13 @@ func (x *exec) unreachable(s *langsync.Step, err error) (time.Time, string, erro
 	}
 	msg := fmt.Sprintf("%s unreachable (%s), retry %d in %s; gives up %s after the first failure", res, shortCause(err), o.Tries, d.Round(time.Millisecond), budget)
 	return now.Add(d), msg, nil
+}
+
+func tries(n int) string {
+	if n == 1 {
+		return "1 try"
+	}
+	return fmt.Sprintf("%d tries", n)
 }
 
 func (p *Pipeline) unreachableBudget() time.Duration {

@@ -339,7 +339,7 @@ func TestUnreachableSpell(t *testing.T) {
 			t.Fatalf("phase %s outage %+v, want a new spell of 1 try", r.Phase, s.Unreachable)
 		}
 		// Status shows why the run waits.
-		if sum := Summarize(r); !strings.HasPrefix(sum.Retrying, "secondary unreachable since ") || !strings.Contains(sum.Retrying, "(1 tries)") || sum.Step != "import/secondary/model1" {
+		if sum := Summarize(r); !strings.HasPrefix(sum.Retrying, "secondary unreachable since ") || !strings.Contains(sum.Retrying, "(1 try)") || sum.Step != "import/secondary/model1" {
 			t.Errorf("summary of the waiting run: %+v", sum)
 		}
 		if r, err = w.drive(p, id); err != nil || r.Phase != langsync.RunSucceeded {

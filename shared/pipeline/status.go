@@ -70,7 +70,7 @@ func Summarize(r *langsync.Run) *RunSummary {
 		case r.Phase.Terminal():
 		case cur.Unreachable != nil:
 			o := cur.Unreachable
-			s.Retrying = fmt.Sprintf("%s unreachable since %s (%d tries): %s", o.Resource, o.Since.UTC().Format(time.RFC3339), o.Tries, o.Error)
+			s.Retrying = fmt.Sprintf("%s unreachable since %s (%s): %s", o.Resource, o.Since.UTC().Format(time.RFC3339), tries(o.Tries), o.Error)
 		case cur.Error != "" && len(cur.History) > 0:
 			s.Retrying = fmt.Sprintf("job attempt %d after: %s", len(cur.History)+1, cur.Error)
 		case cur.Error != "":
