@@ -308,6 +308,40 @@ func TestUnreachableSpell(t *testing.T) {
 		}
 		wantPosts(t, w.svc["secondary"], map[langsync.JobKind]int{langsync.JobImport: 1, langsync.JobTrain: 1, langsync.JobDeploy: 1})
 	})
+	t.Run("a driver killed mid-spell: the next one keeps the spell and its end", func(t *testing.T) {
+		ctx := context.Background()
+		w := newWorld(t, oneProject)
+		w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+		w.svc["secondary"].down = errRefused
+		p1 := w.pipeline()
+		id := w.start(p1, Request{Project: "Tickets"})
+		var first time.Time
+		for i := 0; i < 50; i++ {
+			n, err := p1.Advance(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, _ := p1.Run(ctx, id)
+			if o := stepOf(t, r, "import/secondary/model1").Unreachable; o != nil && o.Tries == 3 {
+				first = o.Since
+				break
+			}
+			w.clock.Advance(n.At.Sub(w.clock.Now()))
+		}
+		if first.IsZero() {
+			t.Fatal("no unreachable spell of 3 tries")
+		}
+		// p1 is gone; a new process (a rerun of replicate joins the run)
+		// drives it on.
+		r, err := w.drive(w.pipeline(), id)
+		if err != nil || r.Phase != langsync.RunFailed {
+			t.Fatalf("%v %+v", err, r)
+		}
+		o := stepOf(t, r, "import/secondary/model1").Unreachable
+		if !o.Since.Equal(first) || o.Last.Sub(o.Since) != 2*time.Minute || !strings.Contains(r.Error, "secondary unreachable for 2m0s") {
+			t.Errorf("outage %+v, error %q: want the first spell ended at its budget", o, r.Error)
+		}
+	})
 	t.Run("a host down for longer than the budget starts a new spell", func(t *testing.T) {
 		ctx := context.Background()
 		w := newWorld(t, oneProject)
