@@ -107,6 +107,16 @@ func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
 				line += ": " + r.Error
 			}
 			fmt.Fprintln(env.Stdout, line)
+			if r.Phase == langsync.RunFailed && len(r.Pairs) > 1 {
+				// Which targets made it, one line each.
+				for _, o := range pipeline.Summarize(r).Targets {
+					out := fmt.Sprintf("  %s/%s: %s", o.Target, o.Project, o.Phase)
+					if o.Step != "" && o.Phase == langsync.RunFailed {
+						out += " at " + o.Step
+					}
+					fmt.Fprintln(env.Stdout, out)
+				}
+			}
 			for _, w := range r.Warnings {
 				fmt.Fprintf(env.Stdout, "  warning: %s\n", w)
 			}
@@ -202,6 +212,9 @@ func (p *progressPrinter) print(ev pipeline.Progress) {
 		state = fmt.Sprintf("poll %d", ev.Step.Percent)
 	case ev.Event == "wait":
 		state = "wait " + ev.Until.String()
+	case ev.Message != "":
+		// Every retry is its own line: the message carries its number.
+		state = ev.Event + " " + ev.Message
 	}
 	if p.last[key] == state {
 		return
@@ -211,12 +224,14 @@ func (p *progressPrinter) print(ev pipeline.Progress) {
 	switch {
 	case ev.Event == "poll" && ev.Step.Name == langsync.StepTrain:
 		line += fmt.Sprintf(" %3d%%", ev.Step.Percent)
+	case ev.Message != "":
+		line += " " + ev.Message
 	case ev.Event == "retry" || ev.Event == "fail":
 		line += " " + ev.Step.Error
+	case ev.Event == "skip" && ev.Step.Note != "":
+		line += " " + ev.Step.Note
 	case ev.Event == "done" && ev.Step.Note != "":
 		line += " " + ev.Step.Note
-	case ev.Event == "wait":
-		line += " " + ev.Message
 	}
 	fmt.Fprintln(p.w, line)
 }

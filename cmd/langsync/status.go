@@ -58,6 +58,8 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		switch {
 		case s.Error != "":
 			errText = s.Error
+		case s.ActiveRun != nil && s.ActiveRun.Retrying != "":
+			errText = "retrying: " + s.ActiveRun.Retrying
 		case s.LastError != "":
 			errText = s.LastError
 		}

@@ -27,6 +27,11 @@ func TestClassify(t *testing.T) {
 		{"5xx", &authoring.ResponseError{StatusCode: http.StatusBadGateway}, pipeline.ErrTransient, nil},
 		{"400 is permanent", &authoring.ResponseError{StatusCode: http.StatusBadRequest}, nil, pipeline.ErrTransient},
 		{"unauthorized is permanent", authoring.ErrUnauthorized, nil, pipeline.ErrTransient},
+		{"unreachable", fmt.Errorf("x: %w", authoring.ErrUnreachable), pipeline.ErrUnreachable, nil},
+		{"unreachable is transient", fmt.Errorf("x: %w", authoring.ErrUnreachable), pipeline.ErrTransient, nil},
+		{"unreachable job start", errors.Join(authoring.ErrUnreachable, authoring.ErrMaybeStarted), pipeline.ErrUnreachable, nil},
+		{"answered 5xx is not unreachable", &authoring.ResponseError{StatusCode: http.StatusServiceUnavailable}, pipeline.ErrTransient, pipeline.ErrUnreachable},
+		{"throttled is not unreachable", fmt.Errorf("x: %w", authoring.ErrThrottled), pipeline.ErrTransient, pipeline.ErrUnreachable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +49,18 @@ func TestClassify(t *testing.T) {
 	}
 	if classify(nil) != nil {
 		t.Errorf("classify(nil) != nil")
+	}
+}
+
+func TestClassifyThrottledKeepsRetryAfter(t *testing.T) {
+	err := classify(fmt.Errorf("get: %w", &authoring.ResponseError{StatusCode: http.StatusTooManyRequests, RetryAfter: 90 * time.Second}))
+	var te *pipeline.ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter != 90*time.Second || !errors.Is(err, pipeline.ErrTransient) || !errors.Is(err, authoring.ErrThrottled) {
+		t.Errorf("classify(429 Retry-After 90s) = %#v", err)
+	}
+	// Without a Retry-After it is an ordinary transient error.
+	if err := classify(&authoring.ResponseError{StatusCode: http.StatusTooManyRequests}); errors.As(err, &te) || !errors.Is(err, pipeline.ErrTransient) {
+		t.Errorf("classify(429) = %v", err)
 	}
 }
 

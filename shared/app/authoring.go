@@ -22,10 +22,12 @@ type Authoring struct {
 
 var _ pipeline.Authoring = (*Authoring)(nil)
 
-// classify adds the pipeline's sentinels: not found, and transient for
-// throttling, conflicts (a job still running), 5xx, network failures and a
-// start request whose fate is unknown (the pipeline then looks for the job
-// before sending it again).
+// classify adds the pipeline's sentinels: not found; unreachable for a
+// resource that gave no answer at all (bounded by unreachableBudget);
+// throttled with the service's Retry-After (waited as asked); and transient
+// for other throttling, conflicts (a job still running), 5xx, network
+// failures and a start request whose fate is unknown (the pipeline then
+// looks for the job before sending it again).
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -33,7 +35,13 @@ func classify(err error) error {
 	if errors.Is(err, authoring.ErrNotFound) {
 		return fmt.Errorf("%w: %w", pipeline.ErrNotFound, err)
 	}
+	if errors.Is(err, authoring.ErrUnreachable) {
+		return fmt.Errorf("%w: %w", pipeline.ErrUnreachable, err)
+	}
 	var re *authoring.ResponseError
+	if errors.Is(err, authoring.ErrThrottled) && errors.As(err, &re) && re.RetryAfter > 0 {
+		return &pipeline.ThrottledError{RetryAfter: re.RetryAfter, Err: err}
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(err, authoring.ErrThrottled), errors.Is(err, authoring.ErrConflict), errors.Is(err, authoring.ErrMaybeStarted),
@@ -166,7 +174,12 @@ func (a *Authoring) Poll(ctx context.Context, job langsync.Job) (*pipeline.JobSt
 	}
 	out := &pipeline.JobState{Status: st.Status, Percent: st.Percent(), ResultURL: st.ResultURL, NextPoll: st.NextPoll}
 	for _, e := range st.Errors {
-		out.Errors = append(out.Errors, fmt.Sprintf("%s: %s", e.Code, e.Message))
+		msg := fmt.Sprintf("%s: %s", e.Code, e.Message)
+		for ie := e.InnerError; ie != nil; ie = ie.InnerError {
+			msg += fmt.Sprintf(" (inner %s: %s)", ie.Code, ie.Message)
+		}
+		out.Errors = append(out.Errors, msg)
+		out.Codes = append(out.Codes, string(e.Code))
 	}
 	return out, nil
 }

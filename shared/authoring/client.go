@@ -295,7 +295,29 @@ type request struct {
 // holds the operation-location of every job it started). Reads and
 // idempotent writes (PATCH project, DELETE model) retry on any transport
 // error and on 408, 429, 500, 502, 503, 504.
+//
+// A resource that gives no answer at all (ErrUnreachable) is tried at most
+// maxUnreachableRetries more times: a blip is covered, while a longer outage
+// is the caller's to wait out (the pipeline has its own bounded schedule),
+// so that retries do not stack (4 retries of 30 s dial timeouts each).
 func retryDecider(startsJob bool) func(*http.Response, error) bool {
+	decide := retryDeciderFor(startsJob)
+	unreachable := 0
+	return func(resp *http.Response, err error) bool {
+		var na *noAnswerError
+		if err != nil && errors.As(err, &na) {
+			if unreachable++; unreachable > maxUnreachableRetries {
+				return false
+			}
+		}
+		return decide(resp, err)
+	}
+}
+
+// maxUnreachableRetries: see retryDecider.
+const maxUnreachableRetries = 1
+
+func retryDeciderFor(startsJob bool) func(*http.Response, error) bool {
 	if startsJob {
 		return func(resp *http.Response, err error) bool {
 			if err != nil {
@@ -353,11 +375,13 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			return nil, err
 		}
 		var se *sentError
+		var ne *noAnswerError
 		return nil, &requestError{
 			method:       r.method,
 			url:          redactURL(req.Raw().URL),
 			err:          sanitizeErr(err),
 			maybeStarted: r.startsJob && errors.As(err, &se),
+			unreachable:  errors.As(err, &ne),
 		}
 	}
 	if resp.StatusCode >= http.StatusBadRequest {

@@ -37,6 +37,12 @@ var (
 	ErrInvalidName = errors.New("authoring: invalid name")
 	// ErrUnsupported: the operation or option needs a newer API version.
 	ErrUnsupported = errors.New("authoring: not supported by this api-version")
+	// ErrUnreachable: no answer came from the resource at all: the
+	// connection was refused, the name did not resolve, the TLS handshake
+	// failed (an untrusted or wrong certificate), or the connection was
+	// closed or reset before any byte of an answer. The error is returned
+	// after the client's own retries.
+	ErrUnreachable = errors.New("authoring: resource unreachable")
 )
 
 // ResponseError is an error response from the service. Error() names the
@@ -143,6 +149,7 @@ type requestError struct {
 	method, url  string
 	err          error
 	maybeStarted bool
+	unreachable  bool
 }
 
 func (e *requestError) Error() string {
@@ -155,4 +162,6 @@ func (e *requestError) Error() string {
 
 func (e *requestError) Unwrap() error { return e.err }
 
-func (e *requestError) Is(target error) bool { return target == ErrMaybeStarted && e.maybeStarted }
+func (e *requestError) Is(target error) bool {
+	return target == ErrMaybeStarted && e.maybeStarted || target == ErrUnreachable && e.unreachable
+}

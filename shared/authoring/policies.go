@@ -2,6 +2,9 @@ package authoring
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -202,13 +206,17 @@ func (p sendPolicy) Do(req *policy.Request) (*http.Response, error) {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	// WroteRequest runs on the transport's writer goroutine.
-	var written atomic.Bool
+	var written, answered atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) { written.Store(info.Err == nil) },
+		WroteRequest:         func(info httptrace.WroteRequestInfo) { written.Store(info.Err == nil) },
+		GotFirstResponseByte: func() { answered.Store(true) },
 	})
 	resp, err := req.WithContext(ctx).Next()
 	if err != nil {
 		cancel()
+		if !answered.Load() && req.Raw().Context().Err() == nil && connectionFailure(err) {
+			err = &noAnswerError{err}
+		}
 		if written.Load() {
 			return resp, &sentError{err}
 		}
@@ -222,6 +230,42 @@ func (p sendPolicy) Do(req *policy.Request) (*http.Response, error) {
 		cancel()
 	}
 	return resp, nil
+}
+
+// noAnswerError marks a failure to reach the resource at all (see
+// ErrUnreachable): no byte of an answer arrived.
+type noAnswerError struct{ err error }
+
+func (e *noAnswerError) Error() string { return e.err.Error() }
+func (e *noAnswerError) Unwrap() error { return e.err }
+
+// connectionFailure reports an error of the connection itself: dialling
+// (refused, no route, dial timeout), DNS, TLS handshake and certificate
+// checks, or a connection closed or reset (only called before any answer).
+// A try timeout or a cancelled request is not one.
+func connectionFailure(err error) bool {
+	var (
+		dns   *net.DNSError
+		op    *net.OpError
+		cert  *tls.CertificateVerificationError
+		auth  x509.UnknownAuthorityError
+		host  x509.HostnameError
+		inval x509.CertificateInvalidError
+		rec   tls.RecordHeaderError
+		alert tls.AlertError
+	)
+	switch {
+	case errors.As(err, &dns), errors.As(err, &cert), errors.As(err, &auth), errors.As(err, &host),
+		errors.As(err, &inval), errors.As(err, &rec), errors.As(err, &alert):
+		return true
+	case errors.As(err, &op) && op.Op == "dial":
+		return true
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	// net/http's handshake timeout has no exported type.
+	return strings.Contains(err.Error(), "TLS handshake timeout")
 }
 
 type cancelOnClose struct {
@@ -241,6 +285,9 @@ func sanitizeErr(err error) error {
 	for {
 		switch e := err.(type) {
 		case *sentError:
+			err = e.err
+			continue
+		case *noAnswerError:
 			err = e.err
 			continue
 		case *url.Error:

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -26,6 +28,10 @@ const (
 	EnvAuth       = "LANGSYNC_AUTH"
 	EnvSchedule   = "LANGSYNC_SCHEDULE"
 	EnvServiceBus = "LANGSYNC_SERVICEBUS"
+	// EnvJobRetries and EnvUnreachableBudget set jobRetries and
+	// unreachableBudget in the one-pair form.
+	EnvJobRetries        = "LANGSYNC_JOB_RETRIES"
+	EnvUnreachableBudget = "LANGSYNC_UNREACHABLE_BUDGET"
 )
 
 // FromAppSettings builds the config from Azure Functions app settings:
@@ -33,8 +39,8 @@ const (
 // one-pair form (LANGSYNC_PRIMARY_ENDPOINT, LANGSYNC_PRIMARY_KEY,
 // LANGSYNC_SECONDARY_ENDPOINT, LANGSYNC_SECONDARY_KEY, LANGSYNC_PROJECTS,
 // LANGSYNC_STORE; optional LANGSYNC_PRIMARY_STORAGE, LANGSYNC_SECONDARY_STORAGE,
-// LANGSYNC_AUTH=entra, LANGSYNC_SCHEDULE). LANGSYNC_SERVICEBUS is read in
-// both forms. nil getenv means os.Getenv.
+// LANGSYNC_AUTH=entra, LANGSYNC_SCHEDULE, LANGSYNC_JOB_RETRIES,
+// LANGSYNC_UNREACHABLE_BUDGET). LANGSYNC_SERVICEBUS is read in both forms. nil getenv means os.Getenv.
 func FromAppSettings(getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -70,7 +76,23 @@ func FromAppSettings(getenv func(string) string) (*Config, error) {
 		cfg.Schedule = s
 	}
 	cfg.ServiceBus = langsync.Secret(getenv(EnvServiceBus))
-	if err := cfg.Validate(); err != nil {
+	var p problems
+	if v := strings.TrimSpace(getenv(EnvJobRetries)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			p.add("jobRetries", v, ErrInvalid, "want a whole number (from %s)", EnvJobRetries)
+		}
+		cfg.JobRetries = n
+	}
+	if v := strings.TrimSpace(getenv(EnvUnreachableBudget)); v != "" {
+		d, err := ParseDuration(v)
+		if err != nil {
+			p.add("unreachableBudget", v, ErrInvalid, "%v (from %s)", err, EnvUnreachableBudget)
+		} else {
+			cfg.UnreachableBudget = Duration(d)
+		}
+	}
+	if err := errors.Join(errors.Join(p...), cfg.Validate()); err != nil {
 		if len(cfg.Projects) == 0 {
 			err = fmt.Errorf("%w\n(set %s, or %s with a comma-separated project list)", err, EnvConfig, EnvProjects)
 		}

@@ -19,6 +19,15 @@ const (
 	DefaultKeepDays     = 90
 	DefaultSchedule     = "0 0 2 * * *"
 	DefaultExpiryWindow = 14 * 24 * time.Hour
+	// DefaultJobRetries is how many times a job that failed on the
+	// service's side is sent again (each training retry is billed).
+	DefaultJobRetries = 2
+	// MaxJobRetries caps jobRetries: more is almost surely a typo, and
+	// every training retry is billed.
+	MaxJobRetries = 10
+	// DefaultUnreachableBudget bounds how long a step keeps retrying a
+	// resource it cannot connect to.
+	DefaultUnreachableBudget = 2 * time.Minute
 )
 
 // Auth values for Resource.Auth.
@@ -54,6 +63,15 @@ type Config struct {
 	// ServiceBus is the Service Bus connection (connection string or
 	// namespace FQDN); from the file's serviceBus key or LANGSYNC_SERVICEBUS.
 	ServiceBus langsync.Secret `yaml:"serviceBus" json:"-"`
+	// JobRetries is how many times a job that ended failed with a
+	// service-side error (InternalServerError, ServiceUnavailable, Timeout)
+	// is replaced by a new one; errors caused by the data fail at once.
+	// 0 disables the retries. Each training retry is billed as a training.
+	JobRetries int `yaml:"jobRetries" json:"jobRetries"`
+	// UnreachableBudget bounds how long one step keeps retrying a resource
+	// it cannot connect to (refused, DNS, TLS) before that target (or, for
+	// the source, the run) fails. Throttling does not count against it.
+	UnreachableBudget Duration `yaml:"unreachableBudget" json:"unreachableBudget"`
 
 	// unset maps a field path to the ${VARS} it referenced that were unset,
 	// so that "key is empty" can say which variable to set.
@@ -169,11 +187,13 @@ func ParseDuration(s string) (time.Duration, error) {
 // Default returns a Config holding only the defaults.
 func Default() *Config {
 	return &Config{
-		Resources:    map[string]*Resource{},
-		Containers:   Containers{Backups: langsync.DefaultBackupContainer, State: langsync.DefaultStateContainer},
-		Retention:    Retention{KeepLast: DefaultKeepLast, KeepDays: DefaultKeepDays},
-		Schedule:     DefaultSchedule,
-		ExpiryWindow: Duration(DefaultExpiryWindow),
+		Resources:         map[string]*Resource{},
+		Containers:        Containers{Backups: langsync.DefaultBackupContainer, State: langsync.DefaultStateContainer},
+		Retention:         Retention{KeepLast: DefaultKeepLast, KeepDays: DefaultKeepDays},
+		Schedule:          DefaultSchedule,
+		ExpiryWindow:      Duration(DefaultExpiryWindow),
+		JobRetries:        DefaultJobRetries,
+		UnreachableBudget: Duration(DefaultUnreachableBudget),
 	}
 }
 

@@ -50,6 +50,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if time.Duration(cfg.ExpiryWindow) != config.DefaultExpiryWindow {
 		t.Errorf("expiryWindow = %v, want default", time.Duration(cfg.ExpiryWindow))
 	}
+	if cfg.JobRetries != 2 || time.Duration(cfg.UnreachableBudget) != 2*time.Minute {
+		t.Errorf("jobRetries %d unreachableBudget %v, want the defaults 2 and 2m", cfg.JobRetries, time.Duration(cfg.UnreachableBudget))
+	}
 }
 
 func TestParseForms(t *testing.T) {
@@ -86,6 +89,9 @@ func TestParseForms(t *testing.T) {
 				}
 				if time.Duration(c.ExpiryWindow) != 30*24*time.Hour {
 					t.Errorf("expiryWindow = %v", time.Duration(c.ExpiryWindow))
+				}
+				if c.JobRetries != 1 || time.Duration(c.UnreachableBudget) != 90*time.Second {
+					t.Errorf("jobRetries %d unreachableBudget %v", c.JobRetries, time.Duration(c.UnreachableBudget))
 				}
 				if c.ServiceBus.Reveal() != "sb.servicebus.windows.net" {
 					t.Errorf("serviceBus = %q", c.ServiceBus.Reveal())
@@ -181,6 +187,12 @@ func TestParseRejects(t *testing.T) {
 		{"bad window", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWindow: soon\n", "bad duration"},
 		{"same resource twice", base + "projects: [{name: P, source: a, targets: [b, {resource: b, as: Q}]}]\n", "one replica per resource"},
 		{"global", base + "projects: [{name: global, source: a, targets: [b]}]\n", "reserved"},
+		{"negative job retries", base + "projects: [{name: P, source: a, targets: [b]}]\njobRetries: -1\n", `jobRetries: "-1": is not valid: want 0 (no retries) to 10`},
+		{"too many job retries", base + "projects: [{name: P, source: a, targets: [b]}]\njobRetries: 50\n", `jobRetries: "50": is not valid`},
+		{"job retries not a number", base + "projects: [{name: P, source: a, targets: [b]}]\njobRetries: twice\n", "cannot unmarshal"},
+		{"zero unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: 0s\n", "unreachableBudget: \"0s\": is not valid: want a positive duration such as 2m"},
+		{"negative unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: -1m\n", "unreachableBudget: \"-1m0s\": is not valid"},
+		{"bad unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: soon\n", "bad duration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +254,37 @@ func TestFromAppSettings(t *testing.T) {
 		}
 		if r, _ := c.Resource("secondary"); !r.Entra || c.Schedule != "0 30 3 * * *" {
 			t.Errorf("secondary %+v schedule %q", r, c.Schedule)
+		}
+	})
+	onePair := func(extra map[string]string) map[string]string {
+		m := map[string]string{
+			"LANGSYNC_PRIMARY_ENDPOINT": "https://a.cognitiveservices.azure.com", "LANGSYNC_PRIMARY_KEY": testKey,
+			"LANGSYNC_SECONDARY_ENDPOINT": "https://b.cognitiveservices.azure.com", "LANGSYNC_SECONDARY_KEY": "k2",
+			"LANGSYNC_PROJECTS": "Tickets", "LANGSYNC_STORE": "/data",
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	t.Run("retry settings", func(t *testing.T) {
+		c, err := config.FromAppSettings(env(onePair(map[string]string{"LANGSYNC_JOB_RETRIES": "0", "LANGSYNC_UNREACHABLE_BUDGET": "5m"})))
+		if err != nil {
+			t.Fatalf("FromAppSettings: %v", err)
+		}
+		if c.JobRetries != 0 || time.Duration(c.UnreachableBudget) != 5*time.Minute {
+			t.Errorf("jobRetries %d unreachableBudget %v", c.JobRetries, time.Duration(c.UnreachableBudget))
+		}
+	})
+	t.Run("bad retry settings", func(t *testing.T) {
+		_, err := config.FromAppSettings(env(onePair(map[string]string{"LANGSYNC_JOB_RETRIES": "two", "LANGSYNC_UNREACHABLE_BUDGET": "-3m"})))
+		if err == nil {
+			t.Fatal("want error")
+		}
+		for _, want := range []string{`jobRetries: "two": is not valid: want a whole number (from LANGSYNC_JOB_RETRIES)`, `unreachableBudget: "-3m0s": is not valid`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error lacks %q:\n%v", want, err)
+			}
 		}
 	})
 	t.Run("missing", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Sentinel causes carried by FieldError.Err; test with errors.Is.
@@ -148,6 +149,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpiryWindow < 0 {
 		p.add("expiryWindow", "", ErrInvalid, "must not be negative")
+	}
+	if c.JobRetries < 0 || c.JobRetries > MaxJobRetries {
+		p.add("jobRetries", fmt.Sprint(c.JobRetries), ErrInvalid, "want 0 (no retries) to %d; the default is %d, and every training retry is billed", MaxJobRetries, DefaultJobRetries)
+	}
+	if c.UnreachableBudget <= 0 {
+		p.add("unreachableBudget", time.Duration(c.UnreachableBudget).String(), ErrInvalid, "want a positive duration such as 2m (the default): how long a step retries a resource it cannot connect to")
 	}
 	if len(p) == 0 {
 		return nil

@@ -101,7 +101,9 @@ const (
 	StepSucceeded StepStatus = "succeeded"
 	// StepSkipped: not needed (e.g. fingerprint unchanged on a timer run).
 	StepSkipped StepStatus = "skipped"
-	// StepFailed: failed permanently; the run failed with it.
+	// StepFailed: failed permanently. A source step fails the run with it;
+	// a target step ends only its target (the target's remaining steps are
+	// skipped) and the run fails once the other targets are done.
 	StepFailed StepStatus = "failed"
 )
 
@@ -148,6 +150,37 @@ type Step struct {
 	Error string `json:"error,omitempty"`
 	// Note says why a step was skipped or what it found.
 	Note string `json:"note,omitempty"`
+	// History lists the earlier jobs of this step that failed on the
+	// service's side and were replaced by a new job, oldest first (the
+	// current attempt is the step itself).
+	History []Attempt `json:"history,omitempty"`
+	// Unreachable is the step's current spell of connection failures;
+	// nil once the resource answers again.
+	Unreachable *Outage `json:"unreachable,omitempty"`
+}
+
+// Attempt is one job a step sent that ended without succeeding.
+type Attempt struct {
+	Job    Job       `json:"job"`
+	Status JobStatus `json:"status"`
+	// Codes are the job's error codes (errors[].code), e.g.
+	// InternalServerError.
+	Codes []string `json:"codes,omitempty"`
+	Error string   `json:"error,omitempty"`
+	// Ended is when the step saw the job end (Job.Started is its start).
+	Ended time.Time `json:"ended,omitempty"`
+}
+
+// Outage is a spell of failures to reach a resource at all (connection
+// refused, DNS, TLS): the pipeline retries it for a bounded time.
+type Outage struct {
+	Resource string `json:"resource"`
+	// Since is when the first failing request of the spell was sent; Last
+	// is when the latest one failed.
+	Since time.Time `json:"since"`
+	Last  time.Time `json:"last"`
+	Tries int       `json:"tries"`
+	Error string    `json:"error,omitempty"`
 }
 
 // ID names the step within its run, e.g. "train/secondary/model1".
@@ -248,10 +281,11 @@ type Run struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// Current returns the index of the first step that is not done, or -1.
+// Current returns the index of the first step that is neither done nor
+// failed, or -1. (A failed target step does not stop the other targets.)
 func (r *Run) Current() int {
 	for i, s := range r.Steps {
-		if !s.Status.Done() {
+		if !s.Status.Done() && s.Status != StepFailed {
 			return i
 		}
 	}

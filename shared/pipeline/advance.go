@@ -67,6 +67,9 @@ type exec struct {
 	// claim until then).
 	hold time.Time
 	busy bool
+	// callStarted is when the request that may fail next was sent: an
+	// unreachable spell counts from there (see unreachable).
+	callStarted time.Time
 }
 
 func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error) {
@@ -103,12 +106,7 @@ func (x *exec) loop(ctx context.Context) (Next, error) {
 		}
 		i := r.Current()
 		if i < 0 {
-			r.Phase, r.Ended, r.NextAt = langsync.RunSucceeded, x.p.clock.Now(), time.Time{}
-			if err := x.save(ctx); err != nil {
-				return Next{}, err
-			}
-			x.log.Info("run succeeded", "elapsed", r.Ended.Sub(r.Created).String())
-			return x.p.nextFor(r), nil
+			return x.finish(ctx)
 		}
 		wait, err := x.step(ctx, i)
 		if err != nil {
@@ -147,7 +145,11 @@ func (x *exec) hook(s *langsync.Step, point string) error {
 	return abort(x.p.opts.Hook(s.ID() + ":" + point))
 }
 
-func (x *exec) progress(s *langsync.Step, event string) {
+func (x *exec) progress(s *langsync.Step, event string) { x.progressMsg(s, event, "") }
+
+// progressMsg reports an event with a line for people (a retry's reason,
+// attempt and delay).
+func (x *exec) progressMsg(s *langsync.Step, event, msg string) {
 	if x.p.opts.OnProgress == nil {
 		return
 	}
@@ -155,7 +157,7 @@ func (x *exec) progress(s *langsync.Step, event string) {
 	if !s.Started.IsZero() {
 		el = x.p.clock.Now().Sub(s.Started)
 	}
-	x.p.opts.OnProgress(Progress{Run: x.run.ID, Step: *s, Elapsed: el, Event: event})
+	x.p.opts.OnProgress(Progress{Run: x.run.ID, Step: *s, Elapsed: el, Event: event, Message: msg})
 }
 
 func (x *exec) client(resource string) (Authoring, error) {
@@ -178,6 +180,7 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 		}
 		return s.NotBefore, nil
 	}
+	x.callStarted = now
 	var wait time.Time
 	var err error
 	switch s.Name {
@@ -200,6 +203,10 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 	default:
 		err = fmt.Errorf("unknown step %q (written by a newer langsync?)", s.Name)
 	}
+	if s := &x.run.Steps[i]; s.Unreachable != nil && !errors.Is(err, ErrUnreachable) {
+		// The resource answered (or the step is done): the spell is over.
+		s.Unreachable = nil
+	}
 	if err == nil {
 		return wait, nil
 	}
@@ -214,50 +221,29 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 	return x.stepFailed(ctx, i, err)
 }
 
-// stepFailed retries a transient error with back-off across wake-ups, and
-// fails the run on a permanent one (or when attempts run out).
+// stepFailed retries what may succeed later (a job that failed on the
+// service's side, throttling, an unreachable resource within its budget,
+// other transient errors with back-off across wake-ups) and fails the step
+// otherwise (see failStep).
 func (x *exec) stepFailed(ctx context.Context, i int, err error) (time.Time, error) {
 	s := &x.run.Steps[i]
-	now := x.p.clock.Now()
 	s.Error = err.Error()
-	if errors.Is(err, ErrTransient) && s.Attempts < x.p.opts.MaxAttempts {
-		s.Attempts++
-		backoff := x.p.opts.Backoff << (s.Attempts - 1)
-		if backoff <= 0 || backoff > x.p.opts.MaxBackoff {
-			backoff = x.p.opts.MaxBackoff
-		}
-		s.NotBefore = now.Add(backoff)
-		if s.Status == langsync.StepStarting && s.Job == nil {
-			// The POST may have reached the service: the retry looks for the
-			// job first (recovery), without waiting for the claim timeout.
-			s.Claimed = time.Time{}
-		}
-		x.log.Warn("step failed, will retry", "step", s.ID(), "attempt", s.Attempts, "retryAt", s.NotBefore, "err", err)
-		x.progress(s, "retry")
-		return s.NotBefore, nil
+	if at, ok := x.retryJob(s, err); ok {
+		return at, nil
 	}
-	s.Status, s.Finished = langsync.StepFailed, now
-	x.run.Phase, x.run.Ended, x.run.NextAt = langsync.RunFailed, now, time.Time{}
-	x.run.Error = fmt.Sprintf("%s: %v", s.ID(), err)
-	x.log.Error("run failed", "step", s.ID(), "err", err)
-	x.progress(s, "fail")
-	if err := x.save(ctx); err != nil {
-		return time.Time{}, err
+	at, msg, err := x.retryAt(s, err)
+	if at.IsZero() {
+		return x.failStep(ctx, i, err)
 	}
-	for _, pair := range x.run.Pairs {
-		uerr := x.p.updatePair(ctx, pair, func(ps *langsync.PairState) {
-			if ps.ActiveRun == x.run.ID {
-				ps.ActiveRun = ""
-			}
-			ps.LastRun, ps.LastRunPhase, ps.LastError, ps.LastRunEnded = x.run.ID, langsync.RunFailed, x.run.Error, now
-		})
-		if uerr != nil {
-			// The run itself records the failure; the pair's ActiveRun
-			// points to a terminal run, which counts as free.
-			x.log.Warn("recording failure in pair state", "pair", pair.String(), "err", uerr)
-		}
+	s.NotBefore = at
+	if s.Status == langsync.StepStarting && s.Job == nil {
+		// The POST may have reached the service: the retry looks for the
+		// job first (recovery), without waiting for the claim timeout.
+		s.Claimed = time.Time{}
 	}
-	return time.Time{}, nil
+	x.log.Warn("step failed, will retry", "step", s.ID(), "retryAt", s.NotBefore, "reason", msg, "err", err)
+	x.progressMsg(s, "retry", msg)
+	return s.NotBefore, nil
 }
 
 // simple runs a step that is not a service job and saves its completion.
@@ -477,6 +463,7 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		return time.Time{}, err
 	}
 	for {
+		x.callStarted = x.p.clock.Now()
 		js, err := c.Poll(ctx, *s.Job)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("polling %s job: %w", ops.kind, err)
@@ -495,11 +482,7 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			return time.Time{}, x.hook(s, "done")
 		}
 		if js.Status.Terminal() {
-			msg := strings.Join(js.Errors, "; ")
-			if msg == "" {
-				msg = "no reason given"
-			}
-			return time.Time{}, fmt.Errorf("%s job ended %s: %s", ops.kind, js.Status, msg)
+			return time.Time{}, &JobFailedError{Kind: ops.kind, Status: js.Status, Codes: js.Codes, Errors: js.Errors}
 		}
 		if js.Percent >= 0 {
 			s.Percent = js.Percent

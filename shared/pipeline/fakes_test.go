@@ -122,14 +122,30 @@ type fakeService struct {
 	failJob    map[langsync.JobKind]string
 	lastImport []byte
 	seq        int
+
+	// failQueue: method name -> errors returned in turn.
+	failQueue map[string][]error
+	// down, when set, is returned by every call (an unreachable region).
+	down error
+	// failJobs: error codes the next jobs of a kind end failed with, in
+	// turn ("" succeeds); failJob applies once they are used up.
+	failJobs map[langsync.JobKind][]string
 }
 
 func newFakeService(name string, clock *fakeClock) *fakeService {
 	return &fakeService{name: name, clock: clock, projects: map[string]*fakeProject{}, jobs: map[string]*fakeJob{},
-		posts: map[langsync.JobKind]int{}, duration: 3 * time.Second, failNext: map[string]error{}, failJob: map[langsync.JobKind]string{}}
+		posts: map[langsync.JobKind]int{}, duration: 3 * time.Second, failNext: map[string]error{}, failQueue: map[string][]error{},
+		failJob: map[langsync.JobKind]string{}, failJobs: map[langsync.JobKind][]string{}}
 }
 
 func (f *fakeService) injected(method string) error {
+	if f.down != nil {
+		return f.down
+	}
+	if q := f.failQueue[method]; len(q) > 0 {
+		f.failQueue[method] = q[1:]
+		return q[0]
+	}
 	if err, ok := f.failNext[method]; ok {
 		delete(f.failNext, method)
 		return err
@@ -164,6 +180,9 @@ func (f *fakeService) ListDeployments(_ context.Context, name string) ([]Deploym
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	if err := f.injected("ListDeployments"); err != nil {
+		return nil, err
+	}
 	p, err := f.proj(name)
 	if err != nil {
 		return nil, err
@@ -180,6 +199,9 @@ func (f *fakeService) ListModels(_ context.Context, name string) ([]Model, error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	if err := f.injected("ListModels"); err != nil {
+		return nil, err
+	}
 	p, err := f.proj(name)
 	if err != nil {
 		return nil, err
@@ -195,6 +217,9 @@ func (f *fakeService) ListTrainingJobs(_ context.Context, name string) ([]Traini
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.gets++
+	if err := f.injected("ListTrainingJobs"); err != nil {
+		return nil, err
+	}
 	var out []TrainingJob
 	for loc, j := range f.jobs {
 		if j.kind == langsync.JobTrain && j.project == name {
@@ -207,6 +232,9 @@ func (f *fakeService) ListTrainingJobs(_ context.Context, name string) ([]Traini
 func (f *fakeService) EvaluationOptions(_ context.Context, name, label string) (json.RawMessage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if err := f.injected("EvaluationOptions"); err != nil {
+		return nil, err
+	}
 	p, err := f.proj(name)
 	if err != nil {
 		return nil, err
@@ -220,6 +248,9 @@ func (f *fakeService) newJob(kind langsync.JobKind, project string) (langsync.Jo
 	loc := fmt.Sprintf("https://%s.example/jobs/%s/%d", f.name, kind, f.seq)
 	now := f.clock.Now()
 	j := &fakeJob{kind: kind, doneAt: now.Add(f.duration), project: project, created: now, fail: f.failJob[kind]}
+	if q := f.failJobs[kind]; len(q) > 0 {
+		j.fail, f.failJobs[kind] = q[0], q[1:]
+	}
 	f.jobs[loc] = j
 	return langsync.Job{Kind: kind, Location: loc, Started: now}, j
 }
@@ -333,7 +364,7 @@ func (f *fakeService) Poll(_ context.Context, job langsync.Job) (*JobState, erro
 		return &JobState{Status: langsync.JobRunning, Percent: pct}, nil
 	}
 	if j.fail != "" {
-		return &JobState{Status: langsync.JobFailed, Errors: []string{j.fail}}, nil
+		return &JobState{Status: langsync.JobFailed, Codes: []string{j.fail}, Errors: []string{j.fail + ": the job failed"}}, nil
 	}
 	st := &JobState{Status: langsync.JobSucceeded, Percent: 100}
 	if j.kind == langsync.JobExport {

@@ -58,7 +58,9 @@ type Options struct {
 	// per attempt up to MaxBackoff (defaults 10s and 10m).
 	Backoff, MaxBackoff time.Duration
 	// MaxAttempts per step before a transient error becomes permanent
-	// (default 8).
+	// (default 8). Throttling with a Retry-After, unreachable resources
+	// (bounded by the config's unreachableBudget) and failed jobs (the
+	// config's jobRetries) are counted apart.
 	MaxAttempts int
 	// BeginTimeout bounds the start of a job: a handler that claims a job
 	// step records the claim's deadline (now + BeginTimeout) and sends the
@@ -67,6 +69,10 @@ type Options struct {
 	// handlers only watch the step; after it they recover it (looking for
 	// the job on the service before any re-POST). Default 30s.
 	BeginTimeout time.Duration
+	// JobRetryBackoff is the wait before a job that failed on the
+	// service's side is sent again; it doubles per retry up to MaxBackoff
+	// (default 30s).
+	JobRetryBackoff time.Duration
 	// ClaimTimeout applies only to steps claimed by an older langsync,
 	// which recorded no claim deadline: they are left alone this long
 	// after the claim (default 2m).
@@ -89,7 +95,10 @@ type Progress struct {
 	Step    langsync.Step
 	Elapsed time.Duration
 	Event   string // "start", "poll", "done", "skip", "retry", "fail", "wait"
-	// Message says in words what a "wait" waits for and how long at most.
+	// Message says what happens, for people: on "retry" the reason, the
+	// attempt and the delay ("secondary unreachable (connection refused),
+	// retry 3 in 20s; ..."); on "wait" what it waits for and how long at
+	// most; empty for most events.
 	Message string
 	// Until is when a "wait" ends at the latest (the claim's deadline).
 	Until time.Time
@@ -136,6 +145,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.Backoff, 10*time.Second)
 	def(&opts.MaxBackoff, 10*time.Minute)
 	def(&opts.BeginTimeout, 30*time.Second)
+	def(&opts.JobRetryBackoff, 30*time.Second)
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -26,7 +27,26 @@ var (
 	ErrCorrupt = errors.New("corrupt state document")
 	// ErrUnknownProject: a request names a project the config does not list.
 	ErrUnknownProject = errors.New("project not configured")
+	// ErrUnreachable: the resource could not be reached at all (connection
+	// refused, DNS failure, TLS failure, connection closed before any
+	// answer). It wraps ErrTransient; a step retries it for at most the
+	// config's unreachableBudget.
+	ErrUnreachable = fmt.Errorf("resource unreachable: %w", ErrTransient)
 )
+
+// ThrottledError is the service asking to wait (429 with Retry-After). The
+// step waits RetryAfter and tries again, without counting an attempt and
+// without spending the unreachable budget: throttling lasts as long as the
+// service says.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ThrottledError) Error() string { return e.Err.Error() }
+
+// Unwrap returns ErrTransient and the cause.
+func (e *ThrottledError) Unwrap() []error { return []error{ErrTransient, e.Err} }
 
 // Project is what the pipeline reads of a project's metadata.
 type Project struct {
@@ -73,6 +93,9 @@ type JobState struct {
 	ResultURL string
 	// Errors are the job's error messages when it failed.
 	Errors []string
+	// Codes are the failed job's error codes (errors[].code, in order):
+	// they decide whether a new job may succeed (see JobFailedError).
+	Codes []string
 	// NextPoll is the service's Retry-After (zero when not sent).
 	NextPoll time.Duration
 }

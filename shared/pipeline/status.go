@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -39,15 +40,75 @@ type RunSummary struct {
 	Started time.Time         `json:"started"`
 	NextAt  time.Time         `json:"nextAt,omitempty"`
 	Error   string            `json:"error,omitempty"`
+	// Retrying says why the current step waits to try again (an
+	// unreachable resource, a failed job, a transient error).
+	Retrying string `json:"retrying,omitempty"`
+	// Targets is each target's outcome so far.
+	Targets []TargetOutcome `json:"targets,omitempty"`
+}
+
+// TargetOutcome is how one target of a run fared.
+type TargetOutcome struct {
+	Target string `json:"target"`
+	// Project is the project name on the target.
+	Project string `json:"project"`
+	// Phase: running, succeeded (every step of the target done) or failed
+	// (a step of the target failed, or the run failed before it).
+	Phase langsync.RunPhase `json:"phase"`
+	// Step is the failed step, or the one in progress.
+	Step  string `json:"step,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // Summarize returns a run's summary.
 func Summarize(r *langsync.Run) *RunSummary {
 	s := &RunSummary{ID: r.ID, Phase: r.Phase, Started: r.Created, NextAt: r.NextAt, Error: r.Error}
 	if i := r.Current(); i >= 0 {
-		s.Step, s.Percent = r.Steps[i].ID(), r.Steps[i].Percent
+		cur := r.Steps[i]
+		s.Step, s.Percent = cur.ID(), cur.Percent
+		switch {
+		case r.Phase.Terminal():
+		case cur.Unreachable != nil:
+			o := cur.Unreachable
+			s.Retrying = fmt.Sprintf("%s unreachable since %s (%s): %s", o.Resource, o.Since.UTC().Format(time.RFC3339), tries(o.Tries), o.Error)
+		case cur.Error != "" && len(cur.History) > 0:
+			s.Retrying = fmt.Sprintf("job attempt %d after: %s", len(cur.History)+1, cur.Error)
+		case cur.Error != "":
+			s.Retrying = cur.Error
+		}
+	}
+	for _, pair := range r.Pairs {
+		s.Targets = append(s.Targets, targetOutcome(r, pair))
 	}
 	return s
+}
+
+func targetOutcome(r *langsync.Run, pair langsync.Pair) TargetOutcome {
+	o := TargetOutcome{Target: pair.Target, Project: pair.TargetName(), Phase: langsync.RunRunning}
+	planned, done := 0, 0
+	for _, st := range r.Steps {
+		if st.Target != pair.Target {
+			continue
+		}
+		planned++
+		switch {
+		case st.Status == langsync.StepFailed:
+			o.Phase, o.Step, o.Error = langsync.RunFailed, st.ID(), st.Error
+			return o
+		case st.Status.Done():
+			done++
+		case o.Step == "":
+			o.Step = st.ID()
+		}
+	}
+	switch {
+	case planned > 0 && done == planned:
+		o.Phase = langsync.RunSucceeded
+	case r.Phase.Terminal():
+		// The run ended before this target (a source step failed).
+		o.Phase, o.Step = langsync.RunFailed, ""
+	}
+	return o
 }
 
 // Status reports every configured pair: last replication, fingerprint, lag
