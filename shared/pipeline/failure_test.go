@@ -44,17 +44,6 @@ func (e *events) count(id, event string) int {
 	return n
 }
 
-func stepOf(t *testing.T, r *langsync.Run, id string) langsync.Step {
-	t.Helper()
-	for _, s := range r.Steps {
-		if s.ID() == id {
-			return s
-		}
-	}
-	t.Fatalf("run has no step %s", id)
-	return langsync.Step{}
-}
-
 func TestFailedJobRetries(t *testing.T) {
 	tests := []struct {
 		name     string
