@@ -155,9 +155,13 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 		}
 	}
 
+	key, at, err := c.KeyFor(ctx, info.Source, m.Project, m.ExportedAt, sum)
+	if err != nil {
+		return SaveResult{}, err
+	}
 	ref := langsync.BackupRef{
-		Key:    langsync.BackupKey(info.Source, m.Project, m.ExportedAt, sum),
-		Source: info.Source, Project: m.Project, Time: m.ExportedAt,
+		Key:    key,
+		Source: info.Source, Project: m.Project, Time: at,
 		SHA256: sum, Size: size, Fingerprint: m.Fingerprint, Documents: m.Counts.DocumentsStored,
 	}
 	md := map[string]string{

@@ -198,6 +198,27 @@ func (c *Catalog) quarantines(ctx context.Context, prefix string) (map[string]la
 	return out, nil
 }
 
+// KeyFor returns the name for a new backup of an archive with that sha256
+// taken at t: langsync.BackupKey, moved on a second at a time while the
+// name belongs to a quarantined backup. An identical archive written in the
+// same second would otherwise land on the set-aside blob, which a
+// write-once container cannot replace.
+func (c *Catalog) KeyFor(ctx context.Context, source, project string, t time.Time, sum string) (string, time.Time, error) {
+	t = t.UTC().Truncate(time.Second)
+	for range 3600 {
+		key := langsync.BackupKey(source, project, t, sum)
+		q, err := c.quarantineOf(ctx, key)
+		if err != nil {
+			return "", t, err
+		}
+		if q == nil {
+			return key, t, nil
+		}
+		t = t.Add(time.Second)
+	}
+	return "", t, fmt.Errorf("backup: every name for %s/%s within an hour of %s is quarantined", source, project, t.Format(time.RFC3339))
+}
+
 // IsCorrupt reports whether a verification error condemns the backup (it
 // is damaged, unreadable as a backup, or over a limit), as opposed to a
 // failure to read it that says nothing about its content.
