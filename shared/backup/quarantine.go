@@ -293,7 +293,7 @@ func (c *Catalog) rememberVerified(ctx context.Context, info blobstore.Info, kin
 	if c.StateContainer == "" || info.ETag == "" {
 		return
 	}
-	d := verifiedDoc{Backup: info.Key, Kind: kind, ETag: info.ETag, Size: info.Size, SHA256: info.Metadata[metaSHA256], Time: c.now().UTC(), Checker: checkerVersion}
+	d := verifiedDoc{Backup: info.Key, Kind: kind, ETag: normETag(info.ETag), Size: info.Size, SHA256: info.Metadata[metaSHA256], Time: c.now().UTC(), Checker: checkerVersion}
 	b, _ := json.Marshal(d)
 	if _, err := c.Store.Put(ctx, c.StateContainer, langsync.VerifiedKey(info.Key), bytes.NewReader(b), &blobstore.PutOptions{ContentType: "application/json"}); err != nil {
 		// Only a cache: the next prune verifies again.
@@ -315,8 +315,12 @@ func (c *Catalog) cachedVerified(ctx context.Context, info blobstore.Info) bool 
 	if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&d); err != nil {
 		return false
 	}
-	return d.Checker == checkerVersion && d.ETag == info.ETag && d.Size == info.Size && d.SHA256 == info.Metadata[metaSHA256]
+	return d.Checker == checkerVersion && d.ETag == normETag(info.ETag) && d.Size == info.Size && d.SHA256 == info.Metadata[metaSHA256]
 }
+
+// normETag drops the quotes Azure puts around an ETag in some responses
+// (a blob read) and not in others (a listing).
+func normETag(e string) string { return strings.Trim(strings.TrimPrefix(e, "W/"), `"`) }
 
 // CheckReuse verifies a backup that is about to be reused in place of a
 // new one (its fingerprint matches the export). A backup that fails is

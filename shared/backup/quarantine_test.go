@@ -214,11 +214,53 @@ func (s *countingStore) reset() int {
 }
 
 // TestPruneVerificationCache: a prune reads each backup once; later prunes
-// trust the cache while the blob is unchanged, except for the newest
-// verified backup, which is read again before anything of its group goes
-// (so a backup changed in place without a new ETag, as a directory store
-// allows, cannot let retention delete the last good one).
+// trust the cache while the blob is unchanged.
 func TestPruneVerificationCache(t *testing.T) {
+	stores(t, func(t *testing.T, st blobstore.Store) {
+		ctx := context.Background()
+		c := newCatalog(t, st)
+		s := &countingStore{Store: st, container: c.Container}
+		c.Store = s
+		var saved []backup.SaveResult
+		for i, dd := range []int{1, 3, 5, 7} {
+			saved = append(saved, save(t, c, variant(t, string(rune('a'+i))), nil, day(dd), nil))
+		}
+		s.reset()
+		if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.reset(); n != 4 {
+			t.Errorf("first prune read %d backups, want 4", n)
+		}
+		if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.reset(); n != 0 {
+			t.Errorf("a prune with a warm cache and nothing to delete read %d backups, want 0", n)
+		}
+		if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, &backup.PruneOptions{Reverify: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.reset(); n != 4 {
+			t.Errorf("--reverify read %d backups, want 4", n)
+		}
+		// A rewritten blob has a new ETag: the cache no longer vouches for it.
+		damage(t, st, c, saved[1].Ref.Key)
+		res, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil)
+		if err != nil || len(res.Quarantined) != 1 || res.Quarantined[0].Key != saved[1].Ref.Key {
+			t.Errorf("prune after a rewrite = %+v, %v", res, err)
+		}
+		if n := s.reset(); n != 1 {
+			t.Errorf("read %d backups, want only the rewritten one", n)
+		}
+	})
+}
+
+// TestPruneRereadsTheBackupItKeeps: the newest verified backup is read
+// again before anything of its group goes, whatever the cache says, so a
+// backup changed in place without a new ETag (a directory store allows
+// it) cannot let retention delete the last good one.
+func TestPruneRereadsTheBackupItKeeps(t *testing.T) {
 	dir := t.TempDir()
 	d, err := blobstore.NewDir(dir, nil)
 	if err != nil {
@@ -232,35 +274,17 @@ func TestPruneVerificationCache(t *testing.T) {
 	for i, dd := range []int{1, 3, 5, 7} {
 		saved = append(saved, save(t, c, variant(t, string(rune('a'+i))), nil, day(dd), nil))
 	}
+	if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil); err != nil {
+		t.Fatal(err)
+	}
 	s.reset()
-	if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.reset(); n != 4 {
-		t.Errorf("first prune read %d backups, want 4", n)
-	}
-	if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.reset(); n != 0 {
-		t.Errorf("a prune with a warm cache and nothing to delete read %d backups, want 0", n)
-	}
-	if _, err := c.Prune(ctx, "Tickets", backup.Retention{KeepLast: 4}, &backup.PruneOptions{Reverify: true}); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.reset(); n != 4 {
-		t.Errorf("--reverify read %d backups, want 4", n)
-	}
-
-	// Damage the newest in place, same size: the directory store keeps its
-	// ETag, so the cache cannot notice.
 	newest := saved[3].Ref.Key
 	p := filepath.Join(dir, c.Container, filepath.FromSlash(newest))
 	body, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body[len(body)/2] ^= 0xff
+	body[len(body)/2] ^= 0xff // same size: the directory store keeps the ETag
 	if err := os.WriteFile(p, body, 0o644); err != nil {
 		t.Fatal(err)
 	}
