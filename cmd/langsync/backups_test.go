@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -206,6 +208,11 @@ func TestBackupsQuarantineAndDelete(t *testing.T) {
 		if code != want {
 			t.Fatalf("backups %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
 		}
+		for _, k := range backupsEnv {
+			if strings.Contains(stdout+stderr, k) {
+				t.Fatalf("output contains a key")
+			}
+		}
 		return stdout, stderr
 	}
 	_, stderr := run(exitUsage, "quarantine", keys[1])
@@ -339,5 +346,47 @@ func TestBackupsUsageErrors(t *testing.T) {
 	code, _, stderr := runCLI(t, backupsEnv, "backups", "show", "20990101T000000Z-000000000000", "--project", "Tickets", "--config", cfgPath)
 	if code != exitFailed || !strings.Contains(stderr, "no backup") {
 		t.Fatalf("show unknown: exit %d stderr %q", code, stderr)
+	}
+}
+
+// TestBackupsExportJSONInCatalog: a plain Language Studio export kept in
+// the catalog is a backup to every command, as it is to restore.
+func TestBackupsExportJSONInCatalog(t *testing.T) {
+	cfgPath, keys, store := backupsRig(t)
+	export, err := os.ReadFile("../../shared/backup/testdata/studio-export.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(export)
+	hexsum := hex.EncodeToString(sum[:])
+	key := langsync.BackupKey("primary", "Tickets", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), hexsum)
+	if _, err := store.Put(context.Background(), langsync.DefaultBackupContainer, key, bytes.NewReader(export), &blobstore.PutOptions{Metadata: map[string]string{"sha256": hexsum}}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, backupsEnv, append([]string{"backups"}, append(args, "--config", cfgPath)...)...)
+		if code != want {
+			t.Fatalf("backups %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, stdout, stderr)
+		}
+		return stdout
+	}
+	if out := run(exitOK, "verify", key); !strings.Contains(out, key+"  ok (a plain export JSON: it carries no documents and no per-file checksums") {
+		t.Errorf("verify:\n%s", out)
+	}
+	if out := run(exitOK, "show", key); !strings.Contains(out, "verified: a plain export JSON") || !strings.Contains(out, "Tickets (CustomSingleLabelClassification)") {
+		t.Errorf("show:\n%s", out)
+	}
+	if out := run(exitOK, "list"); !strings.Contains(out, key) || strings.Contains(lineWith(out, key), "QUARANTINED") {
+		t.Errorf("list:\n%s", out)
+	}
+	out := run(exitOK, "prune", "--keep-last", "1")
+	for _, k := range keys {
+		if !strings.Contains(out, "deleted "+k) {
+			t.Errorf("prune kept %s although the export is the newest verified backup:\n%s", k, out)
+		}
+	}
+	if strings.Contains(out, "quarantined "+key) {
+		t.Errorf("prune quarantined the export:\n%s", out)
 	}
 }
