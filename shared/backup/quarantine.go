@@ -127,6 +127,12 @@ func (c *Catalog) Quarantined(ctx context.Context, source, project string) ([]la
 	if source != "" {
 		prefix = langsync.BackupPrefix(source, project)
 	}
+	// The records first: usually there are none, and then the backups
+	// need not be listed (sync asks for every pair).
+	qs, err := c.quarantines(ctx, prefix)
+	if err != nil || len(qs) == 0 {
+		return nil, err
+	}
 	refs, err := c.list(ctx, prefix)
 	if err != nil {
 		return nil, err
