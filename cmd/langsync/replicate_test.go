@@ -10,6 +10,7 @@ import (
 
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 )
 
@@ -71,6 +72,30 @@ store: %q
 		t.Errorf("status table exit %d:\n%s", code, stdout)
 	}
 	noKeys(t, stdout)
+
+	// The pair's backup set aside by hand: status shows it, and sync no
+	// longer says "up to date" but writes a fresh backup (no retraining).
+	code, stdout, _ = runCLI(t, env, "backups", "list", "--config", cfgPath, "--json")
+	var refs []langsync.BackupRef
+	if code != exitOK || json.Unmarshal([]byte(stdout), &refs) != nil || len(refs) != 1 {
+		t.Fatalf("backups list exit %d: %s", code, stdout)
+	}
+	if code, stdout, stderr := runCLI(t, env, "backups", "quarantine", refs[0].Key, "--reason", "suspected tampering", "--config", cfgPath); code != exitOK {
+		t.Fatalf("backups quarantine exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, env, "status", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "QUARANTINED BACKUPS") || !strings.Contains(stdout, "1 (newest "+refs[0].Key+": suspected tampering)") {
+		t.Errorf("status with a quarantined backup, exit %d:\n%s", code, stdout)
+	}
+	code, stdout, stderr = runCLI(t, env, "sync", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "replicate (backup "+refs[0].Key+" is quarantined (suspected tampering)") ||
+		!strings.Contains(stdout, "target unchanged (same fingerprint)") || strings.Contains(stdout, "train/secondary") {
+		t.Errorf("sync with the backup quarantined, exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, "sync", "--config", cfgPath)
+	if code != exitOK || !strings.Contains(stdout, "none (up to date") {
+		t.Errorf("sync after the fresh backup, exit %d:\n%s\n%s", code, stdout, stderr)
+	}
 
 	code, stdout, _ = runCLI(t, env, "replicate", "--config", cfgPath, "--json", "--target", "secondary")
 	var runs []map[string]any

@@ -9,7 +9,7 @@ import (
 )
 
 func statusCommand() Command {
-	return Command{Name: "status", Summary: "show each pair: last replicated, fingerprint, lag, active run, last error", Run: runStatus}
+	return Command{Name: "status", Summary: "show each pair: last replicated, fingerprint, lag, active run, quarantined backups, last error", Run: runStatus}
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
@@ -37,9 +37,9 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return enc.Encode(st)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tERROR")
+	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
 	for _, s := range st {
-		last, fp, lag, active, lastRun, errText := "never", "-", "-", "-", "-", "-"
+		last, fp, lag, active, lastRun, quarantined, errText := "never", "-", "-", "-", "-", "-", "-"
 		if !s.LastReplicated.IsZero() {
 			last = s.LastReplicated.UTC().Format(time.RFC3339)
 		}
@@ -55,6 +55,9 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		if s.LastRun != "" {
 			lastRun = fmt.Sprintf("%s %s", s.LastRun, s.LastRunPhase)
 		}
+		if q := s.Quarantine; q != nil {
+			quarantined = fmt.Sprintf("%d (newest %s: %s)", q.Count, q.Newest, bkCut(q.Reason, 80))
+		}
 		switch {
 		case s.Error != "":
 			errText = s.Error
@@ -63,7 +66,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		case s.LastError != "":
 			errText = s.LastError
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, errText)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, quarantined, errText)
 	}
 	return tw.Flush()
 }

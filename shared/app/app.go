@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 			return r.Endpoint
 		}}
 	}
-	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, Documents: a.documents, Logger: o.Logger, Archive: archive}
+	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
 	popts := pipeline.Options{
 		Config: cfg, State: a.State, Backups: a.Backups, Logger: o.Logger,
 		Prober: &Prober{App: a},

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
@@ -64,7 +66,10 @@ const (
 type Backups struct {
 	Store     blobstore.Store
 	Container string
-	Archive   Archiver
+	// State is the state container: quarantine records and the
+	// verification cache live there (see backup.Catalog).
+	State   string
+	Archive Archiver
 	// Documents returns the linked storage of a resource (nil: none).
 	Documents func(ctx context.Context, resource string) (blobstore.Store, error)
 	Logger    *slog.Logger
@@ -116,7 +121,25 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var _ pipeline.Backups = (*Backups)(nil)
+var (
+	_ pipeline.Backups          = (*Backups)(nil)
+	_ pipeline.BackupQuarantine = (*Backups)(nil)
+)
+
+// catalog is the backup container as shared/backup sees it: verification,
+// quarantine and listing are the same as the CLI's.
+func (b *Backups) catalog() *backup.Catalog {
+	c := backup.NewCatalog(b.Store, b.Container)
+	c.StateContainer = b.State
+	c.Logger = b.Logger
+	if ba, ok := b.Archive.(*BackupArchive); ok {
+		c.Limits = ba.Limits
+	}
+	if b.Now != nil {
+		c.Now = b.Now
+	}
+	return c
+}
 
 type storeDocs struct{ s blobstore.Store }
 
@@ -165,15 +188,27 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	if key, ok, err := b.latestWith(ctx, in.Source, in.Project, in.Model, info.Fingerprint); err != nil {
 		return res, err
 	} else if ok {
-		res.Key = key
-		return res, nil
+		// Reused only if it is sound: metadata alone would let a damaged
+		// backup stand in for every later run.
+		good, warning, err := b.catalog().CheckReuse(ctx, key, "run "+in.RunID+" (backup step)")
+		if err != nil {
+			return res, mapStoreErr(err)
+		}
+		if good {
+			res.Key = key
+			return res, nil
+		}
+		res.Warnings = append(res.Warnings, warning)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	now := time.Now
 	if b.Now != nil {
 		now = b.Now
 	}
-	res.Key = langsync.BackupKey(in.Source, in.Project, now(), sum)
+	res.Key, _, err = b.catalog().KeyFor(ctx, in.Source, in.Project, now(), sum)
+	if err != nil {
+		return res, fmt.Errorf("app: naming the backup: %w", mapStoreErr(err))
+	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return res, err
 	}
@@ -197,14 +232,27 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	return res, nil
 }
 
-// latestWith reports the project's newest backup of the model when it has
-// the fingerprint.
+// latestWith reports the project's newest backup of the model that is not
+// quarantined, and whether it has the fingerprint.
 func (b *Backups) latestWith(ctx context.Context, source, project, model, fp string) (string, bool, error) {
 	infos, err := b.Store.List(ctx, b.Container, langsync.BackupPrefix(source, project))
 	if err != nil {
 		return "", false, fmt.Errorf("app: listing backups: %w", err)
 	}
+	quarantined := map[string]bool{}
+	if len(infos) > 0 {
+		qs, err := b.catalog().Quarantined(ctx, source, project)
+		if err != nil {
+			return "", false, fmt.Errorf("app: %w", err)
+		}
+		for _, q := range qs {
+			quarantined[q.Key] = true
+		}
+	}
 	for i := len(infos) - 1; i >= 0; i-- {
+		if quarantined[infos[i].Key] {
+			continue
+		}
 		md := infos[i].Metadata
 		if md == nil {
 			st, err := b.Store.Stat(ctx, b.Container, infos[i].Key)
@@ -219,6 +267,47 @@ func (b *Backups) latestWith(ctx context.Context, source, project, model, fp str
 		return infos[i].Key, md[MetaFingerprint] == fp, nil
 	}
 	return "", false, nil
+}
+
+// Quarantined lists the quarantined backups of a source's project
+// (pipeline.BackupQuarantine).
+func (b *Backups) Quarantined(ctx context.Context, source, project string) ([]pipeline.QuarantinedBackup, error) {
+	refs, err := b.catalog().Quarantined(ctx, source, project)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	out := make([]pipeline.QuarantinedBackup, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, pipeline.QuarantinedBackup{Key: r.Key, Model: r.Model, Reason: r.Quarantine.Reason, Time: r.Quarantine.Time})
+	}
+	return out, nil
+}
+
+// Usable reports whether a backup of the model with the fingerprint exists
+// that is not quarantined (pipeline.BackupQuarantine).
+func (b *Backups) Usable(ctx context.Context, source, project, model, fingerprint string) (bool, error) {
+	refs, err := b.catalog().Quarantined(ctx, source, project)
+	if err != nil {
+		return false, fmt.Errorf("app: %w", err)
+	}
+	quarantined := map[string]bool{}
+	for _, r := range refs {
+		quarantined[r.Key] = true
+	}
+	infos, err := b.Store.List(ctx, b.Container, langsync.BackupPrefix(source, project))
+	if err != nil {
+		return false, fmt.Errorf("app: listing backups: %w", err)
+	}
+	for _, i := range infos {
+		m := i.Metadata[MetaModel]
+		if u, err := url.QueryUnescape(m); err == nil {
+			m = u // backup.Catalog escapes the label; this writer does not
+		}
+		if !quarantined[i.Key] && m == model && i.Metadata[MetaFingerprint] == fingerprint {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // OpenExport returns the export JSON held in a backup.

@@ -143,6 +143,7 @@ func (p *RestorePlan) Run() *langsync.Run { return p.run }
 
 func (a *App) catalog() *backup.Catalog {
 	c := backup.NewCatalog(a.Store, a.Config.Containers.Backups)
+	c.StateContainer = a.Config.Containers.State // quarantined backups are not restored
 	c.Logger = a.Logger
 	return c
 }

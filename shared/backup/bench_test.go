@@ -289,3 +289,58 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(rawDur.Seconds()/verDur.Seconds(), "verify/read")
 	b.ReportMetric(float64(heapPeak)/(1<<20), "peak-heap-MiB")
 }
+
+// BenchmarkPrune measures what the verification cache saves: a prune of
+// LANGSYNC_BENCH_BACKUPS (default 10) backups of the synthetic project in
+// Azurite, first cold (every archive read and verified), then warm (only
+// the cache records read; nothing to delete, so no archive is read).
+func BenchmarkPrune(b *testing.B) {
+	n := benchDocCount(b)
+	k := 10
+	if s := os.Getenv("LANGSYNC_BENCH_BACKUPS"); s != "" {
+		if v, err := strconv.Atoi(s); err == nil && v > 0 {
+			k = v
+		}
+	}
+	ctx := context.Background()
+	s, err := blobstore.Open(ctx, azuritetest.Shared(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := backup.NewCatalog(s, blobstoretest.ContainerName(b))
+	c.StateContainer = c.Container + "-state"
+	c.TempDir = b.TempDir()
+	for _, name := range []string{c.Container, c.StateContainer} {
+		if err := s.EnsureContainer(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var archiveBytes int64
+	for i := range k {
+		res, err := c.Save(ctx, synthExport(n), synthDocs{n}, backup.ManifestInfo{Source: "primary", ExportedAt: time.Date(2026, 11, 1+i, 0, 0, 0, 0, time.UTC)}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		archiveBytes += res.Ref.Size
+	}
+	policy := backup.Retention{KeepLast: k}
+	var cold, warm time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := c.Prune(ctx, "", policy, &backup.PruneOptions{Reverify: true}); err != nil {
+			b.Fatal(err)
+		}
+		cold += time.Since(start)
+		start = time.Now()
+		if _, err := c.Prune(ctx, "", policy, nil); err != nil {
+			b.Fatal(err)
+		}
+		warm += time.Since(start)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(k), "backups")
+	b.ReportMetric(float64(archiveBytes)/1e6, "archive-MB")
+	b.ReportMetric(cold.Seconds()/float64(b.N), "cold-prune-s")
+	b.ReportMetric(warm.Seconds()/float64(b.N), "warm-prune-s")
+}

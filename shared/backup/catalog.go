@@ -34,6 +34,12 @@ type Store interface {
 type Catalog struct {
 	Store     Store
 	Container string
+	// StateContainer holds the quarantine records and the verification
+	// cache (langsync.QuarantineKey, langsync.VerifiedKey). The backup
+	// container may be write-once, so nothing about a backup is ever
+	// written beside it. Empty: no quarantine (Quarantine fails, nothing
+	// is marked) and no cache.
+	StateContainer string
 	// Limits apply when backups are read back (Verify, Open, FindAt).
 	Limits *Limits
 	// TempDir holds the archive between writing and upload (its key needs
@@ -91,6 +97,9 @@ type SaveResult struct {
 	Manifest *Manifest
 	// Created is false when an identical backup already existed.
 	Created bool
+	// Warnings: the backup that would have been reused failed verification
+	// and was quarantined (a fresh one was written instead).
+	Warnings []string
 }
 
 // Save writes an archive of the export (and its documents) and uploads it
@@ -126,21 +135,33 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 	}
 	log := c.logger().With("project", m.Project, "source", info.Source)
 
+	var warnings []string
 	if opts != nil && opts.SkipIfUnchanged {
 		refs, err := c.list(ctx, langsync.BackupPrefix(info.Source, m.Project))
 		if err != nil {
 			return SaveResult{}, err
 		}
-		refs = slices.DeleteFunc(refs, func(r langsync.BackupRef) bool { return r.Model != m.TrainedModelLabel })
+		refs = slices.DeleteFunc(refs, func(r langsync.BackupRef) bool { return r.Model != m.TrainedModelLabel || r.Quarantine != nil })
 		if n := len(refs); n > 0 && refs[n-1].Fingerprint == m.Fingerprint {
-			log.Info("backup unchanged", "key", refs[n-1].Key, "fingerprint", m.Fingerprint)
-			return SaveResult{Ref: refs[n-1], Manifest: m}, nil
+			ok, warning, err := c.CheckReuse(ctx, refs[n-1].Key, "backup save of "+info.Source+"/"+m.Project)
+			if err != nil {
+				return SaveResult{}, err
+			}
+			if ok {
+				log.Info("backup unchanged", "key", refs[n-1].Key, "fingerprint", m.Fingerprint)
+				return SaveResult{Ref: refs[n-1], Manifest: m}, nil
+			}
+			warnings = append(warnings, warning)
 		}
 	}
 
+	key, at, err := c.KeyFor(ctx, info.Source, m.Project, m.ExportedAt, sum)
+	if err != nil {
+		return SaveResult{}, err
+	}
 	ref := langsync.BackupRef{
-		Key:    langsync.BackupKey(info.Source, m.Project, m.ExportedAt, sum),
-		Source: info.Source, Project: m.Project, Time: m.ExportedAt,
+		Key:    key,
+		Source: info.Source, Project: m.Project, Time: at,
 		SHA256: sum, Size: size, Fingerprint: m.Fingerprint, Documents: m.Counts.DocumentsStored,
 	}
 	md := map[string]string{
@@ -169,7 +190,7 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 		cur, serr := c.Store.Stat(ctx, c.Container, ref.Key)
 		if serr == nil && cur.Metadata[metaSHA256] == sum {
 			log.Info("backup already stored", "key", ref.Key)
-			return SaveResult{Ref: ref, Manifest: m}, nil
+			return SaveResult{Ref: ref, Manifest: m, Warnings: warnings}, nil
 		}
 		return SaveResult{}, fmt.Errorf("backup: %s exists with different content: %w", ref.Key, err)
 	}
@@ -180,7 +201,7 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 		return SaveResult{}, fmt.Errorf("backup: uploaded %s is %d bytes, wrote %d", ref.Key, put.Size, size)
 	}
 	log.Info("backup stored", "key", ref.Key, "size", size, "documents", ref.Documents, "fingerprint", m.Fingerprint)
-	return SaveResult{Ref: ref, Manifest: m, Created: true}, nil
+	return SaveResult{Ref: ref, Manifest: m, Created: true, Warnings: warnings}, nil
 }
 
 // refOf turns a listed blob into a BackupRef; ok is false for blobs that
@@ -206,16 +227,26 @@ func refOf(info blobstore.Info) (langsync.BackupRef, bool) {
 	}, true
 }
 
-// list returns complete backups under prefix, oldest first.
+// list returns complete backups under prefix, oldest first, the
+// quarantined ones marked.
 func (c *Catalog) list(ctx context.Context, prefix string) ([]langsync.BackupRef, error) {
+	refs, _, err := c.listInfos(ctx, prefix)
+	return refs, err
+}
+
+// listInfos is list with each backup's blob properties (for the
+// verification cache, which is keyed on the ETag).
+func (c *Catalog) listInfos(ctx context.Context, prefix string) ([]langsync.BackupRef, map[string]blobstore.Info, error) {
 	infos, err := c.Store.List(ctx, c.Container, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("backup: listing %s: %w", c.Container, err)
+		return nil, nil, fmt.Errorf("backup: listing %s: %w", c.Container, err)
 	}
 	var out []langsync.BackupRef
+	byKey := map[string]blobstore.Info{}
 	for _, i := range infos {
 		if r, ok := refOf(i); ok {
 			out = append(out, r)
+			byKey[r.Key] = i
 		}
 	}
 	slices.SortStableFunc(out, func(a, b langsync.BackupRef) int {
@@ -224,11 +255,23 @@ func (c *Catalog) list(ctx context.Context, prefix string) ([]langsync.BackupRef
 		}
 		return strings.Compare(a.Key, b.Key)
 	})
-	return out, nil
+	if len(out) == 0 {
+		return out, byKey, nil
+	}
+	qs, err := c.quarantines(ctx, prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range out {
+		if q, ok := qs[out[i].Key]; ok {
+			out[i].Quarantine = &q
+		}
+	}
+	return out, byKey, nil
 }
 
 // List returns the backups of project (every project when ""), from every
-// source, oldest first.
+// source, oldest first. Quarantined backups are listed, marked.
 func (c *Catalog) List(ctx context.Context, project string) ([]langsync.BackupRef, error) {
 	all, err := c.list(ctx, "")
 	if err != nil || project == "" {
@@ -237,13 +280,15 @@ func (c *Catalog) List(ctx context.Context, project string) ([]langsync.BackupRe
 	return slices.DeleteFunc(all, func(r langsync.BackupRef) bool { return r.Project != project }), nil
 }
 
-// Latest returns the project's newest complete backup; ErrNotFound (from
-// blobstore, also fs.ErrNotExist) when there is none.
+// Latest returns the project's newest complete backup that is not
+// quarantined; ErrNotFound (from blobstore, also fs.ErrNotExist) when there
+// is none.
 func (c *Catalog) Latest(ctx context.Context, project string) (langsync.BackupRef, error) {
 	refs, err := c.List(ctx, project)
 	if err != nil {
 		return langsync.BackupRef{}, err
 	}
+	refs = slices.DeleteFunc(refs, func(r langsync.BackupRef) bool { return r.Quarantine != nil })
 	if len(refs) == 0 {
 		return langsync.BackupRef{}, fmt.Errorf("backup: no backups of project %q in %s: %w", project, c.Container, blobstore.ErrNotFound)
 	}
@@ -262,6 +307,11 @@ func (c *Catalog) Find(ctx context.Context, project, id string) (langsync.Backup
 		if !ok {
 			return langsync.BackupRef{}, fmt.Errorf("backup: %s is not a complete langsync backup (name or sha256 metadata does not match)", id)
 		}
+		q, err := c.quarantineOf(ctx, ref.Key)
+		if err != nil {
+			return langsync.BackupRef{}, err
+		}
+		ref.Quarantine = q
 		return ref, nil
 	}
 	if project == "" {
@@ -280,9 +330,9 @@ func (c *Catalog) Find(ctx context.Context, project, id string) (langsync.Backup
 	return langsync.BackupRef{}, fmt.Errorf("backup: no backup %q of project %q: %w", id, project, blobstore.ErrNotFound)
 }
 
-// FindAt returns the project's newest backup taken at or before t that
-// passes verification (each candidate is downloaded and checked, newest
-// first; failures are logged and skipped).
+// FindAt returns the project's newest backup taken at or before t that is
+// not quarantined and passes verification (each candidate is downloaded
+// and checked, newest first; failures are logged and skipped).
 func (c *Catalog) FindAt(ctx context.Context, project string, t time.Time) (langsync.BackupRef, error) {
 	refs, err := c.List(ctx, project)
 	if err != nil {
@@ -290,7 +340,7 @@ func (c *Catalog) FindAt(ctx context.Context, project string, t time.Time) (lang
 	}
 	var failed []error
 	for i := len(refs) - 1; i >= 0; i-- {
-		if refs[i].Time.After(t) {
+		if refs[i].Time.After(t) || refs[i].Quarantine != nil {
 			continue
 		}
 		if _, err := c.Verify(ctx, refs[i].Key); err != nil {
@@ -307,32 +357,24 @@ func (c *Catalog) FindAt(ctx context.Context, project string, t time.Time) (lang
 	return langsync.BackupRef{}, err
 }
 
-// Verify downloads a backup and checks the archive's sha256 against its
-// metadata and every file against the manifest.
+// Verify downloads a backup and checks it as restore reads it (see
+// Inspect) and returns its manifest.
 func (c *Catalog) Verify(ctx context.Context, key string) (*Manifest, error) {
-	rc, info, err := c.Store.Get(ctx, c.Container, key)
-	if err != nil {
-		return nil, fmt.Errorf("backup: reading %s: %w", key, err)
-	}
-	defer rc.Close()
-	h := sha256.New()
-	tee := io.TeeReader(rc, h)
-	m, err := Verify(tee, c.Limits)
-	if err != nil {
-		return nil, fmt.Errorf("backup: %s: %w", key, err)
-	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return nil, fmt.Errorf("backup: reading %s: %w", key, err)
-	}
-	if got, want := hex.EncodeToString(h.Sum(nil)), info.Metadata[metaSHA256]; got != want {
-		return nil, fmt.Errorf("backup: %s: %w", key, &VerifyError{File: key, Reason: fmt.Sprintf("archive sha256 %s, metadata says %q", got, want)})
-	}
-	return m, nil
+	_, m, err := c.Inspect(ctx, key)
+	return m, err
 }
 
 // Open downloads a backup and opens it for restore (see Open); the
-// archive's sha256 is checked against the blob's metadata too.
+// archive's sha256 is checked against the blob's metadata too. A
+// quarantined backup is refused: it was set aside as not to be relied on.
 func (c *Catalog) Open(ctx context.Context, key string) (*Archive, error) {
+	q, err := c.quarantineOf(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if q != nil {
+		return nil, &QuarantinedError{Key: key, Quarantine: *q}
+	}
 	rc, info, err := c.Store.Get(ctx, c.Container, key)
 	if err != nil {
 		return nil, fmt.Errorf("backup: reading %s: %w", key, err)
@@ -362,59 +404,4 @@ func (c *Catalog) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("backup: deleting %s: %w", key, err)
 	}
 	return nil
-}
-
-// Retention says which backups to keep per (source, project, model). A backup is
-// kept when it is among the last KeepLast or newer than KeepDays days; with
-// both zero everything is kept. The newest backup is always kept.
-type Retention struct {
-	KeepLast int `json:"keepLast" yaml:"keepLast"`
-	KeepDays int `json:"keepDays" yaml:"keepDays"`
-}
-
-// Prune applies the retention policy to project's backups (every project
-// when ""), deleting what it does not keep unless dryRun; it returns what
-// went (or would go). Deletion failures are joined into the error and the
-// rest carry on.
-func (c *Catalog) Prune(ctx context.Context, project string, policy Retention, dryRun bool) ([]langsync.BackupRef, error) {
-	refs, err := c.List(ctx, project)
-	if err != nil {
-		return nil, err
-	}
-	if policy.KeepLast <= 0 && policy.KeepDays <= 0 {
-		return nil, nil
-	}
-	groups := map[string][]langsync.BackupRef{}
-	var order []string
-	for _, r := range refs {
-		g := r.Source + "/" + r.Project + "/" + r.Model
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
-		}
-		groups[g] = append(groups[g], r)
-	}
-	cutoff := c.now().Add(-time.Duration(policy.KeepDays) * 24 * time.Hour)
-	var gone []langsync.BackupRef
-	var errs []error
-	for _, g := range order {
-		rs := groups[g] // oldest first
-		for i, r := range rs {
-			rank := len(rs) - 1 - i // 0 = newest
-			keep := rank == 0 ||
-				policy.KeepLast > 0 && rank < policy.KeepLast ||
-				policy.KeepDays > 0 && r.Time.After(cutoff)
-			if keep {
-				continue
-			}
-			if !dryRun {
-				if err := c.Delete(ctx, r.Key); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				c.logger().Info("backup pruned", "key", r.Key, "project", r.Project)
-			}
-			gone = append(gone, r)
-		}
-	}
-	return gone, errors.Join(errs...)
 }

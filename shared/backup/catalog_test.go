@@ -41,8 +41,11 @@ func stores(t *testing.T, fn func(t *testing.T, s blobstore.Store)) {
 func newCatalog(t *testing.T, s blobstore.Store) *backup.Catalog {
 	t.Helper()
 	c := backup.NewCatalog(s, blobstoretest.ContainerName(t))
-	if err := s.EnsureContainer(context.Background(), c.Container); err != nil {
-		t.Fatal(err)
+	c.StateContainer = c.Container + "-state"
+	for _, name := range []string{c.Container, c.StateContainer} {
+		if err := s.EnsureContainer(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c.TempDir = t.TempDir()
 	return c
@@ -223,11 +226,11 @@ func TestPrune(t *testing.T) {
 			{"no policy keeps everything", backup.Retention{}, nil},
 		}
 		for _, tt := range tests {
-			gone, err := c.Prune(ctx, "Tickets", tt.policy, true)
+			res, err := c.Prune(ctx, "Tickets", tt.policy, &backup.PruneOptions{DryRun: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := strings.Join(keys(gone), ","), strings.Join(tt.gone, ","); got != want {
+			if got, want := strings.Join(keys(res.Deleted), ","), strings.Join(tt.gone, ","); got != want {
 				t.Errorf("%s: dry run would remove\n%s\nwant\n%s", tt.name, got, want)
 			}
 		}
@@ -235,9 +238,9 @@ func TestPrune(t *testing.T) {
 			t.Fatalf("dry runs deleted something: %d left", len(refs))
 		}
 		// Every project: the lone old Other backup is its newest, so it stays.
-		gone, err := c.Prune(ctx, "", backup.Retention{KeepLast: 2}, false)
-		if err != nil || len(gone) != 4 {
-			t.Fatalf("Prune = %v, %v", keys(gone), err)
+		res, err := c.Prune(ctx, "", backup.Retention{KeepLast: 2}, nil)
+		if err != nil || len(res.Deleted) != 4 || res.Kept != 4 {
+			t.Fatalf("Prune = %+v, %v", res, err)
 		}
 		refs, _ := c.List(ctx, "")
 		if refs[1].Model != "v1" {

@@ -93,26 +93,76 @@ func (a *Archive) Close() error {
 // fails a limit or a check is an error and leaves nothing behind.
 func Open(r io.Reader, limits *Limits) (*Archive, error) {
 	lim := limits.withDefaults()
+	br, isArchive, err := sniff(r, lim)
+	if err != nil {
+		return nil, err
+	}
+	if isArchive {
+		return openArchive(br, lim)
+	}
+	b, err := readJSON(br, lim)
+	if err != nil {
+		return nil, err
+	}
+	return openJSON(b, lim)
+}
+
+// Check reads a restore input in one pass and keeps nothing: it accepts
+// exactly what Open accepts, with the same checks (an archive is verified
+// as by Verify; a plain or legacy export JSON is parsed and checked as an
+// export). It returns what the input is and its manifest (synthesised for
+// an export JSON, which carries no documents and no per-file checksums).
+// Verification and restore use it so that they never disagree about an
+// input.
+func Check(r io.Reader, limits *Limits) (Kind, *Manifest, error) {
+	lim := limits.withDefaults()
+	br, isArchive, err := sniff(r, lim)
+	if err != nil {
+		return "", nil, err
+	}
+	if isArchive {
+		m, _, err := readArchive(br, lim, nil)
+		return KindArchive, m, err
+	}
+	b, err := readJSON(br, lim)
+	if err != nil {
+		return "", nil, err
+	}
+	a, err := openJSON(b, lim)
+	if err != nil {
+		return "", nil, err
+	}
+	return a.Kind, a.Manifest, nil
+}
+
+// sniff tells a gzip'd archive from a JSON object by the first bytes.
+func sniff(r io.Reader, lim Limits) (*bufio.Reader, bool, error) {
 	br := bufio.NewReader(&limitReader{r: r, max: lim.MaxArchiveBytes, what: "archive size"})
 	head, err := br.Peek(2)
 	if err != nil && len(head) == 0 {
-		return nil, fmt.Errorf("%w: the input is empty", ErrFormat)
+		if err != io.EOF {
+			return nil, false, fmt.Errorf("backup: reading the input: %w", err)
+		}
+		return nil, false, fmt.Errorf("%w: the input is empty", ErrFormat)
 	}
 	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		return openArchive(br, lim)
+		return br, true, nil
 	}
 	first, err := firstNonSpace(br)
 	if err != nil || first != '{' {
-		return nil, fmt.Errorf("%w: want a langsync backup (.tar.gz) or an exported project JSON object", ErrFormat)
+		return nil, false, fmt.Errorf("%w: want a langsync backup (.tar.gz) or an exported project JSON object", ErrFormat)
 	}
+	return br, false, nil
+}
+
+func readJSON(br *bufio.Reader, lim Limits) ([]byte, error) {
 	b, err := io.ReadAll(&limitReader{r: br, max: lim.MaxJSONBytes, what: "JSON size"})
 	if err != nil {
 		return nil, fmt.Errorf("backup: reading JSON input: %w", err)
 	}
 	// Editors on Windows save JSON with a byte order mark; the service
 	// wants plain JSON.
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	return openJSON(b, lim)
+	return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), nil
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {

@@ -20,4 +20,17 @@ type BackupRef struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Documents is the number of documents carried in the archive.
 	Documents int `json:"documents"`
+	// Quarantine is set when the backup was set aside.
+	Quarantine *Quarantine `json:"quarantine,omitempty"`
+}
+
+// Quarantine says why a backup was set aside (it failed verification, or an
+// operator marked it). A quarantined backup is kept: retention never
+// deletes it, but it is not reused, restored by time or counted as a good
+// backup. Only an explicit, confirmed delete removes it.
+type Quarantine struct {
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
+	// By says who set it aside (a command, a run).
+	By string `json:"by,omitempty"`
 }

@@ -20,6 +20,11 @@ const (
 	FailedPrefix  = "failed/"
 	RestorePrefix = "restore/"
 	LocksPrefix   = "locks/"
+	// QuarantinePrefix holds one record per backup set aside (the backup
+	// container may be write-once, so the mark cannot live there).
+	QuarantinePrefix = "quarantine/"
+	// VerifiedPrefix caches successful verifications of backups.
+	VerifiedPrefix = "verified/"
 )
 
 // KeyTimeFormat is the UTC timestamp format used inside blob names: it sorts
@@ -56,6 +61,13 @@ func ParseBackupKey(key string) (source, project string, t time.Time, sha12 stri
 	}
 	return parts[0], parts[1], t, sha, nil
 }
+
+// QuarantineKey is the state blob recording why a backup was set aside.
+func QuarantineKey(backupKey string) string { return QuarantinePrefix + backupKey + ".json" }
+
+// VerifiedKey is the state blob caching a backup's last successful
+// verification.
+func VerifiedKey(backupKey string) string { return VerifiedPrefix + backupKey + ".json" }
 
 // RunKey is the state blob of a run.
 func RunKey(id string) string { return RunsPrefix + id + ".json" }

@@ -718,6 +718,14 @@ func (x *exec) backup(ctx context.Context, s *langsync.Step) error {
 	} else {
 		s.Note = fmt.Sprintf("unchanged since backup %s; no new backup written", res.Key)
 	}
+	for _, w := range res.Warnings {
+		// A backup that was set aside is worth an operator's look.
+		s.Note += "; " + w
+		if !contains(r.Warnings, w) {
+			r.Warnings = append(r.Warnings, w)
+		}
+		x.log.Warn("backup step", "step", s.ID(), "warning", w)
+	}
 	x.log.Info("backup", "step", s.ID(), "key", res.Key, "created", res.Created, "fingerprint", res.Fingerprint)
 	if r.SkipIfUnchanged && x.lastBackup(s) {
 		return x.skipUnchanged(ctx)

@@ -170,6 +170,9 @@ type BackupResult struct {
 	Documents int
 	// Container is the export's storageInputContainerName.
 	Container string
+	// Warnings: the backup that would have been reused failed verification
+	// and was quarantined; a fresh one was written. Recorded in the run.
+	Warnings []string
 }
 
 // Backups writes and reads backup archives.
@@ -184,6 +187,27 @@ type Backups interface {
 	// resource's storage container when missing or different; it returns
 	// how many it wrote.
 	CopyDocuments(ctx context.Context, key, targetResource, container string) (int, error)
+}
+
+// QuarantinedBackup is a backup set aside: it failed verification or an
+// operator marked it. It is kept, but not reused or relied on.
+type QuarantinedBackup struct {
+	Key    string
+	Model  string
+	Reason string
+	// Time is when it was set aside.
+	Time time.Time
+}
+
+// BackupQuarantine is what Backups may also offer (checked with a type
+// assertion): the set-aside backups. Sync re-runs a pair whose backup was
+// set aside, and Status reports them.
+type BackupQuarantine interface {
+	// Quarantined lists the quarantined backups of a source's project.
+	Quarantined(ctx context.Context, source, project string) ([]QuarantinedBackup, error)
+	// Usable reports whether a backup of the model with the fingerprint
+	// exists that is not quarantined.
+	Usable(ctx context.Context, source, project, model, fingerprint string) (bool, error)
 }
 
 // Prober classifies probe texts with a deployment (verify, optional).

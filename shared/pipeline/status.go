@@ -27,8 +27,20 @@ type PairStatus struct {
 	LastRun       string            `json:"lastRun,omitempty"`
 	LastRunPhase  langsync.RunPhase `json:"lastRunPhase,omitempty"`
 	LastError     string            `json:"lastError,omitempty"`
+	// Quarantine summarises the set-aside backups of the pair's source
+	// project (nil: none, or the Backups do not track quarantine).
+	Quarantine *QuarantineSummary `json:"quarantine,omitempty"`
 	// Error is why the status could not be read completely.
 	Error string `json:"error,omitempty"`
+}
+
+// QuarantineSummary is the count of quarantined backups and the most
+// recently quarantined one.
+type QuarantineSummary struct {
+	Count  int       `json:"count"`
+	Newest string    `json:"newest"`
+	Reason string    `json:"reason"`
+	Time   time.Time `json:"time"`
 }
 
 // RunSummary is a short view of a run.
@@ -112,10 +124,12 @@ func targetOutcome(r *langsync.Run, pair langsync.Pair) TargetOutcome {
 }
 
 // Status reports every configured pair: last replication, fingerprint, lag
-// behind the source, the active run and the last error. It only reads.
+// behind the source, the active run, the last error and the quarantined
+// backups of its source project. It only reads.
 func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 	var out []PairStatus
 	sources := map[string]*sourceView{}
+	quarantined := map[string]*QuarantineSummary{}
 	for _, pair := range p.cfg.Pairs() {
 		if err := ctx.Err(); err != nil {
 			return out, err
@@ -142,6 +156,15 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 			}
 		}
 		sk := pair.Source + "/" + pair.Project
+		if qs, ok := quarantined[sk]; ok {
+			st.Quarantine = qs
+		} else {
+			qs, err := p.quarantineSummary(ctx, pair)
+			if err != nil && st.Error == "" {
+				st.Error = err.Error()
+			}
+			quarantined[sk], st.Quarantine = qs, qs
+		}
 		sv := sources[sk]
 		if sv == nil {
 			sv = p.viewSource(ctx, pair)
@@ -165,6 +188,29 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// quarantineSummary counts the quarantined backups of the pair's source
+// project (nil when there are none).
+func (p *Pipeline) quarantineSummary(ctx context.Context, pair langsync.Pair) (*QuarantineSummary, error) {
+	bq, ok := p.opts.Backups.(BackupQuarantine)
+	if !ok {
+		return nil, nil
+	}
+	qs, err := bq.Quarantined(ctx, pair.Source, pair.Project)
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantined backups: %w", err)
+	}
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	sum := &QuarantineSummary{Count: len(qs)}
+	for _, q := range qs {
+		if sum.Newest == "" || q.Time.After(sum.Time) {
+			sum.Newest, sum.Reason, sum.Time = q.Key, q.Reason, q.Time
+		}
+	}
+	return sum, nil
 }
 
 // Sweep finds runs whose wake-up is overdue by more than grace (a lost

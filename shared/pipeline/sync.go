@@ -221,8 +221,53 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 	if moved := sourceMoved(ps.Source, sv.proj, selected); moved != "" {
 		return replicate(false, "source changed: %s", moved)
 	}
+	// The replica is only as good as its backup: one that was set aside
+	// must be replaced. Without retraining: the run writes a fresh backup
+	// and skips the target when the fingerprint is unchanged.
+	if why, err := p.backupSetAside(ctx, pair, ps); err != nil {
+		return fail(err)
+	} else if why != "" {
+		return replicate(false, "%s", why)
+	}
 	d.Action, d.Reason = ActionNone, "up to date (fingerprint "+short(ps.Fingerprint)+")"
 	return d
+}
+
+// backupSetAside says which backup of the pair's last replication is
+// quarantined with no sound backup of the same fingerprint beside it ("":
+// none, or the Backups do not track quarantine). Only listings are read.
+func (p *Pipeline) backupSetAside(ctx context.Context, pair langsync.Pair, ps *langsync.PairState) (string, error) {
+	bq, ok := p.opts.Backups.(BackupQuarantine)
+	if !ok || len(ps.Backups) == 0 {
+		return "", nil
+	}
+	qs, err := bq.Quarantined(ctx, pair.Source, pair.Project)
+	if err != nil {
+		return "", fmt.Errorf("listing quarantined backups: %w", err)
+	}
+	set := map[string]QuarantinedBackup{}
+	for _, q := range qs {
+		set[q.Key] = q
+	}
+	labels := make([]string, 0, len(ps.Backups))
+	for l := range ps.Backups {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, label := range labels {
+		q, ok := set[ps.Backups[label]]
+		if !ok {
+			continue
+		}
+		usable, err := bq.Usable(ctx, pair.Source, pair.Project, label, ps.Fingerprints[label])
+		if err != nil {
+			return "", fmt.Errorf("looking for a backup to replace %s: %w", q.Key, err)
+		}
+		if !usable {
+			return fmt.Sprintf("backup %s is quarantined (%s); a fresh backup is needed", q.Key, q.Reason), nil
+		}
+	}
+	return "", nil
 }
 
 // sourceMoved describes what differs between the recorded and current
