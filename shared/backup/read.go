@@ -145,18 +145,47 @@ func open(r io.Reader, size int64, ra io.ReaderAt, lim Limits) (*Archive, error)
 	if size > lim.MaxJSONBytes {
 		return nil, &LimitError{What: "JSON size", Limit: lim.MaxJSONBytes}
 	}
-	var buf bytes.Buffer
-	if size > 0 {
-		// Exactly the input's size: no doubling while it is read.
-		buf.Grow(int(size))
-	}
-	if _, err := buf.ReadFrom(&limitReader{r: br, max: lim.MaxJSONBytes, what: "JSON size"}); err != nil {
+	b, err := readJSON(br, size, lim.MaxJSONBytes)
+	if err != nil {
 		return nil, fmt.Errorf("backup: reading JSON input: %w", err)
 	}
 	// Editors on Windows save JSON with a byte order mark; the service
 	// wants plain JSON.
-	b := bytes.TrimPrefix(buf.Bytes(), []byte("\xef\xbb\xbf"))
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	return openJSON(b, lim)
+}
+
+// readJSON reads at most max bytes (a *LimitError past that). With a known
+// size the buffer is allocated once; otherwise it grows by doubling but
+// never beyond max+1, so refusing an oversized input costs at most the
+// limit, not twice the input.
+func readJSON(r io.Reader, size, max int64) ([]byte, error) {
+	c := int64(64 << 10)
+	if size >= 0 {
+		c = size + 1 // +1: a stream longer than declared is seen
+	}
+	buf := make([]byte, 0, min(c, max+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > max {
+				return nil, &LimitError{What: "JSON size", Limit: max}
+			}
+			nb := make([]byte, len(buf), min(int64(2*cap(buf)), max+1))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, &LimitError{What: "JSON size", Limit: max}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -148,4 +151,51 @@ type swapReader struct{ b []byte }
 
 func (s *swapReader) ReadAt(p []byte, off int64) (int, error) {
 	return bytes.NewReader(s.b).ReadAt(p, off)
+}
+
+// BenchmarkOpenRefusesHostile reports what refusing hostile input costs
+// Open: alloc-MB per refusal (total heap allocated, an upper bound of the
+// peak) and the temp files written (always 0: Open writes nothing).
+func BenchmarkOpenRefusesHostile(b *testing.B) {
+	many := make([]entry, 20_001)
+	for i := range many {
+		many[i] = entry{name: fmt.Sprintf("documents/d%06d.txt", i), body: "x"}
+	}
+	bigJSON := append([]byte(`{"projectFileVersion":"2022-05-01","pad":"`), bytes.Repeat([]byte("x"), 32<<20)...)
+	cases := []struct {
+		name   string
+		in     []byte
+		sized  bool
+		limits *backup.Limits
+	}{
+		{"GzipBomb", gzipBomb(b, 256<<20), false, &backup.Limits{MaxUncompressedBytes: 128 << 20}},
+		{"ManyTinyEntries", buildTarGz(b, many), false, &backup.Limits{MaxFiles: 20_000}},
+		{"OversizedJSONStream", bigJSON, false, &backup.Limits{MaxJSONBytes: 16 << 20}},
+		{"OversizedJSONSized", bigJSON, true, &backup.Limits{MaxJSONBytes: 16 << 20}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			tmp := b.TempDir()
+			b.Setenv("TMPDIR", tmp)
+			var ms0, ms1 runtime.MemStats
+			var alloc uint64
+			for range b.N {
+				runtime.ReadMemStats(&ms0)
+				var err error
+				if c.sized {
+					_, err = backup.OpenSize(bytes.NewBuffer(c.in), int64(len(c.in)), c.limits)
+				} else {
+					_, err = backup.Open(bytes.NewBuffer(c.in), c.limits)
+				}
+				runtime.ReadMemStats(&ms1)
+				alloc += ms1.TotalAlloc - ms0.TotalAlloc
+				if !errors.Is(err, backup.ErrLimit) {
+					b.Fatalf("Open = %v, want a limit error", err)
+				}
+			}
+			left, _ := os.ReadDir(tmp)
+			b.ReportMetric(float64(alloc)/float64(b.N)/(1<<20), "alloc-MB/op")
+			b.ReportMetric(float64(len(left)), "temp-files")
+		})
+	}
 }
