@@ -54,24 +54,19 @@ func (b *BackupArchive) Export(_ context.Context, r io.Reader) ([]byte, error) {
 }
 
 // Documents verifies an archive and then hands over each document, checked
-// against the verified manifest. The archive is kept, compressed as it is
-// stored (so within the archive size limit, never amplified), in one
-// temporary file for the two passes; no document is written before the
-// whole archive has verified.
+// against the verified manifest. The archive is read once from r, verified
+// as it streams (backup.OpenKeep), and copied as stored (compressed, so
+// never more than the bytes verification has read) into one temporary file
+// for the second pass; no document is handed over before the whole archive
+// has verified.
 func (b *BackupArchive) Documents(ctx context.Context, r io.Reader, fn func(container, name string, body []byte) error) error {
-	lim := b.limits()
 	tmp, err := os.CreateTemp(b.TempDir, "langsync-restore-*.tar.gz")
 	if err != nil {
 		return fmt.Errorf("app: spooling the archive: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	// One byte past the limit tells "too large" from "exactly the limit".
-	n, err := io.Copy(tmp, io.LimitReader(r, lim.MaxArchiveBytes+1))
-	if err != nil {
-		return fmt.Errorf("app: spooling the archive: %w", err)
-	}
-	a, err := backup.OpenAt(tmp, n, &lim)
+	a, err := backup.OpenKeep(r, tmp, b.Limits)
 	if err != nil {
 		return err
 	}
@@ -79,19 +74,6 @@ func (b *BackupArchive) Documents(ctx context.Context, r io.Reader, fn func(cont
 	return a.EachDocument(ctx, func(f backup.File, body []byte) error {
 		return fn("", f.Document(), body)
 	})
-}
-
-func (b *BackupArchive) limits() backup.Limits {
-	lim := backup.DefaultLimits()
-	if b.Limits != nil {
-		l := *b.Limits
-		if l.MaxArchiveBytes > 0 {
-			lim.MaxArchiveBytes = l.MaxArchiveBytes
-		}
-		l.MaxArchiveBytes = lim.MaxArchiveBytes
-		return l
-	}
-	return lim
 }
 
 func timePtr(t time.Time) *time.Time {

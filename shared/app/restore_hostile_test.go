@@ -231,3 +231,80 @@ func TestHostileDropsWriteNothing(t *testing.T) {
 		t.Fatalf("valid archive drop without temp: %v %v", nexts, err)
 	}
 }
+
+// tempWatch is a reader that, before each read, measures the bytes held in
+// dir: the most temp space the reader of r ever used.
+type tempWatch struct {
+	t   *testing.T
+	r   io.Reader
+	dir string
+	max int64
+}
+
+func (w *tempWatch) Read(p []byte) (int, error) {
+	ents, err := os.ReadDir(w.dir)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var n int64
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil {
+			n += info.Size()
+		}
+	}
+	w.max = max(w.max, n)
+	return w.r.Read(p)
+}
+
+// TestDocumentsStepBoundsTemp: the documents step of a restore keeps the
+// archive as stored while it verifies it, so a gzip bomb or an entry
+// flood costs temp no more than its compressed size, and no document is
+// handed over; a valid archive's documents all arrive.
+func TestDocumentsStepBoundsTemp(t *testing.T) {
+	dir := t.TempDir()
+	b := &app.BackupArchive{TempDir: dir, Limits: &backup.Limits{MaxUncompressedBytes: 16 << 20, MaxFiles: 500}}
+	for name, in := range map[string][]byte{"GzipBomb": bomb(t, 64<<20), "ManyTinyEntries": tinyEntries(t, 501)} {
+		t.Run(name, func(t *testing.T) {
+			w := &tempWatch{t: t, r: bytes.NewReader(in), dir: dir}
+			err := b.Documents(context.Background(), w, func(string, string, []byte) error {
+				t.Fatal("a document of a refused archive was handed over")
+				return nil
+			})
+			if !errors.Is(err, backup.ErrLimit) {
+				t.Fatalf("Documents = %v, want a limit error", err)
+			}
+			if w.max > int64(len(in)) {
+				t.Fatalf("temp held %d bytes for a %d-byte archive", w.max, len(in))
+			}
+			if left, _ := os.ReadDir(dir); len(left) != 0 {
+				t.Fatalf("temp left %v", left)
+			}
+		})
+	}
+	p := sample.Tickets()
+	docs := map[string][]byte{}
+	var buf bytes.Buffer
+	m, err := backup.Write(context.Background(), &buf, bytes.NewReader(p.JSON), mapSource(p), backup.ManifestInfo{Source: "primary"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Documents(context.Background(), &buf, func(_, name string, body []byte) error {
+		docs[name] = body
+		return nil
+	}); err != nil || len(docs) != m.Counts.DocumentsStored || len(docs) == 0 {
+		t.Fatalf("Documents of a valid archive: %d of %d, %v", len(docs), m.Counts.DocumentsStored, err)
+	}
+}
+
+// sampleSource serves the sample's documents.
+type sampleSource struct{ p *sample.Project }
+
+func mapSource(p *sample.Project) backup.DocumentSource { return sampleSource{p} }
+
+func (s sampleSource) Open(_ context.Context, _, name string) (io.ReadCloser, error) {
+	body, ok := s.p.Docs[name]
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return io.NopCloser(strings.NewReader(body)), nil
+}

@@ -118,6 +118,34 @@ func OpenAt(ra io.ReaderAt, size int64, limits *Limits) (*Archive, error) {
 	return open(io.NewSectionReader(ra, 0, size), size, ra, limits.withDefaults())
 }
 
+// KeepFile is where OpenKeep copies an input for its second pass (an
+// *os.File).
+type KeepFile interface {
+	io.Writer
+	io.ReaderAt
+}
+
+// OpenKeep is Open over a stream that can be read only once (a blob being
+// downloaded): the bytes are copied into keep as verification reads them,
+// and keep then serves EachDocument. Verification runs as the bytes
+// arrive, so a hostile input stops the copy where it is refused: keep
+// never holds more than the input read so far, as stored (compressed,
+// within MaxArchiveBytes), never what it inflates to.
+func OpenKeep(r io.Reader, keep KeepFile, limits *Limits) (*Archive, error) {
+	cw := &countWriter{w: keep}
+	a, err := open(io.TeeReader(r, cw), -1, nil, limits.withDefaults())
+	if err != nil {
+		return nil, err
+	}
+	if cw.err != nil {
+		return nil, fmt.Errorf("backup: keeping the archive for its second read: %w", cw.err)
+	}
+	if a.Kind == KindArchive {
+		a.src, a.size = keep, cw.n
+	}
+	return a, nil
+}
+
 func open(r io.Reader, size int64, ra io.ReaderAt, lim Limits) (*Archive, error) {
 	if size > lim.MaxArchiveBytes {
 		return nil, &LimitError{What: "archive size", Limit: lim.MaxArchiveBytes}
