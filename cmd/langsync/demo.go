@@ -162,6 +162,13 @@ func (d *demo) startStore(ctx context.Context) (string, error) {
 	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return "", err
 	}
+	// The config names directories under it, and a store locator takes a
+	// directory only as an explicit (here: absolute) path.
+	abs, err := filepath.Abs(d.dir)
+	if err != nil {
+		return "", err
+	}
+	d.dir = abs
 	if !d.keep {
 		dir := d.dir
 		d.stops = append(d.stops, func() { os.RemoveAll(dir) })

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 func init() {
@@ -61,6 +62,13 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	}
 	if f.docsDir != "" && f.storage != "" {
 		return nil, emulator.Options{}, usagef(hint, "give --docs-dir or --storage, not both")
+	}
+	if f.storage != "" {
+		// The same strict parse as a config's storage: a typo is a usage
+		// error, never a directory named after it.
+		if _, err := langsync.ParseStoreLocator(f.storage); err != nil {
+			return nil, emulator.Options{}, usagef(hint, "--storage: %v", err)
+		}
 	}
 	durations, err := emulator.ParseJobDurations(f.jobDurations)
 	if err != nil {

@@ -51,6 +51,23 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	case *id == "" && (*project == "" || *at == ""):
 		return usagef(hint, "name the backup: --backup ID, or --project P --at TIME")
 	}
+	// Names on the command line follow the service's rules: a bad one is
+	// a usage error (exit 2), before the config or a backup is read.
+	if *project != "" {
+		if err := langsync.ValidateProjectName(*project); err != nil {
+			return usagef(hint, "--project: %v", err)
+		}
+	}
+	if *as != "" {
+		if err := langsync.ValidateProjectName(*as); err != nil {
+			return usagef(hint, "--as: %v", err)
+		}
+	}
+	for _, d := range deps {
+		if err := langsync.ValidateDeploymentName(d); err != nil {
+			return usagef(hint, "--deployment: %v", err)
+		}
+	}
 	if *at != "" {
 		t, err := parseRestoreTime(*at)
 		if err != nil {

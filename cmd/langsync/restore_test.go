@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/backup"
+	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
 	"github.com/langsync/langsync/shared/langsync"
@@ -156,5 +162,53 @@ func TestParseRestoreTime(t *testing.T) {
 	}
 	if _, err := parseRestoreTime("soon"); err == nil {
 		t.Error("parseRestoreTime(soon) succeeded")
+	}
+}
+
+// TestRestoreRefusesBadNames: a backup whose manifest names an invalid
+// project is refused when restore reads it (exit 1: the command was right,
+// the backup is not usable), and so is `backups verify`; an invalid name on
+// the command line is a usage error (exit 2). Nothing reaches a target.
+func TestRestoreRefusesBadNames(t *testing.T) {
+	cfgPath, keys, store := backupsRig(t)
+	ctx := context.Background()
+	export, err := os.ReadFile("../../shared/backup/testdata/studio-export.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bytes.Replace(export, []byte(`"projectName": "Tickets"`), []byte(`"projectName": "a/../../b"`), 1)
+	var buf bytes.Buffer
+	if _, err := backup.Write(ctx, &buf, bytes.NewReader(e), nil, backup.ManifestInfo{Source: "primary"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := store.Stat(ctx, langsync.DefaultBackupContainer, keys[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	info.Metadata["sha256"] = hex.EncodeToString(sum[:])
+	// Under the name its bytes give it, as if the catalog had written it.
+	bad := langsync.BackupKey("primary", "Tickets", time.Date(2026, 11, 12, 2, 0, 0, 0, time.UTC), info.Metadata["sha256"])
+	if _, err := store.Put(ctx, langsync.DefaultBackupContainer, bad, bytes.NewReader(buf.Bytes()), &blobstore.PutOptions{Metadata: info.Metadata}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SRC_KEY": "k1", "TGT_KEY": "k2"}
+	code, stdout, stderr := runCLI(t, env, "restore", "--config", cfgPath, "--backup", bad, "--to", "secondary", "--dry-run")
+	if code != exitFailed || !strings.Contains(stderr, "failed verification") || !strings.Contains(stderr, `project name "a/../../b" has '/'`) {
+		t.Fatalf("restore of a backup with a bad name: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, "backups", "verify", "--config", cfgPath, "--project", "Tickets")
+	if code != exitFailed || !strings.Contains(stdout+stderr, "project name") {
+		t.Fatalf("backups verify: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{
+		{"--project", "..", "--at", "2026-11-20"},
+		{"--backup", keys[1], "--as", "a/../../b"},
+		{"--backup", keys[1], "--deployment", strings.Repeat("d", 300)},
+	} {
+		code, _, stderr := runCLI(t, env, append([]string{"restore", "--config", cfgPath, "--to", "secondary", "--dry-run"}, args...)...)
+		if code != exitUsage || !strings.Contains(stderr, "name") {
+			t.Errorf("restore %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
+		}
 	}
 }

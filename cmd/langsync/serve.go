@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -176,7 +177,12 @@ type stateKeeper struct {
 }
 
 func (k stateKeeper) Keep(ctx context.Context, key string, doc []byte) error {
-	_, err := k.store.Put(ctx, k.container, key, bytes.NewReader(doc), &blobstore.PutOptions{IfNoneMatch: true, ContentType: "application/json"})
+	ct := "application/json"
+	if !strings.HasSuffix(key, ".json") {
+		// The raw bytes of a large refused input, kept as they came.
+		ct = "application/octet-stream"
+	}
+	_, err := k.store.Put(ctx, k.container, key, bytes.NewReader(doc), &blobstore.PutOptions{IfNoneMatch: true, ContentType: ct})
 	if errors.Is(err, blobstore.ErrConflict) {
 		return nil // already kept (a redelivery of the same invocation)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/langsync/langsync/shared/authoring"
+	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/pipeline"
@@ -28,6 +29,10 @@ type Options struct {
 	Credential azcore.TokenCredential
 	// Archive is the backup archive format; default shared/backup's.
 	Archive Archiver
+	// Limits bound what restore reads from a backup or a dropped file
+	// (archive size, decompressed size, file count, document and JSON
+	// size); nil means backup.DefaultLimits.
+	Limits *backup.Limits
 	// Pipeline, if set, adjusts the pipeline options before it is built
 	// (poll budget, progress callback, test hooks).
 	Pipeline func(*pipeline.Options)
@@ -78,7 +83,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 		if o.Authoring != nil && o.Authoring.APIVersion != "" {
 			apiVersion = o.Authoring.APIVersion
 		}
-		archive = &BackupArchive{APIVersion: apiVersion, Endpoint: func(name string) string {
+		archive = &BackupArchive{APIVersion: apiVersion, Limits: o.Limits, Endpoint: func(name string) string {
 			r, _ := cfg.Resource(name)
 			return r.Endpoint
 		}}

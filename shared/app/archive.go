@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/langsync/langsync/shared/backup"
@@ -16,6 +17,9 @@ type BackupArchive struct {
 	Endpoint   func(resource string) string
 	APIVersion string
 	Limits     *backup.Limits
+	// TempDir holds an archive between its verifying pass and its
+	// document pass (default os.TempDir).
+	TempDir string
 }
 
 var _ Archiver = (*BackupArchive)(nil)
@@ -38,7 +42,8 @@ func (b *BackupArchive) Write(ctx context.Context, w io.Writer, docs DocumentSou
 	return ArchiveInfo{Fingerprint: m.Fingerprint, Documents: m.Counts.DocumentsStored, Container: m.StorageContainer}, nil
 }
 
-// Export opens (and so verifies) an archive and returns its export JSON.
+// Export opens (and so verifies, in one streaming pass that writes
+// nothing) an archive and returns its export JSON.
 func (b *BackupArchive) Export(_ context.Context, r io.Reader) ([]byte, error) {
 	a, err := backup.Open(r, b.Limits)
 	if err != nil {
@@ -48,32 +53,27 @@ func (b *BackupArchive) Export(_ context.Context, r io.Reader) ([]byte, error) {
 	return a.Export(), nil
 }
 
-// Documents opens (and so verifies) an archive and hands over each document.
+// Documents verifies an archive and then hands over each document, checked
+// against the verified manifest. The archive is read once from r, verified
+// as it streams (backup.OpenKeep), and copied as stored (compressed, so
+// never more than the bytes verification has read) into one temporary file
+// for the second pass; no document is handed over before the whole archive
+// has verified.
 func (b *BackupArchive) Documents(ctx context.Context, r io.Reader, fn func(container, name string, body []byte) error) error {
-	a, err := backup.Open(r, b.Limits)
+	tmp, err := os.CreateTemp(b.TempDir, "langsync-restore-*.tar.gz")
+	if err != nil {
+		return fmt.Errorf("app: spooling the archive: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	a, err := backup.OpenKeep(r, tmp, b.Limits)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	for _, f := range a.Documents() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		loc := f.Document()
-		fh, err := a.OpenDocument(loc)
-		if err != nil {
-			return err
-		}
-		body, err := io.ReadAll(fh)
-		fh.Close()
-		if err != nil {
-			return fmt.Errorf("reading archived document %s: %w", loc, err)
-		}
-		if err := fn("", loc, body); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.EachDocument(ctx, func(f backup.File, body []byte) error {
+		return fn("", f.Document(), body)
+	})
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +145,7 @@ func (a *App) catalog() *backup.Catalog {
 	c := backup.NewCatalog(a.Store, a.Config.Containers.Backups)
 	c.StateContainer = a.Config.Containers.State // quarantined backups are not restored
 	c.Logger = a.Logger
+	c.Limits = a.opts.Limits
 	return c
 }
 
@@ -234,6 +235,11 @@ func (a *App) checkRequest(req RestoreRequest) error {
 	}
 	if req.Backup == "" && (req.Project == "" || req.At.IsZero()) {
 		return refuse(nil, "name a backup, or a project and a time (the newest verified backup at or before it is restored)")
+	}
+	if req.Project != "" {
+		if err := langsync.ValidateProjectName(req.Project); err != nil {
+			return refuse(err, "bad project name")
+		}
 	}
 	if req.As != "" {
 		if err := authoring.ValidateProjectName(req.As); err != nil {
@@ -502,14 +508,17 @@ const DroppedSource = "dropped"
 //	restore/<resource>/<file>          that resource, under the backup's project name
 //	restore/<resource>/<as>/<file>     that resource, under the name <as>
 //
-// Only a configured replica is replaced without asking; into a named
-// resource an existing project is refused. A valid drop is first kept in
-// the backup catalog (so the run reads a verified, write-once backup), the
-// run is started, and the drop is removed. A drop that is not a valid
-// backup, or whose restore is refused, is moved to failed/ with a
-// .reason.json beside it, and the returned error is a *RefusedError. A drop
-// that no longer exists was handled already: nothing happens.
-// It implements the local host's Restorer.
+// The drop is verified first, streamed from the store (backup.OpenSize:
+// the same checks and limits as `backups verify`, names included), with
+// nothing written anywhere. Only a configured replica is replaced without
+// asking; into a named resource an existing project is refused. A valid
+// drop is then kept in the backup catalog (so the run reads a verified,
+// write-once backup), the run is started, and the drop is removed. A drop
+// that is refused for any reason (not a valid backup, a bad name, a
+// blocker) is moved to failed/ with a .reason.json beside it, once, and the
+// returned error is a *RefusedError; only failures to read or write storage
+// are returned for a retry. A drop that no longer exists was handled
+// already: nothing happens. It implements the local host's Restorer.
 func (a *App) RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, error) {
 	state := a.Config.Containers.State
 	name, ok := strings.CutPrefix(key, langsync.RestorePrefix)
@@ -517,32 +526,30 @@ func (a *App) RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, 
 		return nil, refuse(nil, "%q is not under %s", key, langsync.RestorePrefix)
 	}
 	log := a.Logger.With("blob", key)
-	tmp, info, err := a.spool(ctx, state, key)
+	drop, err := a.openDrop(ctx, state, key)
 	if errors.Is(err, blobstore.ErrNotFound) {
 		log.Info("dropped backup already handled (gone)")
 		return nil, nil
 	}
 	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return nil, a.moveAside(ctx, key, drop.info.ETag, err)
+		}
 		return nil, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	ar, err := backup.Open(tmp, nil)
-	if err != nil {
-		return nil, a.moveAside(ctx, key, info.ETag, refuse(err, "%s is not a valid backup", key))
-	}
+	ar := drop.ar
 	defer ar.Close()
 
 	reqs, err := a.dropTargets(name, ar)
 	if err != nil {
-		return nil, a.moveAside(ctx, key, info.ETag, err)
+		return nil, a.moveAside(ctx, key, drop.info.ETag, err)
 	}
 	source := reqs[0].source
 	// A drop of an archive the catalog already holds (downloaded, then
 	// dropped) keeps the model facts of the run that wrote it.
 	runID := ""
 	if ar.Kind == backup.KindArchive {
-		if ref, ok := a.catalogCopy(ctx, tmp, ar.Manifest.Project); ok {
+		if ref, ok := a.catalogCopy(ctx, drop.sum, ar.Manifest.Project); ok {
 			if info, err := a.Store.Stat(ctx, a.Config.Containers.Backups, ref.Key); err == nil {
 				runID = info.Metadata[MetaRun]
 			}
@@ -552,17 +559,17 @@ func (a *App) RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, 
 	for _, rq := range reqs {
 		p, err := a.plan(ctx, rq.req, langsync.BackupRef{Source: source, Project: ar.Manifest.Project}, ar, runID)
 		if err != nil {
-			if errors.Is(err, ErrRefused) {
-				return nil, a.moveAside(ctx, key, info.ETag, err)
+			if errors.Is(err, ErrRefused) || errors.Is(err, langsync.ErrInvalidName) {
+				return nil, a.moveAside(ctx, key, drop.info.ETag, err)
 			}
 			return nil, err
 		}
 		if p.blocker != nil {
-			return nil, a.moveAside(ctx, key, info.ETag, p.blocker)
+			return nil, a.moveAside(ctx, key, drop.info.ETag, p.blocker)
 		}
 		plans = append(plans, p)
 	}
-	ref, err := a.keepDrop(ctx, tmp, ar, source)
+	ref, err := a.keepDrop(ctx, key, drop, source)
 	if err != nil {
 		return nil, err
 	}
@@ -582,11 +589,64 @@ func (a *App) RestoreDropped(ctx context.Context, key string) ([]pipeline.Next, 
 		}
 		nexts = append(nexts, t.Next)
 	}
-	if err := a.Store.Delete(ctx, state, key, info.ETag); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
+	if err := a.Store.Delete(ctx, state, key, drop.info.ETag); err != nil && !errors.Is(err, blobstore.ErrNotFound) {
 		log.Warn("could not remove the dropped backup after starting its restore", "err", err)
 	}
 	log.Info("restore of dropped backup started", "backup", ref.Key, "runs", len(nexts))
 	return nexts, nil
+}
+
+// openedDrop is a dropped file that verified: what it holds, its blob
+// properties, and the sha256 of its bytes.
+type openedDrop struct {
+	ar   *backup.Archive
+	info blobstore.Info
+	sum  string
+}
+
+// openDrop verifies a drop streamed from the store, hashing its bytes on
+// the way; nothing is written. An input that fails verification or a limit
+// is a *RefusedError (info is still set, for moving it aside); a failure to
+// read the blob is returned as it is, for a retry.
+func (a *App) openDrop(ctx context.Context, container, key string) (openedDrop, error) {
+	rc, info, err := a.Store.Get(ctx, container, key)
+	if err != nil {
+		return openedDrop{}, err
+	}
+	defer rc.Close()
+	d := openedDrop{info: info}
+	src := &readErrs{r: rc}
+	h := sha256.New()
+	tee := io.TeeReader(src, h)
+	ar, err := backup.OpenSize(tee, info.Size, a.opts.Limits)
+	if err == nil {
+		// Hash what follows the archive too (the drop is kept byte for
+		// byte); Open already bounded the input by the archive limit.
+		_, err = io.Copy(io.Discard, tee)
+	}
+	if src.err != nil {
+		return d, fmt.Errorf("app: reading %s: %w", key, src.err)
+	}
+	if err != nil {
+		return d, refuse(err, "%s is not a valid backup", key)
+	}
+	d.ar, d.sum = ar, hex.EncodeToString(h.Sum(nil))
+	return d, nil
+}
+
+// readErrs remembers the first error of the underlying reader other than
+// EOF, so that a storage fault is told apart from a bad archive.
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrs) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 type dropRequest struct {
@@ -647,35 +707,15 @@ func (a *App) dropTargets(name string, ar *backup.Archive) ([]dropRequest, error
 	return []dropRequest{{req: req, source: source}}, nil
 }
 
-// spool copies a blob into a temporary file (constant memory) and rewinds it.
-func (a *App) spool(ctx context.Context, container, key string) (*os.File, blobstore.Info, error) {
-	rc, info, err := a.Store.Get(ctx, container, key)
-	if err != nil {
-		return nil, info, err
-	}
-	defer rc.Close()
-	tmp, err := os.CreateTemp("", "langsync-drop-*")
-	if err != nil {
-		return nil, info, fmt.Errorf("app: spooling %s: %w", key, err)
-	}
-	if _, err := io.Copy(tmp, rc); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, info, fmt.Errorf("app: reading %s: %w", key, err)
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, info, err
-	}
-	return tmp, info, nil
-}
-
 // keepDrop puts a dropped input into the backup catalog: an archive as it
 // is (unless the catalog already has the same bytes), a plain or legacy
-// export as a new archive without documents.
-func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, source string) (langsync.BackupRef, error) {
+// export as a new archive without documents. The archive is copied from
+// the drop a second time, through a reader that fails unless the bytes are
+// the ones that verified (same size and sha256), so the catalog never
+// commits a blob that did not verify.
+func (a *App) keepDrop(ctx context.Context, key string, d openedDrop, source string) (langsync.BackupRef, error) {
 	cat := a.catalog()
+	ar := d.ar
 	if ar.Kind != backup.KindArchive {
 		// SkipIfUnchanged: a retried drop finds the backup it kept before.
 		res, err := cat.Save(ctx, ar.ExportReader(), nil, backup.ManifestInfo{Source: source}, &backup.SaveOptions{SkipIfUnchanged: true})
@@ -684,17 +724,13 @@ func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, sour
 		}
 		return res.Ref, nil
 	}
-	sum, size, err := fileSum(f)
-	if err != nil {
-		return langsync.BackupRef{}, err
-	}
 	m := ar.Manifest
 	refs, err := cat.List(ctx, m.Project)
 	if err != nil {
 		return langsync.BackupRef{}, err
 	}
 	for _, r := range refs {
-		if r.SHA256 == sum {
+		if r.SHA256 == d.sum {
 			return r, nil
 		}
 	}
@@ -702,42 +738,58 @@ func (a *App) keepDrop(ctx context.Context, f *os.File, ar *backup.Archive, sour
 	if at.IsZero() {
 		at = time.Now()
 	}
-	ref := langsync.BackupRef{Key: langsync.BackupKey(source, m.Project, at, sum), Source: source, Project: m.Project, Model: m.TrainedModelLabel,
-		Time: at.UTC().Truncate(time.Second), SHA256: sum, Size: size, Fingerprint: m.Fingerprint, Documents: m.Counts.DocumentsStored}
-	md := map[string]string{MetaSHA256: sum, MetaFingerprint: m.Fingerprint, MetaProject: url.QueryEscape(m.Project), MetaSource: url.QueryEscape(source),
+	ref := langsync.BackupRef{Key: langsync.BackupKey(source, m.Project, at, d.sum), Source: source, Project: m.Project, Model: m.TrainedModelLabel,
+		Time: at.UTC().Truncate(time.Second), SHA256: d.sum, Size: d.info.Size, Fingerprint: m.Fingerprint, Documents: m.Counts.DocumentsStored}
+	md := map[string]string{MetaSHA256: d.sum, MetaFingerprint: m.Fingerprint, MetaProject: url.QueryEscape(m.Project), MetaSource: url.QueryEscape(source),
 		MetaDocuments: strconv.Itoa(m.Counts.DocumentsStored)}
 	if m.TrainedModelLabel != "" {
 		md[MetaModel] = url.QueryEscape(m.TrainedModelLabel)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return ref, err
+	rc, info, err := a.Store.Get(ctx, a.Config.Containers.State, key)
+	if err != nil {
+		return ref, fmt.Errorf("app: reading %s again to keep it: %w", key, err)
 	}
-	_, err = a.Store.Put(ctx, a.Config.Containers.Backups, ref.Key, f, &blobstore.PutOptions{IfNoneMatch: true, Metadata: md, ContentType: "application/gzip"})
+	defer rc.Close()
+	if info.ETag != d.info.ETag {
+		return ref, fmt.Errorf("app: %s changed while it was verified; it will be read again", key)
+	}
+	same := &sameBytes{r: io.LimitReader(rc, d.info.Size+1), h: sha256.New(), size: d.info.Size, sum: d.sum}
+	_, err = a.Store.Put(ctx, a.Config.Containers.Backups, ref.Key, same, &blobstore.PutOptions{IfNoneMatch: true, Metadata: md, ContentType: "application/gzip"})
 	if err != nil && !errors.Is(err, blobstore.ErrConflict) {
 		return ref, fmt.Errorf("app: keeping the dropped backup as %s: %w", ref.Key, err)
 	}
 	return ref, nil
 }
 
-// fileSum returns the sha256 (hex) and size of a file's content.
-func fileSum(f *os.File) (string, int64, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", 0, err
-	}
-	h := sha256.New()
-	size, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("app: hashing the drop: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), size, nil
+// errChanged: the second read of a drop did not give the verified bytes.
+var errChanged = errors.New("app: the dropped file changed after it was verified")
+
+// sameBytes passes r through and, at its end, fails instead of returning
+// io.EOF unless exactly size bytes with the sha256 sum went by; a Put that
+// reads it then commits nothing.
+type sameBytes struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	size int64
+	sum  string
 }
 
-// catalogCopy finds the catalog's backup with the same bytes as f.
-func (a *App) catalogCopy(ctx context.Context, f *os.File, project string) (langsync.BackupRef, bool) {
-	sum, _, err := fileSum(f)
-	if err != nil {
-		return langsync.BackupRef{}, false
+func (s *sameBytes) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.h.Write(p[:n])
+	s.n += int64(n)
+	if s.n > s.size {
+		return n, errChanged
 	}
+	if err == io.EOF && (s.n != s.size || hex.EncodeToString(s.h.Sum(nil)) != s.sum) {
+		return n, errChanged
+	}
+	return n, err
+}
+
+// catalogCopy finds the catalog's backup with the given sha256.
+func (a *App) catalogCopy(ctx context.Context, sum, project string) (langsync.BackupRef, bool) {
 	refs, err := a.catalog().List(ctx, project)
 	if err != nil {
 		return langsync.BackupRef{}, false

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -58,16 +59,15 @@ func TestWriteVerifyOpenRoundTrip(t *testing.T) {
 	if len(a.Documents()) != 4 {
 		t.Fatalf("Documents = %v", a.Documents())
 	}
-	for name, content := range studioDocs()["tickets-docs"] {
-		f, err := a.OpenDocument(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(f)
-		f.Close()
-		if string(b) != content {
-			t.Errorf("document %s = %q, want %q", name, b, content)
-		}
+	got := map[string]string{}
+	if err := a.EachDocument(context.Background(), func(f backup.File, body []byte) error {
+		got[f.Document()] = string(body)
+		return nil
+	}); err != nil {
+		t.Fatalf("EachDocument: %v", err)
+	}
+	if !reflect.DeepEqual(got, studioDocs()["tickets-docs"]) {
+		t.Errorf("documents = %v, want %v", got, studioDocs()["tickets-docs"])
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -61,13 +62,12 @@ const shaMeta = "sha256"
 // WriteDocuments writes an archive's documents into a target resource's
 // linked container, only those missing there or different (by size and
 // sha256: from blob metadata when present, else by reading the blob).
-// Replacements are guarded by the ETag that was compared.
+// Replacements are guarded by the ETag that was compared. The documents are
+// read in one second pass over the archive (EachDocument), each checked
+// against the verified manifest before it is written.
 func WriteDocuments(ctx context.Context, a *Archive, dst DocumentStore, container string) (DocumentStats, error) {
 	var st DocumentStats
-	for _, f := range a.Documents() {
-		if err := ctx.Err(); err != nil {
-			return st, fmt.Errorf("backup: writing documents: %w", err)
-		}
+	err := a.EachDocument(ctx, func(f File, body []byte) error {
 		loc := f.Document()
 		opts := &blobstore.PutOptions{Metadata: map[string]string{shaMeta: f.SHA256}, ContentType: "text/plain; charset=utf-8"}
 		cur, err := dst.Stat(ctx, container, loc)
@@ -75,31 +75,26 @@ func WriteDocuments(ctx context.Context, a *Archive, dst DocumentStore, containe
 		case errors.Is(err, blobstore.ErrNotFound):
 			opts.IfNoneMatch = true
 		case err != nil:
-			return st, fmt.Errorf("backup: checking document %q in %s: %w", loc, container, err)
+			return fmt.Errorf("backup: checking document %q in %s: %w", loc, container, err)
 		default:
 			same, err := sameContent(ctx, dst, container, cur, f)
 			if err != nil {
-				return st, err
+				return err
 			}
 			if same {
 				st.Unchanged++
-				continue
+				return nil
 			}
 			opts.IfMatch = cur.ETag
 		}
-		fh, err := a.OpenDocument(loc)
-		if err != nil {
-			return st, err
-		}
-		_, err = dst.Put(ctx, container, loc, fh, opts)
-		fh.Close()
-		if err != nil {
-			return st, fmt.Errorf("backup: writing document %q to %s: %w", loc, container, err)
+		if _, err := dst.Put(ctx, container, loc, bytes.NewReader(body), opts); err != nil {
+			return fmt.Errorf("backup: writing document %q to %s: %w", loc, container, err)
 		}
 		st.Written++
 		st.BytesWritten += f.Size
-	}
-	return st, nil
+		return nil
+	})
+	return st, err
 }
 
 func sameContent(ctx context.Context, dst DocumentStore, container string, cur blobstore.Info, f File) (bool, error) {

@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/langsync/langsync/shared/backup"
@@ -27,12 +28,9 @@ func FuzzOpen(f *testing.F) {
 			if a.Manifest == nil || a.Manifest.Project == "" || len(a.Export()) == 0 {
 				t.Fatalf("Open accepted %q with manifest %+v", in, a.Manifest)
 			}
-			for _, d := range a.Documents() {
-				fh, err := a.OpenDocument(d.Document())
-				if err != nil {
-					t.Fatalf("listed document %s cannot be opened: %v", d.Path, err)
-				}
-				fh.Close()
+			n := 0
+			if err := a.EachDocument(context.Background(), func(backup.File, []byte) error { n++; return nil }); err != nil || n != len(a.Documents()) {
+				t.Fatalf("second read of the verified archive: %d of %d documents, %v", n, len(a.Documents()), err)
 			}
 			a.Close()
 		}

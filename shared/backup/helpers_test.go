@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -131,4 +132,23 @@ func emptyTempDir(t *testing.T) func() {
 			t.Errorf("%d files left behind in the temporary directory (first %s)", len(left), left[0].Name())
 		}
 	}
+}
+
+// unwritableTempDir points TMPDIR at a regular file, so that any attempt to
+// create a temporary file or directory fails (even as root): a reader that
+// passes with it wrote nothing to temp.
+func unwritableTempDir(t *testing.T) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", f)
+}
+
+// renamed returns the fixture export with its project renamed (JSON-escaped).
+func renamed(tb testing.TB, name string) []byte {
+	tb.Helper()
+	q, _ := json.Marshal(name)
+	return bytes.Replace(readFixture(tb, "studio-export.json"), []byte(`"projectName": "Tickets"`), []byte(`"projectName": `+string(q)), 1)
 }

@@ -111,7 +111,7 @@ func deepJSON(depth int) string {
 		strings.Repeat("[", depth) + strings.Repeat("]", depth) + "}"
 }
 
-func gzipBomb(t *testing.T, n int) []byte {
+func gzipBomb(t testing.TB, n int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)

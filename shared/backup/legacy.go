@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // openJSON accepts a current-shape export or a legacy one (converted).
@@ -32,6 +34,9 @@ func openJSON(b []byte, lim Limits) (*Archive, error) {
 	}
 	if err := scan.validate(); err != nil {
 		return nil, err
+	}
+	if err := langsync.ValidateProjectName(scan.projectName); err != nil {
+		return nil, &VerifyError{File: projectName, Reason: err.Error(), Err: err}
 	}
 	fp, err := fingerprint(scan.canonical, nil)
 	if err != nil {

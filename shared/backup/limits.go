@@ -15,6 +15,9 @@ type Limits struct {
 	MaxUncompressedBytes int64
 	// MaxFiles bounds the number of tar entries.
 	MaxFiles int
+	// MaxDocumentBytes bounds one archived document: a restore holds one
+	// document in memory at a time while it checks its hash.
+	MaxDocumentBytes int64
 	// MaxJSONBytes bounds project.json, manifest.json and plain JSON input.
 	MaxJSONBytes int64
 	// MaxJSONDepth bounds JSON nesting.
@@ -28,6 +31,7 @@ func DefaultLimits() Limits {
 		MaxArchiveBytes:      16 << 30,
 		MaxUncompressedBytes: 64 << 30,
 		MaxFiles:             1_000_000,
+		MaxDocumentBytes:     64 << 20,
 		MaxJSONBytes:         256 << 20,
 		MaxJSONDepth:         64,
 	}
@@ -47,6 +51,9 @@ func (l *Limits) withDefaults() Limits {
 	}
 	if out.MaxFiles <= 0 {
 		out.MaxFiles = d.MaxFiles
+	}
+	if out.MaxDocumentBytes <= 0 {
+		out.MaxDocumentBytes = d.MaxDocumentBytes
 	}
 	if out.MaxJSONBytes <= 0 {
 		out.MaxJSONBytes = d.MaxJSONBytes
@@ -74,7 +81,7 @@ var (
 
 // LimitError names the limit exceeded.
 type LimitError struct {
-	What  string // "archive size", "decompressed size", "file count", "JSON size", "JSON depth"
+	What  string // "archive size", "decompressed size", "file count", "document size", "JSON size", "JSON depth"
 	Limit int64
 }
 
@@ -89,7 +96,12 @@ func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 type VerifyError struct {
 	File   string
 	Reason string
+	// Err is the cause when it is a typed error (a *langsync.NameError).
+	Err error
 }
+
+// Unwrap returns the cause, if any.
+func (e *VerifyError) Unwrap() error { return e.Err }
 
 func (e *VerifyError) Error() string {
 	return fmt.Sprintf("backup: verification failed for %s: %s", e.File, e.Reason)

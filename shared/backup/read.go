@@ -5,18 +5,18 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Kind says what an opened input was.
@@ -33,23 +33,28 @@ const (
 )
 
 // Verify reads an archive in one streaming pass, checks every file against
-// the manifest (sha256 and size, no file missing or extra) and the
-// fingerprint against the content, and returns the manifest. A failure
-// names the file (*VerifyError, matching ErrCorrupt). Memory is constant
-// apart from a few bytes per file.
+// the manifest (sha256 and size, no file missing or extra), the fingerprint
+// against the content and the names (project, model label, source) against
+// the service's rules, and returns the manifest. A failure names the file
+// (*VerifyError, matching ErrCorrupt; a bad name also matches
+// langsync.ErrInvalidName). Memory is constant apart from a few bytes per
+// file, and nothing is written anywhere.
 func Verify(r io.Reader, limits *Limits) (*Manifest, error) {
-	m, _, err := readArchive(r, limits.withDefaults(), nil)
+	m, _, err := readArchive(r, limits.withDefaults(), false)
 	return m, err
 }
 
-// Archive is a verified restore input: the export to import and, for our
-// archives, the documents, kept in a temporary directory until Close.
+// Archive is a verified restore input: its manifest and the export to
+// import. Documents are never kept: EachDocument reads them again from the
+// source, which OpenAt (or Open of a *bytes.Reader) remembers.
 type Archive struct {
 	Kind     Kind
 	Manifest *Manifest
 	export   []byte
-	dir      string
-	docs     map[string]string // location -> spooled file
+	lim      Limits
+	// src is the re-readable input of an archive (nil: a stream).
+	src  io.ReaderAt
+	size int64
 }
 
 // Export returns the exported project JSON (converted, for legacy input).
@@ -69,42 +74,34 @@ func (a *Archive) Documents() []File {
 	return out
 }
 
-// OpenDocument opens an archived document by its location.
-func (a *Archive) OpenDocument(location string) (*os.File, error) {
-	p, ok := a.docs[location]
-	if !ok {
-		return nil, fmt.Errorf("backup: document %q is not in the archive: %w", location, os.ErrNotExist)
-	}
-	return os.Open(p)
-}
-
-// Close removes the spooled documents.
+// Close releases the archive. Nothing is spooled any more (documents are
+// read again by EachDocument), so it only forgets the source.
 func (a *Archive) Close() error {
-	if a.dir == "" {
-		return nil
-	}
-	return os.RemoveAll(a.dir)
+	a.src = nil
+	return nil
 }
 
-// Open reads a restore input: a langsync archive (verified completely before
-// Open returns; documents are spooled to a temporary directory), a plain
-// exported-project JSON (a Language Studio export), or a legacy
-// 2021-11-01-preview export (converted to the current shape). Anything that
-// fails a limit or a check is an error and leaves nothing behind.
+// sizedReaderAt is a re-readable input of known size (*bytes.Reader,
+// *strings.Reader, *io.SectionReader).
+type sizedReaderAt interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// Open reads a restore input: a langsync archive, a plain exported-project
+// JSON (a Language Studio export), or a legacy 2021-11-01-preview export
+// (converted to the current shape). An archive is verified completely, in
+// one streaming pass, before Open returns; only the manifest and
+// project.json are kept (in memory, within Limits), and nothing is written
+// to disk, so a hostile input costs no more than Verify. Anything that fails
+// a limit or a check is an error. When r is also an io.ReaderAt with a Size
+// (a *bytes.Reader), the archive can be read again by EachDocument; for a
+// file use OpenAt.
 func Open(r io.Reader, limits *Limits) (*Archive, error) {
-	lim := limits.withDefaults()
-	br, isArchive, err := sniff(r, lim)
-	if err != nil {
-		return nil, err
+	if ra, ok := r.(sizedReaderAt); ok {
+		return OpenAt(ra, ra.Size(), limits)
 	}
-	if isArchive {
-		return openArchive(br, lim)
-	}
-	b, err := readJSON(br, lim)
-	if err != nil {
-		return nil, err
-	}
-	return openJSON(b, lim)
+	return open(r, -1, nil, limits.withDefaults(), true)
 }
 
 // Check reads a restore input in one pass and keeps nothing: it accepts
@@ -115,54 +112,128 @@ func Open(r io.Reader, limits *Limits) (*Archive, error) {
 // Verification and restore use it so that they never disagree about an
 // input.
 func Check(r io.Reader, limits *Limits) (Kind, *Manifest, error) {
-	lim := limits.withDefaults()
-	br, isArchive, err := sniff(r, lim)
-	if err != nil {
-		return "", nil, err
-	}
-	if isArchive {
-		m, _, err := readArchive(br, lim, nil)
-		return KindArchive, m, err
-	}
-	b, err := readJSON(br, lim)
-	if err != nil {
-		return "", nil, err
-	}
-	a, err := openJSON(b, lim)
+	a, err := open(r, -1, nil, limits.withDefaults(), false)
 	if err != nil {
 		return "", nil, err
 	}
 	return a.Kind, a.Manifest, nil
 }
 
-// sniff tells a gzip'd archive from a JSON object by the first bytes.
-func sniff(r io.Reader, lim Limits) (*bufio.Reader, bool, error) {
+// OpenSize is Open for a stream whose length is known (a blob's size): an
+// input larger than the archive limit, or a JSON input larger than the JSON
+// limit, is refused before it is read, and a JSON input is read into a
+// buffer of exactly its size.
+func OpenSize(r io.Reader, size int64, limits *Limits) (*Archive, error) {
+	return open(r, size, nil, limits.withDefaults(), true)
+}
+
+// OpenAt is Open over a re-readable input (a spooled file): the returned
+// archive's EachDocument reads its documents in a second pass.
+func OpenAt(ra io.ReaderAt, size int64, limits *Limits) (*Archive, error) {
+	return open(io.NewSectionReader(ra, 0, size), size, ra, limits.withDefaults(), true)
+}
+
+// KeepFile is where OpenKeep copies an input for its second pass (an
+// *os.File).
+type KeepFile interface {
+	io.Writer
+	io.ReaderAt
+}
+
+// OpenKeep is Open over a stream that can be read only once (a blob being
+// downloaded): the bytes are copied into keep as verification reads them,
+// and keep then serves EachDocument. Verification runs as the bytes
+// arrive, so a hostile input stops the copy where it is refused: keep
+// never holds more than the input read so far, as stored (compressed,
+// within MaxArchiveBytes), never what it inflates to.
+func OpenKeep(r io.Reader, keep KeepFile, limits *Limits) (*Archive, error) {
+	cw := &countWriter{w: keep}
+	a, err := open(io.TeeReader(r, cw), -1, nil, limits.withDefaults(), true)
+	if err != nil {
+		return nil, err
+	}
+	if cw.err != nil {
+		return nil, fmt.Errorf("backup: keeping the archive for its second read: %w", cw.err)
+	}
+	if a.Kind == KindArchive {
+		a.src, a.size = keep, cw.n
+	}
+	return a, nil
+}
+
+// open reads and checks an input; keepExport false (Check) keeps no
+// archive's export in memory.
+func open(r io.Reader, size int64, ra io.ReaderAt, lim Limits, keepExport bool) (*Archive, error) {
+	if size > lim.MaxArchiveBytes {
+		return nil, &LimitError{What: "archive size", Limit: lim.MaxArchiveBytes}
+	}
 	br := bufio.NewReader(&limitReader{r: r, max: lim.MaxArchiveBytes, what: "archive size"})
 	head, err := br.Peek(2)
 	if err != nil && len(head) == 0 {
 		if err != io.EOF {
-			return nil, false, fmt.Errorf("backup: reading the input: %w", err)
+			return nil, fmt.Errorf("backup: reading the input: %w", err)
 		}
-		return nil, false, fmt.Errorf("%w: the input is empty", ErrFormat)
+		return nil, fmt.Errorf("%w: the input is empty", ErrFormat)
 	}
 	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		return br, true, nil
+		m, export, err := readArchive(br, lim, keepExport)
+		if err != nil {
+			return nil, err
+		}
+		a := &Archive{Kind: KindArchive, Manifest: m, export: export, lim: lim}
+		if ra != nil {
+			a.src, a.size = ra, size
+		}
+		return a, nil
 	}
 	first, err := firstNonSpace(br)
 	if err != nil || first != '{' {
-		return nil, false, fmt.Errorf("%w: want a langsync backup (.tar.gz) or an exported project JSON object", ErrFormat)
+		return nil, fmt.Errorf("%w: want a langsync backup (.tar.gz) or an exported project JSON object", ErrFormat)
 	}
-	return br, false, nil
-}
-
-func readJSON(br *bufio.Reader, lim Limits) ([]byte, error) {
-	b, err := io.ReadAll(&limitReader{r: br, max: lim.MaxJSONBytes, what: "JSON size"})
+	if size > lim.MaxJSONBytes {
+		return nil, &LimitError{What: "JSON size", Limit: lim.MaxJSONBytes}
+	}
+	b, err := readJSON(br, size, lim.MaxJSONBytes)
 	if err != nil {
 		return nil, fmt.Errorf("backup: reading JSON input: %w", err)
 	}
 	// Editors on Windows save JSON with a byte order mark; the service
 	// wants plain JSON.
-	return bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), nil
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	return openJSON(b, lim)
+}
+
+// readJSON reads at most max bytes (a *LimitError past that). With a known
+// size the buffer is allocated once; otherwise it grows by doubling but
+// never beyond max+1, so refusing an oversized input costs at most the
+// limit, not twice the input.
+func readJSON(r io.Reader, size, max int64) ([]byte, error) {
+	c := int64(64 << 10)
+	if size >= 0 {
+		c = size + 1 // +1: a stream longer than declared is seen
+	}
+	buf := make([]byte, 0, min(c, max+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > max {
+				return nil, &LimitError{What: "JSON size", Limit: max}
+			}
+			nb := make([]byte, len(buf), min(int64(2*cap(buf)), max+1))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, &LimitError{What: "JSON size", Limit: max}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func firstNonSpace(br *bufio.Reader) (byte, error) {
@@ -181,36 +252,6 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 	return 0, errors.New("no JSON within the first 4 KiB")
 }
 
-func openArchive(r io.Reader, lim Limits) (*Archive, error) {
-	dir, err := os.MkdirTemp("", "langsync-restore-*")
-	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
-	}
-	sp := &spoolDir{dir: dir, docs: map[string]string{}}
-	m, export, err := readArchive(r, lim, sp)
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return &Archive{Kind: KindArchive, Manifest: m, export: export, dir: dir, docs: sp.docs}, nil
-}
-
-// spoolDir keeps documents while an archive is read.
-type spoolDir struct {
-	dir  string
-	docs map[string]string
-}
-
-func (s *spoolDir) create(loc string) (*os.File, error) {
-	p := filepath.Join(s.dir, strconv.Itoa(len(s.docs)))
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	s.docs[loc] = p
-	return f, nil
-}
-
 func corrupt(what string, err error) error {
 	var le *LimitError
 	if errors.As(err, &le) {
@@ -222,9 +263,9 @@ func corrupt(what string, err error) error {
 	return &VerifyError{File: "archive", Reason: what + ": " + err.Error()}
 }
 
-// readArchive streams r, hashing every entry; when keep is not nil it also
-// keeps project.json (returned) and the documents.
-func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, error) {
+// readArchive streams r, hashing every entry and discarding documents;
+// with keepExport it also returns project.json.
+func readArchive(r io.Reader, lim Limits, keepExport bool) (*Manifest, []byte, error) {
 	zr, err := gzip.NewReader(&limitReader{r: r, max: lim.MaxArchiveBytes, what: "archive size"})
 	if err != nil {
 		return nil, nil, corrupt("not a gzip stream", err)
@@ -277,7 +318,7 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 			cr := &countReader{r: body}
 			var src io.Reader = cr
 			var buf *bytes.Buffer
-			if keep != nil {
+			if keepExport {
 				buf = bytes.NewBuffer(make([]byte, 0, hdr.Size))
 				src = io.TeeReader(cr, buf)
 			}
@@ -293,20 +334,15 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 			if buf != nil {
 				export = buf.Bytes()
 			}
-		default:
-			loc := strings.TrimPrefix(name, docsPrefix)
-			if keep != nil {
-				f, ferr := keep.create(loc)
-				if ferr != nil {
-					return nil, nil, fmt.Errorf("backup: spooling %s: %w", name, ferr)
-				}
-				n, err = io.Copy(f, body)
-				if cerr := f.Close(); err == nil && cerr != nil {
-					return nil, nil, fmt.Errorf("backup: spooling %s: %w", name, cerr)
-				}
-			} else {
-				n, err = io.Copy(io.Discard, body)
+			// Refuse a bad project name now, before the documents are read.
+			if nerr := langsync.ValidateProjectName(scan.projectName); nerr != nil {
+				return nil, nil, &VerifyError{File: projectName, Reason: nerr.Error(), Err: nerr}
 			}
+		default:
+			if hdr.Size > lim.MaxDocumentBytes {
+				return nil, nil, &LimitError{What: "document size", Limit: lim.MaxDocumentBytes}
+			}
+			n, err = io.Copy(io.Discard, body)
 		}
 		if err != nil {
 			return nil, nil, corrupt("reading "+name, err)
@@ -372,7 +408,30 @@ func readArchive(r io.Reader, lim Limits, keep *spoolDir) (*Manifest, []byte, er
 	if m.Project != scan.projectName {
 		return nil, nil, &VerifyError{File: manifestName, Reason: fmt.Sprintf("project %q, but project.json names %q", m.Project, scan.projectName)}
 	}
+	if err := checkNames(m); err != nil {
+		return nil, nil, &VerifyError{File: manifestName, Reason: err.Error(), Err: err}
+	}
 	return m, export, nil
+}
+
+// checkNames applies the service's name rules to what a manifest names, so
+// that a backup with a name no restore could use is refused when it is
+// read, not after a restore has begun.
+func checkNames(m *Manifest) error {
+	if err := langsync.ValidateProjectName(m.Project); err != nil {
+		return err
+	}
+	if m.TrainedModelLabel != "" {
+		if err := langsync.ValidateModelLabel(m.TrainedModelLabel); err != nil {
+			return err
+		}
+	}
+	if m.Source.Name != "" {
+		if err := langsync.ValidateResourceName(m.Source.Name); err != nil {
+			return fmt.Errorf("source %w", err)
+		}
+	}
+	return nil
 }
 
 type entrySum struct {
@@ -544,4 +603,79 @@ func jsonDepth(b []byte) int {
 		}
 	}
 	return deepest
+}
+
+// ErrNotReReadable: EachDocument was called on an archive opened from a
+// stream; open it with OpenAt (or from a *bytes.Reader) instead.
+var ErrNotReReadable = errors.New("backup: the archive was opened from a stream and cannot be read again (open it with OpenAt)")
+
+// EachDocument reads the archive a second time and calls fn with each
+// document's content, in archive order, after checking it against the
+// manifest that Open verified: an entry the manifest does not list, a size
+// or sha256 that differs, or a missing document is an error, so fn never
+// sees a byte the verified manifest does not vouch for (even if the source
+// changed between the passes). Each body is a new buffer of the document's
+// declared size (at most Limits.MaxDocumentBytes); fn may keep it.
+func (a *Archive) EachDocument(ctx context.Context, fn func(f File, body []byte) error) error {
+	want := map[string]File{}
+	for _, f := range a.Documents() {
+		want[f.Path] = f
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if a.src == nil {
+		return ErrNotReReadable
+	}
+	lim := a.lim
+	zr, err := gzip.NewReader(&limitReader{r: io.NewSectionReader(a.src, 0, a.size), max: lim.MaxArchiveBytes, what: "archive size"})
+	if err != nil {
+		return corrupt("not a gzip stream", err)
+	}
+	zr.Multistream(false)
+	tr := tar.NewReader(&limitReader{r: zr, max: lim.MaxUncompressedBytes, what: "decompressed size"})
+	for entries := 0; ; entries++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return corrupt("reading the tar stream", err)
+		}
+		if entries >= lim.MaxFiles {
+			return &LimitError{What: "file count", Limit: int64(lim.MaxFiles)}
+		}
+		if err := checkEntry(hdr); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(hdr.Name, docsPrefix) {
+			continue // project.json and the manifest: tar skips them
+		}
+		f, ok := want[hdr.Name]
+		switch {
+		case !ok:
+			return &VerifyError{File: hdr.Name, Reason: "not in the verified manifest (the archive changed since it was verified)"}
+		case hdr.Size != f.Size:
+			return &VerifyError{File: hdr.Name, Reason: fmt.Sprintf("size %d, manifest says %d (the archive changed since it was verified)", hdr.Size, f.Size)}
+		}
+		delete(want, hdr.Name)
+		// A fresh buffer each time: fn may hand body to a writer goroutine.
+		body := make([]byte, f.Size)
+		if _, err := io.ReadFull(tr, body); err != nil {
+			return corrupt("reading "+hdr.Name, err)
+		}
+		if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != f.SHA256 {
+			return &VerifyError{File: hdr.Name, Reason: "sha256 differs from the verified manifest (the archive changed since it was verified)"}
+		}
+		if err := fn(f, body); err != nil {
+			return err
+		}
+	}
+	for p := range want {
+		return &VerifyError{File: p, Reason: "missing on the second read (the archive changed since it was verified)"}
+	}
+	return nil
 }

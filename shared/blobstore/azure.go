@@ -22,6 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Azure is a Store in an Azure Blob storage account (or Azurite).
@@ -82,13 +83,19 @@ func NewAzureFromURL(ctx context.Context, accountURL string, opts *Options) (*Az
 	return &Azure{client: c, opts: opts}, nil
 }
 
-// redactURL drops a query string (a SAS token) from a URL for messages.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?<redacted>"
+// NewAzureFromSASURL returns an Azure store for an account URL whose query
+// is a shared access signature. Errors never repeat the SAS.
+func NewAzureFromSASURL(accountURL string, opts *Options) (*Azure, error) {
+	c, err := azblob.NewClientWithNoCredential(accountURL, clientOptions(opts))
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: account URL %s is not usable", redactURL(accountURL))
 	}
-	return u
+	return &Azure{client: c, opts: opts}, nil
 }
+
+// redactURL drops a query string (a SAS token) and user info from a URL
+// for messages.
+func redactURL(u string) string { return langsync.RedactURL(u) }
 
 func (a *Azure) blockSize() int64 {
 	if a.opts != nil && a.opts.BlockSize > 0 {

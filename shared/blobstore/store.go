@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Store is a flat namespace of blobs in containers.
@@ -101,29 +102,28 @@ func (o *Options) now() time.Time {
 	return time.Now()
 }
 
-// Open returns the store named by locator: a Blob connection string
-// (contains AccountName= or BlobEndpoint=), an https:// (or http://) account
-// URL used with Entra ID, or otherwise a local directory (created if needed).
-// Errors never repeat the locator, which may hold an account key.
+// Open returns the store named by locator, parsed strictly by
+// langsync.ParseStoreLocator: a directory only from an explicit path
+// (absolute, ./relative or file://; created if needed), a Blob connection
+// string whose keys are all known (account key or SAS), or an
+// https://<account>.blob.core.windows.net URL (Entra ID, or a SAS in its
+// query). Errors never repeat an account key or a SAS.
 func Open(ctx context.Context, locator string, opts *Options) (Store, error) {
-	locator = strings.TrimSpace(locator)
-	switch {
-	case locator == "":
-		return nil, errors.New("blobstore: empty store locator: give a directory, a Blob connection string or an https://<account>.blob.core.windows.net URL")
-	case isConnectionString(locator):
-		return NewAzureFromConnectionString(locator, opts)
-	case strings.HasPrefix(locator, "https://") || strings.HasPrefix(locator, "http://"):
-		return NewAzureFromURL(ctx, locator, opts)
-	case strings.Contains(locator, "://"):
-		return nil, fmt.Errorf("blobstore: unsupported store URL scheme %q: use https://<account>.blob.core.windows.net, a connection string or a directory", locator[:strings.Index(locator, "://")])
-	default:
-		return NewDir(locator, opts)
+	loc, err := langsync.ParseStoreLocator(locator)
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: %w", err)
 	}
-}
-
-func isConnectionString(s string) bool {
-	l := strings.ToLower(s)
-	return strings.Contains(l, "accountname=") || strings.Contains(l, "blobendpoint=") || strings.Contains(l, "sharedaccesssignature=")
+	switch loc.Kind {
+	case langsync.StoreConnectionString:
+		return NewAzureFromConnectionString(loc.ConnectionString, opts)
+	case langsync.StoreAccountURL:
+		if loc.SAS {
+			return NewAzureFromSASURL(loc.AccountURL, opts)
+		}
+		return NewAzureFromURL(ctx, loc.AccountURL, opts)
+	default:
+		return NewDir(loc.Path, opts)
+	}
 }
 
 // checkMetadata validates keys and values and returns a lowercased copy.

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -21,7 +22,7 @@ func env(m map[string]string) func(string) string {
 func TestLoadDesignExample(t *testing.T) {
 	cfg, err := config.Load(filepath.Join("testdata", "design-example.yaml"), env(map[string]string{
 		"PRIMARY_KEY": testKey, "SECONDARY_KEY": "other-key",
-		"LANGSYNC_STORE": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc==;EndpointSuffix=core.windows.net",
+		"LANGSYNC_STORE": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=YWJj;EndpointSuffix=core.windows.net",
 		// PRIMARY_STORAGE / SECONDARY_STORAGE unset: storage is optional.
 	}))
 	if err != nil {
@@ -78,7 +79,7 @@ func TestParseForms(t *testing.T) {
 				if r, _ := c.Resource("secondary"); !r.Entra || !r.Key.IsZero() {
 					t.Errorf("secondary = %+v, want entra", r)
 				}
-				if r, _ := c.Resource("primary"); r.Endpoint != "https://contoso-eastus.cognitiveservices.azure.com" || r.Storage.Reveal() != "testdata/docs" {
+				if r, _ := c.Resource("primary"); r.Endpoint != "https://contoso-eastus.cognitiveservices.azure.com" || r.Storage.Reveal() != "./testdata/docs" {
 					t.Errorf("primary = %+v, want trailing slash trimmed", r)
 				}
 				if c.Retention != (config.Retention{KeepLast: 7, KeepDays: 90}) {
@@ -182,8 +183,8 @@ func TestParseRejects(t *testing.T) {
 		{"empty", "", "empty config"},
 		{"self target", base + "projects: [{name: P, source: a, targets: [a]}]\n", "cannot replicate onto itself"},
 		{"two sources one target", base + "projects: [{name: P, source: a, targets: [b]}, {name: Q, source: a, targets: [{resource: b, as: P}]}]\n", "already the target"},
-		{"http non-loopback", "resources: {a: {endpoint: 'http://a.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [{resource: a, as: Q}]}]\n", "only sent over https"},
-		{"entra and key", "resources: {a: {endpoint: 'https://a.example.com', key: k, auth: entra}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: x\nprojects: [{name: P, source: a, targets: [b]}]\n", "exclusive"},
+		{"http non-loopback", "resources: {a: {endpoint: 'http://a.example.com', key: k}}\nstore: ./x\nprojects: [{name: P, source: a, targets: [{resource: a, as: Q}]}]\n", "only sent over https"},
+		{"entra and key", "resources: {a: {endpoint: 'https://a.example.com', key: k, auth: entra}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: ./x\nprojects: [{name: P, source: a, targets: [b]}]\n", "exclusive"},
 		{"bad window", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWindow: soon\n", "bad duration"},
 		{"same resource twice", base + "projects: [{name: P, source: a, targets: [b, {resource: b, as: Q}]}]\n", "one replica per resource"},
 		{"global", base + "projects: [{name: global, source: a, targets: [b]}]\n", "reserved"},
@@ -205,7 +206,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestExpansionCannotInjectStructure(t *testing.T) {
-	y := "resources: {a: {endpoint: 'https://a.example.com', key: '${K}'}, b: {endpoint: 'https://b.example.com', auth: entra}}\nstore: x\nprojects: [{name: P, source: a, targets: [b]}]\n"
+	y := "resources: {a: {endpoint: 'https://a.example.com', key: '${K}'}, b: {endpoint: 'https://b.example.com', auth: entra}}\nstore: ./x\nprojects: [{name: P, source: a, targets: [b]}]\n"
 	evil := "k\nschedule: bogus"
 	c, err := config.Parse([]byte(y), env(map[string]string{"K": evil}))
 	if err != nil {
@@ -333,5 +334,32 @@ func TestSchedule(t *testing.T) {
 		if _, err := config.ParseSchedule(bad); err == nil {
 			t.Errorf("ParseSchedule(%q) succeeded, want error", bad)
 		}
+	}
+}
+
+// TestStoreLocatorTypos: a mistyped store or storage is a config error
+// that names the field and the problem, and never repeats the key.
+func TestStoreLocatorTypos(t *testing.T) {
+	const key = "c2VjcmV0LWtleS1kby1ub3QtbGVhaw=="
+	base := "resources: {a: {endpoint: 'https://a.example.com', key: k%s}, b: {endpoint: 'https://b.example.com', key: k}}\nprojects: [{name: P, source: a, targets: [b]}]\nstore: '%s'\n"
+	tests := []struct {
+		name, storage, store, want string
+	}{
+		{"store misspelled key", "", "DefaultEndpointProtocol=https;AccountName=acct;AccountKey=" + key, `store: is not valid: the Blob connection string is malformed: unknown key "DefaultEndpointProtocol" (did you mean DefaultEndpointsProtocol?)`},
+		{"store key without equals", "", "AccountName=acct;AccountKey" + key, "store: is not valid: the Blob connection string is malformed: the segment starting with AccountKey has no '='"},
+		{"store bare word", "", "backups", "store: is not valid: the store locator is not a directory path"},
+		{"storage typo", ", storage: 'AccountName=acct;AcountKey=" + key + "'", "./store", "resources.a.storage: is not valid: the Blob connection string is malformed"},
+		{"storage relative", ", storage: 'docs'", "./store", "resources.a.storage: is not valid: the store locator is not a directory path, a connection string or a URL (a relative directory must start with ./)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(fmt.Sprintf(base, tt.storage, tt.store)), env(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), key) || strings.Contains(err.Error(), "c2VjcmV0") {
+				t.Fatalf("error repeats the key: %v", err)
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Sentinel causes carried by FieldError.Err; test with errors.Is.
@@ -124,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.IsZero() {
 		p.add("store", "", ErrMissing, "set store to a directory, a Blob connection string or an account URL%s", c.unsetHint("store"))
+	} else if _, err := langsync.ParseStoreLocator(c.Store.Reveal()); err != nil {
+		// The value may be a key: the parser's message never repeats one.
+		p.add("store", "", ErrInvalid, "%v", err)
 	}
 	for _, cn := range []struct{ field, v string }{{"containers.backups", c.Containers.Backups}, {"containers.state", c.Containers.State}} {
 		if err := checkContainer(cn.v); err != nil {
@@ -173,6 +178,11 @@ func (c *Config) validateResource(p *problems, name string, r *Resource) {
 	}
 	if err := checkEndpoint(r.Endpoint); err != nil {
 		p.add(f+".endpoint", r.Endpoint, ErrInvalid, "%v%s", err, c.unsetHint(f+".endpoint"))
+	}
+	if !r.Storage.IsZero() {
+		if _, err := langsync.ParseStoreLocator(r.Storage.Reveal()); err != nil {
+			p.add(f+".storage", "", ErrInvalid, "%v", err)
+		}
 	}
 	switch r.Auth {
 	case "", AuthKey:
@@ -251,10 +261,14 @@ func checkName(s string) error {
 	return nil
 }
 
-// checkResourceName: resource names become blob key segments.
+// checkResourceName: resource names become blob key segments and a
+// backup's recorded source, which restore checks with the same rule.
 func checkResourceName(s string) error {
 	if s == "" {
 		return errors.New("must not be empty")
+	}
+	if len(s) > langsync.MaxResourceNameLength {
+		return fmt.Errorf("longer than %d characters", langsync.MaxResourceNameLength)
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {

@@ -246,18 +246,30 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, route Route) {
 }
 
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, inv *invocation) outcome {
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.opts.MaxBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	tooBig := func() outcome {
 		// The same invocation will be as big next time: keep the reason.
-		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation is larger than %d bytes (for a big backup, send a restore message naming it instead of dropping it under restore/)", ErrMalformed, tooBig.Limit)})
+		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation is larger than %d bytes (for a big backup, send a restore message naming it instead of dropping it under restore/)", ErrMalformed, h.opts.MaxBody)})
+	}
+	if r.ContentLength > h.opts.MaxBody {
+		// Refused from its declared length, before a byte is read.
+		return tooBig()
+	}
+	raw, err := readBody(r, h.opts.MaxBody)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooBig()
 	}
 	if err != nil {
 		// The host will send the same request again; a retry can help.
 		return outcome{retry: true, err: fmt.Errorf("customhandler: reading invocation: %w", err)}
 	}
 	inv.raw = raw
-	if err := json.Unmarshal(raw, &inv.req); err != nil || inv.req.Data == nil {
+	// A blob trigger's binding holds the blob's content, which the handler
+	// never reads (it reads the blob from storage): skip it without a copy.
+	keep := func(binding string) bool {
+		return inv.route.Trigger != BlobTrigger || binding != inv.route.Binding
+	}
+	if inv.req, err = splitEnvelope(raw, keep); err != nil || inv.req.Data == nil {
 		if err == nil {
 			err = errors.New("no Data object")
 		}
@@ -454,6 +466,27 @@ type blobInfo struct {
 	Properties json.RawMessage `json:"properties,omitempty"`
 }
 
+// readBody reads a request body of at most max bytes: into a buffer of
+// exactly the declared length when there is one (no doubling while it
+// grows), else through http.MaxBytesReader.
+func readBody(r *http.Request, max int64) ([]byte, error) {
+	body := http.MaxBytesReader(nil, r.Body, max)
+	if r.ContentLength < 0 {
+		return io.ReadAll(body)
+	}
+	raw := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// inlineLimit: an input up to this size is kept inside the failed/ JSON
+// document (readable at a glance); a larger one is kept once, as its raw
+// bytes, in a blob beside it, so that escaping or re-encoding can never
+// make the kept copy bigger than the input.
+const inlineLimit = 64 << 10
+
 // FailedInput is the document kept under failed/ in the state container.
 type FailedInput struct {
 	Function      string    `json:"function"`
@@ -472,6 +505,11 @@ type FailedInput struct {
 	Blob       *blobInfo       `json:"blob,omitempty"`
 	// Invocation is the whole host request when it was not an envelope.
 	Invocation string `json:"invocation,omitempty"`
+	// RawBlob names the blob (beside this document, ending .body or
+	// .invocation) holding the input's raw bytes when it was too large to
+	// keep inline; RawSize is its length.
+	RawBlob string `json:"rawBlob,omitempty"`
+	RawSize int    `json:"rawSize,omitempty"`
 }
 
 // permanent handles an input a retry cannot cure: mark its run failed (if
@@ -492,12 +530,25 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 		doc.DeliveryCount = f.message.DeliveryCount
 		id = f.message.MessageID
 	}
+	if id == "" {
+		id = inv.id
+	}
+	if id == "" {
+		id = randomID()
+	}
+	key := langsync.FailedKey(inv.now, safeID(id))
+	var raw []byte
+	rawKey := strings.TrimSuffix(key, ".json")
 	switch {
 	case f.body == nil && inv.req.Data == nil && inv.route.Trigger == HTTPTrigger:
 		// An HTTP invocation carries the caller's function key; keep only
 		// the reason.
+	case f.body == nil && inv.req.Data == nil && len(inv.raw) > inlineLimit:
+		raw, rawKey = inv.raw, rawKey+".invocation"
 	case f.body == nil && inv.req.Data == nil:
 		doc.Invocation = string(inv.raw)
+	case len(f.body) > inlineLimit:
+		raw, rawKey = f.body, rawKey+".body"
 	case json.Valid(f.body):
 		doc.Body = json.RawMessage(f.body)
 	case utf8.Valid(f.body):
@@ -505,11 +556,13 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 	default:
 		doc.BodyBase64 = f.body
 	}
-	if id == "" {
-		id = inv.id
-	}
-	if id == "" {
-		id = randomID()
+	if raw != nil {
+		// The raw bytes first, so that the document never names a blob
+		// that is not there.
+		if err := h.opts.Failed.Keep(ctx, rawKey, raw); err != nil {
+			return outcome{retry: true, err: fmt.Errorf("customhandler: keeping failed input as %s: %w", rawKey, err)}
+		}
+		doc.RawBlob, doc.RawSize = rawKey, len(raw)
 	}
 	log := inv.log
 	if f.run != "" {
@@ -521,7 +574,6 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 		}
 		doc.RunMarked = true
 	}
-	key := langsync.FailedKey(inv.now, safeID(id))
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return outcome{retry: true, err: fmt.Errorf("customhandler: encoding failed input: %w", err)}

@@ -166,6 +166,15 @@ func Bytes(raw json.RawMessage, binary bool) ([]byte, error) {
 		// An object or array: the host bound the value as JSON.
 		return raw, nil
 	}
+	if binary && bytes.IndexByte(raw[1:], '\\') < 0 && raw[len(raw)-1] == '"' {
+		// Base64 has no escapes: decode it in place, without a string copy
+		// of a message that may be tens of megabytes.
+		inner := raw[1 : len(raw)-1]
+		b := make([]byte, base64.StdEncoding.DecodedLen(len(inner)))
+		if n, err := base64.StdEncoding.Decode(b, inner); err == nil {
+			return b[:n], nil
+		}
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("customhandler: trigger value: %w", err)

@@ -33,8 +33,8 @@ func TestExampleConfig(t *testing.T) {
 	if _, err := config.ParseSchedule(cfg.Schedule); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Store.Reveal() != "langsync-data/store" {
-		t.Fatalf("example store %q, want the directory langsync-data/store", cfg.Store.Reveal())
+	if cfg.Store.Reveal() != "./langsync-data/store" {
+		t.Fatalf("example store %q, want the directory ./langsync-data/store", cfg.Store.Reveal())
 	}
 
 	tickets := sample.Tickets()
