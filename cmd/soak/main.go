@@ -162,19 +162,17 @@ func (h *harness) soak(ctx context.Context) (int, error) {
 			break
 		}
 		res, err := h.runOne(budget, p)
+		if budget.Err() != nil {
+			// Cut short by the budget or an interrupt, not by its own
+			// deadline: it is not done, and not counted.
+			outOfTime = ctx.Err() == nil
+			break
+		}
 		if err != nil {
-			if budget.Err() != nil && ctx.Err() == nil {
-				outOfTime = true
-				break
-			}
 			return 1, fmt.Errorf("run %d (%s): %w", n, p.Mode, err)
 		}
 		h.results = append(h.results, res)
 		h.printRun(res)
-		if res.TimedOut && budget.Err() != nil && ctx.Err() == nil {
-			outOfTime = true
-			break
-		}
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(h.out, "interrupted: reporting the runs done so far")

@@ -368,3 +368,23 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryCountsATakenOverRunOnce: a run left running by one soak run
+// and finished by the next shows in both; the first is stuck, the run is
+// counted once, in its last state.
+func TestSummaryCountsATakenOverRunOnce(t *testing.T) {
+	pairs := []langsync.Pair{{Target: "secondary"}}
+	stuckRun := &langsync.Run{ID: "R1", Kind: langsync.RunReplicate, Phase: langsync.RunRunning, Pairs: pairs}
+	finished := &langsync.Run{ID: "R1", Kind: langsync.RunReplicate, Phase: langsync.RunSucceeded, Pairs: pairs}
+	next := &langsync.Run{ID: "R2", Kind: langsync.RunReplicate, Phase: langsync.RunSucceeded, Pairs: pairs}
+	results := []*runResult{
+		{N: 1, Mode: modeDuplicate, Targets: []string{"secondary"}, Runs: []*langsync.Run{stuckRun}},
+		{N: 2, Mode: modeSingle, Targets: []string{"secondary"}, Runs: []*langsync.Run{finished, next}},
+	}
+	jobs := jobCounts{ExportsPerRun: map[string]int{"R1": 1, "R2": 1}}
+	s := summarize(2, results, jobs, backupCheck{}, nil)
+	if s.Stuck != 1 || s.Succeeded != 1 || s.LangsyncTotal != 2 || s.Langsync[langsync.RunSucceeded] != 2 || s.Langsync[langsync.RunRunning] != 0 ||
+		s.ExportRuns != 2 || s.Exports != 2 {
+		t.Fatalf("summary %+v", s)
+	}
+}

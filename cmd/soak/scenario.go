@@ -33,8 +33,10 @@ type plan struct {
 	// Faults per emulator name, set after the source was changed.
 	Faults map[string]emulator.Faults
 	// Kill: in modeKill, kill the driver at this fraction of the expected
-	// run time; in modeLocal, kill and restart one host (Kill > 0).
-	Kill float64
+	// run time; in modeLocal, kill and restart one host (Kill > 0), the
+	// second one when KillSecond (either may be the one driving the run).
+	Kill       float64
+	KillSecond bool
 	// Label of the document added to the source project.
 	Class string
 }
@@ -55,6 +57,7 @@ func planRun(rng *rand.Rand, n int, resources []string, classes []string) plan {
 		p.Mode = modeLocal
 		if rng.IntN(2) == 0 {
 			p.Kill = 0.05 + 0.9*rng.Float64()
+			p.KillSecond = rng.IntN(2) == 0
 		}
 	}
 	for i, name := range resources {

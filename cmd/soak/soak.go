@@ -54,9 +54,10 @@ type harness struct {
 	added   int
 	runDurs []time.Duration // of unkilled replicate runs, to place kills
 
-	procs   []*proc // every process, for the secret scan and cleanup
-	stops   []func()
-	results []*runResult
+	procs    []*proc // every process, for the secret scan and cleanup
+	runCache map[string]cachedRun
+	stops    []func()
+	results  []*runResult
 }
 
 func randomHex(n int) string {
@@ -393,12 +394,13 @@ func (h *harness) driveLocal(ctx context.Context, p plan, t0 time.Time, drivers 
 		}
 		return pr, err
 	}
-	a, err := host("local A")
-	if err != nil {
-		return err
-	}
-	if _, err := host("local B"); err != nil {
-		return err
+	hosts := make([]*proc, 2)
+	for i, name := range []string{"local A", "local B"} {
+		pr, err := host(name)
+		if err != nil {
+			return err
+		}
+		hosts[i] = pr
 	}
 	var killAt <-chan time.Time
 	if p.Kill > 0 {
@@ -414,9 +416,13 @@ func (h *harness) driveLocal(ctx context.Context, p plan, t0 time.Time, drivers 
 			return ctx.Err()
 		case <-killAt:
 			killAt = nil
-			a.kill()
-			<-a.done
-			if a, err = host("local A (restarted after kill -9)"); err != nil {
+			i := 0
+			if p.KillSecond {
+				i = 1
+			}
+			hosts[i].kill()
+			<-hosts[i].done
+			if _, err := host(hosts[i].Name + " (restarted after kill -9)"); err != nil {
 				return err
 			}
 		case <-tick.C:
@@ -495,31 +501,40 @@ func waitOne(ctx context.Context, p *proc, d time.Duration) error {
 	return nil
 }
 
-// runsSince reads the run documents created at or after t0.
+// runsSince returns the run documents created or updated at or after t0:
+// this soak run's runs, and an older run it took over (a run left running
+// by an earlier soak run, joined by this one's driver). Documents are
+// re-read only when their ETag changed.
 func (h *harness) runsSince(ctx context.Context, t0 time.Time) ([]*langsync.Run, error) {
 	infos, err := h.store.List(ctx, langsync.DefaultStateContainer, langsync.RunsPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("listing runs: %w", err)
 	}
+	if h.runCache == nil {
+		h.runCache = map[string]cachedRun{}
+	}
 	var runs []*langsync.Run
 	for _, info := range infos {
-		// Run ids start with their creation time (second precision).
-		id := strings.TrimSuffix(strings.TrimPrefix(info.Key, langsync.RunsPrefix), ".json")
-		if ts, _, ok := strings.Cut(id, "-"); ok {
-			if t, err := time.Parse(langsync.KeyTimeFormat, ts); err == nil && t.Before(t0.Truncate(time.Second)) {
-				continue
+		c, ok := h.runCache[info.Key]
+		if !ok || c.etag != info.ETag {
+			r, err := h.readRun(ctx, info.Key)
+			if err != nil {
+				return nil, err
 			}
+			c = cachedRun{etag: info.ETag, run: r}
+			h.runCache[info.Key] = c
 		}
-		r, err := h.readRun(ctx, info.Key)
-		if err != nil {
-			return nil, err
-		}
-		if !r.Created.Before(t0) {
-			runs = append(runs, r)
+		if !c.run.Created.Before(t0) || !c.run.Updated.Before(t0) {
+			runs = append(runs, c.run)
 		}
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Created.Before(runs[j].Created) })
 	return runs, nil
+}
+
+type cachedRun struct {
+	etag string
+	run  *langsync.Run
 }
 
 func (h *harness) readRun(ctx context.Context, key string) (*langsync.Run, error) {
@@ -587,10 +602,14 @@ func progressEvents(p *proc, m mode) []event {
 func (h *harness) finish(ctx context.Context) (jobCounts, backupCheck, []string, error) {
 	var spans []runSpan
 	var all []*langsync.Run
+	seen := map[string]bool{}
 	for _, r := range h.results {
 		for _, run := range r.Runs {
-			spans = append(spans, spanOf(run))
-			all = append(all, run)
+			if !seen[run.ID] {
+				seen[run.ID] = true
+				spans = append(spans, spanOf(run))
+				all = append(all, run)
+			}
 		}
 	}
 	var first time.Time
@@ -675,26 +694,27 @@ func (h *harness) checkBackups(ctx context.Context, runs []*langsync.Run) (backu
 		}
 		seen[r.Model+"/"+r.Fingerprint] = true
 	}
-	// Expected: one backup per soak run whose source version reached the
-	// backup step (each soak run changes the source once).
-	for _, r := range h.results {
-		backedUp := false
-		for _, run := range r.Runs {
-			for _, s := range run.Steps {
-				if s.Name == langsync.StepBackup && s.Status == langsync.StepSucceeded {
-					backedUp = true
-				}
-			}
-			for _, m := range run.Models {
-				if m.Backup != "" && !have[m.Backup] {
-					bc.Missing = append(bc.Missing, fmt.Sprintf("run %s recorded %s", run.ID, m.Backup))
-				}
+	// Expected: one backup per source version that reached the backup
+	// step. Every soak run changes the source once, so these are the
+	// distinct fingerprints the runs backed up.
+	want := map[string]bool{}
+	for _, run := range runs {
+		done := false
+		for _, st := range run.Steps {
+			if st.Name == langsync.StepBackup && st.Status == langsync.StepSucceeded {
+				done = true
 			}
 		}
-		if backedUp {
-			bc.Expected++
+		for _, m := range run.Models {
+			if done && m.Fingerprint != "" {
+				want[m.Label+"/"+m.Fingerprint] = true
+			}
+			if m.Backup != "" && !have[m.Backup] {
+				bc.Missing = append(bc.Missing, fmt.Sprintf("run %s recorded %s", run.ID, m.Backup))
+			}
 		}
 	}
+	bc.Expected = len(want)
 	verified, verr := cli("backups", "verify", "--config", h.cfgPath, "--json")
 	var results []struct {
 		Key   string `json:"key"`

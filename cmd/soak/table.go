@@ -111,6 +111,29 @@ func summarize(planned int, results []*runResult, jobs jobCounts, backups backup
 	s := summary{Planned: planned, Runs: len(results), Modes: map[mode]int{}, Langsync: map[langsync.RunPhase]int{},
 		Jobs: jobs, Backups: backups, Secrets: secrets}
 	var reasons []string
+	// A run taken over by a later soak run shows in both; count its last
+	// state once.
+	last := map[string]*langsync.Run{}
+	var ids []string
+	for _, r := range results {
+		for _, run := range r.Runs {
+			if _, ok := last[run.ID]; !ok {
+				ids = append(ids, run.ID)
+			}
+			last[run.ID] = run
+		}
+	}
+	for _, id := range ids {
+		run := last[id]
+		s.LangsyncTotal++
+		s.Langsync[run.Phase]++
+		if run.Kind == langsync.RunReplicate || run.Kind == "" {
+			s.ExportRuns++
+			n := jobs.ExportsPerRun[run.ID]
+			s.Exports += n
+			s.MaxExports = max(s.MaxExports, n)
+		}
+	}
 	for _, r := range results {
 		s.Modes[r.Mode]++
 		out, why := r.outcome()
@@ -125,16 +148,6 @@ func summarize(planned int, results []*runResult, jobs jobCounts, backups backup
 			reasons = append(reasons, why...)
 		default:
 			s.Succeeded++
-		}
-		for _, run := range r.Runs {
-			s.LangsyncTotal++
-			s.Langsync[run.Phase]++
-			if run.Kind == langsync.RunReplicate || run.Kind == "" {
-				s.ExportRuns++
-				n := jobs.ExportsPerRun[run.ID]
-				s.Exports += n
-				s.MaxExports = max(s.MaxExports, n)
-			}
 		}
 		if r.Stall.Stall > s.Stall.Stall {
 			s.Stall, s.StallRun, s.StallMode = r.Stall, r.N, r.Mode
