@@ -164,8 +164,14 @@ func (h *harness) soak(ctx context.Context) (int, error) {
 		res, err := h.runOne(budget, p)
 		if budget.Err() != nil {
 			// Cut short by the budget or an interrupt, not by its own
-			// deadline: it is not done, and not counted.
+			// deadline: it is not done, but its runs and jobs are in the
+			// store and on the emulators, so they are still accounted for.
 			outOfTime = ctx.Err() == nil
+			if res != nil {
+				res.Cut = true
+				h.results = append(h.results, res)
+				h.printRun(res)
+			}
 			break
 		}
 		if err != nil {

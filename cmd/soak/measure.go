@@ -199,6 +199,11 @@ type jobCounts struct {
 	Unattributed int
 	// Lost counts jobs whose 202 the emulator lost on purpose.
 	Lost int
+	// ExtraTrainings counts succeeded training jobs beyond one per target
+	// and soak run (each soak run changes the source once, so one training
+	// per target is all it needs; training is billed).
+	ExtraTrainings  int
+	TrainingDetails []string
 }
 
 // countJobs attributes each job to the run that was current on its
@@ -257,6 +262,9 @@ func countJobs(runs []runSpan, resources []resourceJobs) jobCounts {
 			what := j.ModelLabel
 			if j.Kind == "deploy" {
 				what = j.Deployment
+			}
+			if what == "" {
+				what = "-" // an import names no model
 			}
 			k := stepKey{run, rj.Resource, j.Kind, what}
 			if _, ok := steps[k]; !ok {
@@ -347,4 +355,32 @@ func groupReasons(reasons []string) []reasonCount {
 		return out[i].Reason < out[j].Reason
 	})
 	return out
+}
+
+// extraTrainings counts, per soak run and target, the succeeded training
+// jobs created while the soak run was driven beyond the first. Unlike a
+// duplicate, an extra training may belong to another langsync run (a
+// forced rerun re-replicating a target the killed run had finished): not
+// wrong, but billed twice for the same data.
+func extraTrainings(results []*runResult, resources []resourceJobs) (int, []string) {
+	extra := 0
+	var details []string
+	for _, r := range results {
+		if r.Cut {
+			continue
+		}
+		for _, rj := range resources {
+			n := 0
+			for _, j := range rj.Jobs {
+				if j.Kind == "train" && j.Status == "succeeded" && !j.Created.Before(r.Window.From) && !j.Created.After(r.Measured) {
+					n++
+				}
+			}
+			if n > 1 {
+				extra += n - 1
+				details = append(details, fmt.Sprintf("run %d (%s): %d trainings on %s", r.N, r.Mode, n, rj.Resource))
+			}
+		}
+	}
+	return extra, details
 }

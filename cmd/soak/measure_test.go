@@ -388,3 +388,40 @@ func TestSummaryCountsATakenOverRunOnce(t *testing.T) {
 		t.Fatalf("summary %+v", s)
 	}
 }
+
+func TestExtraTrainings(t *testing.T) {
+	results := []*runResult{
+		{N: 1, Mode: modeKill, Window: span(0, 50), Measured: at(60)},
+		{N: 2, Mode: modeSingle, Window: span(100, 150), Measured: at(160)},
+		{N: 3, Mode: modeSingle, Window: span(200, 250), Measured: at(260), Cut: true},
+	}
+	resources := []resourceJobs{
+		{"secondary", []emulator.JobInfo{
+			job("train", "m", 10, 11, "succeeded"), job("train", "m", 30, 31, "succeeded"), // run 1: retrained by a rerun
+			job("train", "m", 110, 111, "failed"), job("train", "m", 120, 121, "succeeded"), // run 2: a failed job replaced
+			job("train", "m", 210, 211, "succeeded"), job("train", "m", 220, 221, "succeeded"), // run 3 was cut: not counted
+		}},
+		{"tertiary", []emulator.JobInfo{job("train", "m", 10, 11, "succeeded"), job("import", "-", 12, 13, "succeeded"), job("import", "-", 14, 15, "succeeded")}},
+	}
+	n, details := extraTrainings(results, resources)
+	if n != 1 || len(details) != 1 || details[0] != "run 1 (kill -9): 2 trainings on secondary" {
+		t.Fatalf("extra trainings %d %q, want 1 in run 1 on secondary", n, details)
+	}
+}
+
+// TestCutRunIsNotDone: a run cut short by the budget is neither stuck nor
+// failed; it is not counted as done, so the soak fails for lack of runs.
+func TestCutRunIsNotDone(t *testing.T) {
+	cut := &runResult{N: 2, Mode: modeDuplicate, Cut: true, Targets: []string{"secondary"}, Stall: stall{Stall: time.Hour},
+		Runs: []*langsync.Run{{ID: "R2", Kind: langsync.RunReplicate, Phase: langsync.RunRunning}}}
+	done := &runResult{N: 1, Mode: modeSingle, Targets: []string{"secondary"},
+		Runs: []*langsync.Run{{ID: "R1", Kind: langsync.RunReplicate, Phase: langsync.RunSucceeded, Pairs: []langsync.Pair{{Target: "secondary"}}}}}
+	s := summarize(2, []*runResult{done, cut}, jobCounts{ExportsPerRun: map[string]int{}}, backupCheck{}, nil)
+	s.OutOfTime, s.Budget = true, time.Minute
+	if s.Runs != 1 || s.Cut != 1 || s.Stuck != 0 || s.Stall.Stall != 0 || s.LangsyncTotal != 2 {
+		t.Fatalf("summary %+v", s)
+	}
+	if p := s.problems(30 * time.Second); len(p) != 1 || p[0] != "only 1 of 2 runs done: out of time (budget 1m0s)" {
+		t.Fatalf("problems %q", p)
+	}
+}

@@ -336,6 +336,7 @@ func (h *harness) runOne(ctx context.Context, p plan) (*runResult, error) {
 	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return nil, ctx.Err()
 	}
+	res.Measured = time.Now()
 	// Measure with the faults off, so the harness's own reads are clean.
 	mctx := context.WithoutCancel(ctx)
 	if err := h.setFaults(mctx, nil); err != nil {
@@ -635,6 +636,7 @@ func (h *harness) finish(ctx context.Context) (jobCounts, backupCheck, []string,
 	}
 	sort.Slice(res, func(i, j int) bool { return res[i].Resource < res[j].Resource })
 	jc := countJobs(spans, res)
+	jc.ExtraTrainings, jc.TrainingDetails = extraTrainings(h.results, res)
 
 	bc, outputs, err := h.checkBackups(ctx, all)
 	if err != nil {

@@ -28,6 +28,12 @@ type runResult struct {
 	DriverErrors []string
 	// TimedOut: the run's deadline passed and its drivers were killed.
 	TimedOut bool
+	// Cut: the soak's budget (or an interrupt) ended the run early; it is
+	// not done, but what it left in the store and on the emulators is
+	// still accounted for.
+	Cut bool
+	// Measured is when its drivers were gone and measuring began.
+	Measured time.Time
 	Stall    stall
 }
 
@@ -35,6 +41,9 @@ type runResult struct {
 // run failed, a driver failed, or a target was not replicated) or
 // succeeded; with the reasons.
 func (r *runResult) outcome() (string, []string) {
+	if r.Cut {
+		return "cut", []string{"ended early by the soak's budget or an interrupt; not counted"}
+	}
 	var stuck, failed []string
 	reached := map[string]bool{}
 	for _, run := range r.Runs {
@@ -88,6 +97,7 @@ type backupCheck struct {
 // summary is the figures of the table.
 type summary struct {
 	Planned, Runs, Succeeded, Failed, Stuck int
+	Cut                                     int
 	Modes                                   map[mode]int
 	Reasons                                 []reasonCount
 	StuckDetails                            []string
@@ -108,7 +118,7 @@ type summary struct {
 // summarize aggregates the soak runs. jobs is the service-side job count
 // over all runs; backups and secrets are checked once at the end.
 func summarize(planned int, results []*runResult, jobs jobCounts, backups backupCheck, secrets []string) summary {
-	s := summary{Planned: planned, Runs: len(results), Modes: map[mode]int{}, Langsync: map[langsync.RunPhase]int{},
+	s := summary{Planned: planned, Modes: map[mode]int{}, Langsync: map[langsync.RunPhase]int{},
 		Jobs: jobs, Backups: backups, Secrets: secrets}
 	var reasons []string
 	// A run taken over by a later soak run shows in both; count its last
@@ -135,6 +145,11 @@ func summarize(planned int, results []*runResult, jobs jobCounts, backups backup
 		}
 	}
 	for _, r := range results {
+		if r.Cut {
+			s.Cut++
+			continue
+		}
+		s.Runs++
 		s.Modes[r.Mode]++
 		out, why := r.outcome()
 		switch out {
@@ -207,7 +222,11 @@ func (s summary) render(w io.Writer, maxStall time.Duration) {
 		}
 	}
 	row("MEASURE", "VALUE", "CHECK")
-	row("runs", fmt.Sprintf("%d of %d (%s)", s.Runs, s.Planned, strings.Join(modes, ", ")), check(s.Runs == s.Planned, "all done"))
+	cut := ""
+	if s.Cut > 0 {
+		cut = fmt.Sprintf("; %d cut short by the budget, not counted", s.Cut)
+	}
+	row("runs", fmt.Sprintf("%d of %d (%s%s)", s.Runs, s.Planned, strings.Join(modes, ", "), cut), check(s.Runs == s.Planned, "all done"))
 	row("  succeeded", fmt.Sprint(s.Succeeded), "")
 	row("  failed", fmt.Sprint(s.Failed), "reasons below")
 	row("  stuck", fmt.Sprint(s.Stuck), check(s.Stuck == 0, "must be 0"))
@@ -224,6 +243,7 @@ func (s summary) render(w io.Writer, maxStall time.Duration) {
 		per = float64(s.Exports) / float64(s.ExportRuns)
 	}
 	row("exports per run", fmt.Sprintf("%.2f (max %d; %d export jobs, %d runs)", per, s.MaxExports, s.Exports, s.ExportRuns), "")
+	row("trainings beyond one per target and run", fmt.Sprint(s.Jobs.ExtraTrainings), "billed twice; details below")
 	row("lost 202s injected", fmt.Sprintf("%d (the job started, the answer was dropped)", s.Jobs.Lost), "")
 	b := s.Backups
 	row("backups written / expected", fmt.Sprintf("%d / %d (%d duplicate fingerprints, %d missing)", b.Written, b.Expected, b.Duplicates, len(b.Missing)),
@@ -265,6 +285,7 @@ func (s summary) render(w io.Writer, maxStall time.Duration) {
 	}
 	detail("stuck runs", s.StuckDetails)
 	detail("duplicate jobs", s.Jobs.Details)
+	detail("extra trainings", s.Jobs.TrainingDetails)
 	detail("backups failing verify", b.Bad)
 	detail("backups recorded by runs but missing", b.Missing)
 	detail("backup listing problems", b.ListErrors)
