@@ -201,7 +201,7 @@ func TestGroupReasons(t *testing.T) {
 
 func TestOutcome(t *testing.T) {
 	ok := func(id string, targets ...string) *langsync.Run {
-		r := &langsync.Run{ID: id, Phase: langsync.RunSucceeded}
+		r := &langsync.Run{ID: id, Phase: langsync.RunSucceeded, Created: at(150)}
 		for _, t := range targets {
 			r.Pairs = append(r.Pairs, langsync.Pair{Target: t})
 		}
@@ -223,11 +223,18 @@ func TestOutcome(t *testing.T) {
 		{"a run still running is stuck", runResult{Runs: []*langsync.Run{failed, running}}, "stuck", "run S still running at deploy/secondary/prod (starting)"},
 		{"a driver failed", runResult{Runs: []*langsync.Run{ok("A", "secondary", "tertiary")}, DriverErrors: []string{"replicate#2: exit status 1: locked"}}, "failed", "replicate#2: exit status 1: locked"},
 		{"a target never reached", runResult{Runs: []*langsync.Run{ok("A", "secondary")}}, "failed", "no run replicated to tertiary (no langsync run succeeded for it)"},
+		{"only an older run joined", runResult{Runs: []*langsync.Run{{ID: "A", Phase: langsync.RunSucceeded, Created: at(50),
+			Pairs: []langsync.Pair{{Target: "secondary"}, {Target: "tertiary"}}}}}, "failed",
+			"the change was not replicated to secondary: the driver joined run A, which read the source before the change, and exited 0; " +
+				"the change was not replicated to tertiary: the driver joined run A, which read the source before the change, and exited 0"},
 		{"no run at all", runResult{}, "failed", "no run replicated to secondary (no langsync run succeeded for it); no run replicated to tertiary (no langsync run succeeded for it)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.r.Targets = []string{"secondary", "tertiary"}
+			if tc.r.Window.From.IsZero() {
+				tc.r.Window = span(100, 200)
+			}
 			got, why := tc.r.outcome()
 			if got != tc.want || strings.Join(why, "; ") != tc.reasons {
 				t.Fatalf("outcome %s %q, want %s %q", got, why, tc.want, tc.reasons)

@@ -717,6 +717,16 @@ func (h *harness) checkBackups(ctx context.Context, runs []*langsync.Run) (backu
 		}
 	}
 	bc.Expected = len(want)
+	claimed := map[string]bool{}
+	for k := range want {
+		_, fp, _ := strings.Cut(k, "/")
+		claimed[fp] = true
+	}
+	for _, r := range refs {
+		if r.Fingerprint != "" && !claimed[r.Fingerprint] {
+			bc.Unclaimed = append(bc.Unclaimed, fmt.Sprintf("%s (fingerprint %s; no run recorded a finished backup step for it)", r.Key, bkShort(r.Fingerprint)))
+		}
+	}
 	verified, verr := cli("backups", "verify", "--config", h.cfgPath, "--json")
 	var results []struct {
 		Key   string `json:"key"`
@@ -784,3 +794,5 @@ func (h *harness) scanSecrets(ctx context.Context, outputs []string) ([]string, 
 
 // newRNG is the seeded source of every random choice.
 func newRNG(seed uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, seed^0x5eed)) }
+
+func bkShort(s string) string { return s[:min(12, len(s))] }

@@ -45,12 +45,19 @@ func (r *runResult) outcome() (string, []string) {
 		return "cut", []string{"ended early by the soak's budget or an interrupt; not counted"}
 	}
 	var stuck, failed []string
+	// A target is reached by a succeeded run created after this soak run's
+	// change: a run joined from before read the source before the change.
 	reached := map[string]bool{}
+	older := map[string]string{}
 	for _, run := range r.Runs {
 		switch run.Phase {
 		case langsync.RunSucceeded:
 			for _, p := range run.Pairs {
-				reached[p.Target] = true
+				if run.Created.Before(r.Window.From) {
+					older[p.Target] = run.ID
+				} else {
+					reached[p.Target] = true
+				}
 			}
 		case langsync.RunFailed:
 			failed = append(failed, run.Error)
@@ -69,7 +76,11 @@ func (r *runResult) outcome() (string, []string) {
 	failed = append(failed, r.DriverErrors...)
 	if len(failed) == 0 {
 		for _, t := range r.Targets {
-			if !reached[t] {
+			switch {
+			case reached[t]:
+			case older[t] != "":
+				failed = append(failed, fmt.Sprintf("the change was not replicated to %s: the driver joined run %s, which read the source before the change, and exited 0", t, older[t]))
+			default:
 				failed = append(failed, "no run replicated to "+t+" (no langsync run succeeded for it)")
 			}
 		}
@@ -87,7 +98,10 @@ type backupCheck struct {
 	Duplicates int
 	// Missing: backup keys that succeeded runs recorded but the container
 	// does not hold.
-	Missing    []string
+	Missing []string
+	// Unclaimed: backups whose fingerprint no run recorded (written by a
+	// run killed before it saved its backup step, for example).
+	Unclaimed  []string
 	Verified   int
 	Bad        []string
 	VerifyErr  string
@@ -288,6 +302,7 @@ func (s summary) render(w io.Writer, maxStall time.Duration) {
 	detail("extra trainings", s.Jobs.TrainingDetails)
 	detail("backups failing verify", b.Bad)
 	detail("backups recorded by runs but missing", b.Missing)
+	detail("backups no run recorded", b.Unclaimed)
 	detail("backup listing problems", b.ListErrors)
 	detail("secrets found", s.Secrets)
 
