@@ -138,6 +138,12 @@ func (h *harness) soak(ctx context.Context) (int, error) {
 		for i := len(h.stops) - 1; i >= 0; i-- {
 			h.stops[i]()
 		}
+		for _, p := range h.procs {
+			if !p.exited() {
+				p.kill()
+				<-p.done
+			}
+		}
 		if !h.o.keep && h.o.dir == "" {
 			os.RemoveAll(h.dir)
 		}

@@ -283,6 +283,15 @@ func (h *harness) runOne(ctx context.Context, p plan) (*runResult, error) {
 	defer cancel()
 
 	var drivers []*proc
+	defer func() {
+		// On an early return, leave no driver behind.
+		for _, d := range drivers {
+			if !d.exited() {
+				d.kill()
+				<-d.done
+			}
+		}
+	}()
 	replicate := func(name string) (*proc, error) {
 		p, err := h.startProc(name, []string{"replicate", "--config", h.cfgPath}, h.env)
 		if err == nil {
@@ -601,17 +610,10 @@ func progressEvents(p *proc, m mode) []event {
 // finish measures what only the end shows: service-side job counts over
 // every run, the backup container, and secrets anywhere.
 func (h *harness) finish(ctx context.Context) (jobCounts, backupCheck, []string, error) {
+	all := lastRuns(h.results)
 	var spans []runSpan
-	var all []*langsync.Run
-	seen := map[string]bool{}
-	for _, r := range h.results {
-		for _, run := range r.Runs {
-			if !seen[run.ID] {
-				seen[run.ID] = true
-				spans = append(spans, spanOf(run))
-				all = append(all, run)
-			}
-		}
+	for _, run := range all {
+		spans = append(spans, spanOf(run))
 	}
 	var first time.Time
 	if len(h.results) > 0 {

@@ -135,20 +135,7 @@ func summarize(planned int, results []*runResult, jobs jobCounts, backups backup
 	s := summary{Planned: planned, Modes: map[mode]int{}, Langsync: map[langsync.RunPhase]int{},
 		Jobs: jobs, Backups: backups, Secrets: secrets}
 	var reasons []string
-	// A run taken over by a later soak run shows in both; count its last
-	// state once.
-	last := map[string]*langsync.Run{}
-	var ids []string
-	for _, r := range results {
-		for _, run := range r.Runs {
-			if _, ok := last[run.ID]; !ok {
-				ids = append(ids, run.ID)
-			}
-			last[run.ID] = run
-		}
-	}
-	for _, id := range ids {
-		run := last[id]
+	for _, run := range lastRuns(results) {
 		s.LangsyncTotal++
 		s.Langsync[run.Phase]++
 		if run.Kind == langsync.RunReplicate || run.Kind == "" {
@@ -184,6 +171,27 @@ func summarize(planned int, results []*runResult, jobs jobCounts, backups backup
 	}
 	s.Reasons = groupReasons(reasons)
 	return s
+}
+
+// lastRuns returns every langsync run of the results once, in its last
+// state: a run left running by one soak run and taken over by the next
+// shows in both.
+func lastRuns(results []*runResult) []*langsync.Run {
+	last := map[string]*langsync.Run{}
+	var ids []string
+	for _, r := range results {
+		for _, run := range r.Runs {
+			if _, ok := last[run.ID]; !ok {
+				ids = append(ids, run.ID)
+			}
+			last[run.ID] = run
+		}
+	}
+	out := make([]*langsync.Run, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, last[id])
+	}
+	return out
 }
 
 // problems lists the pass criteria that failed; empty means the soak
