@@ -394,6 +394,9 @@ func TestSummaryCountsATakenOverRunOnce(t *testing.T) {
 		s.ExportRuns != 2 || s.Exports != 2 {
 		t.Fatalf("summary %+v", s)
 	}
+	if runs := lastRuns(results); len(runs) != 2 || runs[0] != finished || runs[1] != next {
+		t.Fatalf("lastRuns %+v, want R1 in its finished state, then R2", runs)
+	}
 }
 
 func TestExtraTrainings(t *testing.T) {
