@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -271,6 +270,3 @@ func startAzurite(ctx context.Context, bin, dir string) (*proc, string, error) {
 	conn := fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;BlobEndpoint=%s/devstoreaccount1;", azuriteAccountKey, ep)
 	return p, conn, nil
 }
-
-// errTimeout marks a run whose deadline passed.
-var errTimeout = errors.New("run deadline passed")
