@@ -10,7 +10,7 @@ AZURITE   := .ci/node_modules/.bin/azurite-blob
 TESTFLAGS ?= -timeout 15m
 BENCHTIME ?= 1x
 
-.PHONY: all build test lint bench deps clean app demo
+.PHONY: all build test lint bench deps clean app demo soak
 
 all: lint build test
 
@@ -60,6 +60,18 @@ app:
 # the step that failed.
 demo: deps build
 	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) ./$(BIN) demo
+
+# soak is the chaos harness (cmd/soak, docs/soak.md): RUNS soak runs of a
+# changing project replicated to two targets on three Language emulators and
+# Azurite, under injected faults, kill -9, duplicate drivers and two local
+# hosts; it prints one table and fails on a stuck run, a duplicate job, a bad
+# backup or a stall over 30 s. SOAKFLAGS passes more flags (-timeout, -keep).
+RUNS      ?= 40
+SEED      ?= 1
+SOAKFLAGS ?=
+
+soak: deps build
+	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) run ./cmd/soak -runs $(RUNS) -seed $(SEED) -bin $(BIN) $(SOAKFLAGS)
 
 clean:
 	rm -rf bin dist

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -34,6 +35,21 @@ type Faults struct {
 	DropRatio float64 `json:"dropRatio,omitempty"`
 	// JobFailureRatio makes this share of new jobs end "failed".
 	JobFailureRatio float64 `json:"jobFailureRatio,omitempty"`
+	// LoseAcceptedRatio accepts this share of new jobs and loses the answer:
+	// the job exists, runs and is listed like any other, but the client gets
+	// no 202 (the connection is closed without a response). This is the
+	// worst case for a client that must never start a job twice.
+	LoseAcceptedRatio float64 `json:"loseAcceptedRatio,omitempty"`
+	// LoseAcceptedCount loses the answers of the next N accepted jobs
+	// (counted from the last change of faults), before the ratio applies.
+	LoseAcceptedCount int `json:"loseAcceptedCount,omitempty"`
+	// LoseAcceptedKinds limits the lost answers to these job kinds (export,
+	// import, train, deploy, ...); empty means every authoring job kind.
+	LoseAcceptedKinds []string `json:"loseAcceptedKinds,omitempty"`
+	// LoseAcceptedHold keeps the connection open without an answer for this
+	// long, or until the client gives up, before closing it; 0 closes it at
+	// once.
+	LoseAcceptedHold Duration `json:"loseAcceptedHold,omitempty"`
 	// Down refuses every request ("region down"): the connection is closed
 	// without an answer, or, with DownStatus 503, answered 503. Admin
 	// endpoints under /emulator/ keep working so tests can bring it back.
@@ -46,7 +62,8 @@ type Faults struct {
 // Validate reports a fault setting that cannot work.
 func (f Faults) Validate() error {
 	var bad []string
-	for name, r := range map[string]float64{"throttleRatio": f.ThrottleRatio, "errorRatio": f.ErrorRatio, "dropRatio": f.DropRatio, "jobFailureRatio": f.JobFailureRatio} {
+	for name, r := range map[string]float64{"throttleRatio": f.ThrottleRatio, "errorRatio": f.ErrorRatio, "dropRatio": f.DropRatio,
+		"jobFailureRatio": f.JobFailureRatio, "loseAcceptedRatio": f.LoseAcceptedRatio} {
 		if r < 0 || r > 1 || math.IsNaN(r) {
 			bad = append(bad, fmt.Sprintf("%s=%v (want 0..1)", name, r))
 		}
@@ -57,8 +74,13 @@ func (f Faults) Validate() error {
 	if f.DownStatus != 0 && f.DownStatus != 503 {
 		bad = append(bad, fmt.Sprintf("downStatus=%d (want 0 to close connections or 503)", f.DownStatus))
 	}
-	if f.PostPerMinute < 0 || f.GetPerMinute < 0 || f.RetryAfter < 0 || f.Latency < 0 {
-		bad = append(bad, "limits, retryAfterSeconds and latency must not be negative")
+	if f.PostPerMinute < 0 || f.GetPerMinute < 0 || f.RetryAfter < 0 || f.Latency < 0 || f.LoseAcceptedCount < 0 || f.LoseAcceptedHold < 0 {
+		bad = append(bad, "limits, retryAfterSeconds, latency, loseAcceptedCount and loseAcceptedHold must not be negative")
+	}
+	for _, k := range f.LoseAcceptedKinds {
+		if !isJobKind(k) {
+			bad = append(bad, fmt.Sprintf("loseAcceptedKinds: %q is not a job kind (want %s)", k, strings.Join(acceptedJobKinds(), ", ")))
+		}
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("emulator: bad faults: %s", strings.Join(bad, "; "))
@@ -67,7 +89,8 @@ func (f Faults) Validate() error {
 }
 
 // ParseFaults parses the --faults flag: comma-separated settings such as
-// "ratelimit,throttle=0.2,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7".
+// "ratelimit,throttle=0.2,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7"
+// or "lose=0.5,losecount=1,losekinds=import+train,losehold=2s" (lost 202s).
 func ParseFaults(s string) (Faults, error) {
 	var f Faults
 	if strings.TrimSpace(s) == "" {
@@ -93,6 +116,21 @@ func ParseFaults(s string) (Faults, error) {
 			_, err = fmt.Sscan(v, &f.DropRatio)
 		case "jobfail":
 			_, err = fmt.Sscan(v, &f.JobFailureRatio)
+		case "lose":
+			_, err = fmt.Sscan(v, &f.LoseAcceptedRatio)
+		case "losecount":
+			_, err = fmt.Sscan(v, &f.LoseAcceptedCount)
+		case "losekinds":
+			// "+" separates kinds because "," separates faults.
+			for _, k := range strings.Split(v, "+") {
+				if k = strings.TrimSpace(k); k != "" {
+					f.LoseAcceptedKinds = append(f.LoseAcceptedKinds, k)
+				}
+			}
+		case "losehold":
+			var d time.Duration
+			d, err = time.ParseDuration(v)
+			f.LoseAcceptedHold = Duration(d)
 		case "seed":
 			_, err = fmt.Sscan(v, &f.Seed)
 		case "post":
@@ -104,7 +142,7 @@ func ParseFaults(s string) (Faults, error) {
 			d, err = time.ParseDuration(v)
 			f.Latency = Duration(d)
 		default:
-			return Faults{}, fmt.Errorf("emulator: unknown fault %q (known: ratelimit, throttle=R, retryafter=S, errors=R, status=500|503, latency=D, drop=R, jobfail=R, down, seed=N, post=N, get=N)", k)
+			return Faults{}, fmt.Errorf("emulator: unknown fault %q (known: ratelimit, throttle=R, retryafter=S, errors=R, status=500|503, latency=D, drop=R, jobfail=R, lose=R, losecount=N, losekinds=K+K, losehold=D, down, seed=N, post=N, get=N)", k)
 		}
 		if err != nil {
 			return Faults{}, fmt.Errorf("emulator: fault %q: bad value: %w", part, err)
@@ -163,6 +201,7 @@ type injected struct {
 	drop       bool
 	status     int
 	retryAfter int
+	fault      string // as listed in Request.Fault
 }
 
 func (s *Server) decideFault(r *http.Request, now time.Time) injected {
@@ -186,18 +225,18 @@ func (s *Server) decideFault(r *http.Request, now time.Time) injected {
 			}
 		}
 		if ok, wait := win.take(now, limit); !ok {
-			return injected{status: 429, retryAfter: int(math.Ceil(wait.Seconds()))}
+			return injected{status: 429, retryAfter: int(math.Ceil(wait.Seconds())), fault: FaultRateLimit}
 		}
 	}
 	if f.DropRatio > 0 && s.rng.Float64() < f.DropRatio {
-		return injected{drop: true}
+		return injected{drop: true, fault: FaultDrop}
 	}
 	if f.ThrottleRatio > 0 && s.rng.Float64() < f.ThrottleRatio {
 		ra := f.RetryAfter
 		if ra == 0 {
 			ra = 1
 		}
-		return injected{status: 429, retryAfter: ra}
+		return injected{status: 429, retryAfter: ra, fault: FaultThrottle}
 	}
 	if f.ErrorRatio > 0 && s.rng.Float64() < f.ErrorRatio {
 		st := f.ErrorStatus
@@ -207,9 +246,51 @@ func (s *Server) decideFault(r *http.Request, now time.Time) injected {
 				st = 503
 			}
 		}
-		return injected{status: st}
+		return injected{status: st, fault: FaultError}
 	}
 	return injected{}
+}
+
+// Faults as named in Request.Fault (GET /emulator/requests), so that a
+// harness can tell an injected failure from a real one.
+const (
+	FaultDown      = "down"
+	FaultRateLimit = "ratelimit"
+	FaultThrottle  = "throttle"
+	FaultError     = "error"
+	FaultDrop      = "drop"
+	FaultLost      = "lost"
+)
+
+// loseAnswer decides whether the answer to a new job of this kind is lost.
+// It runs under s.mu.
+func (s *Server) loseAnswer(kind string) bool {
+	f := s.faults
+	if f.LoseAcceptedCount == 0 && f.LoseAcceptedRatio == 0 {
+		return false
+	}
+	if len(f.LoseAcceptedKinds) > 0 && !slices.Contains(f.LoseAcceptedKinds, kind) {
+		return false
+	}
+	if s.loseLeft > 0 {
+		s.loseLeft--
+		return true
+	}
+	return f.LoseAcceptedRatio > 0 && s.rng.Float64() < f.LoseAcceptedRatio
+}
+
+// isJobKind reports whether k names an authoring job kind (analyze, a
+// runtime job, has no 202 to lose).
+func isJobKind(k string) bool { return k != KindAnalyze && slices.Contains(jobKinds(), k) }
+
+func acceptedJobKinds() []string {
+	var out []string
+	for _, k := range jobKinds() {
+		if k != KindAnalyze {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func writeInjected(w http.ResponseWriter, in injected) {

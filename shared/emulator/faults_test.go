@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -280,7 +281,7 @@ func TestParseFaults(t *testing.T) {
 	}
 	want := emulator.Faults{RateLimit: true, ThrottleRatio: 0.25, RetryAfter: 3, ErrorRatio: 0.1, ErrorStatus: 503, Latency: emulator.Duration(20 * time.Millisecond),
 		DropRatio: 0.05, JobFailureRatio: 0.5, Down: true, Seed: 9, PostPerMinute: 5, GetPerMinute: 50}
-	if f != want {
+	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("got %+v\nwant %+v", f, want)
 	}
 	for _, bad := range []string{"explode", "throttle=x", "errors=1.5", "status=404"} {

@@ -26,6 +26,9 @@ type job struct {
 	Duration   time.Duration `json:"duration"`
 	Seq        int64         `json:"seq"`
 	InjectFail bool          `json:"injectFail,omitempty"`
+	// AnswerLost: the 202 that started the job was never sent (the
+	// LoseAccepted fault); the job runs as any other.
+	AnswerLost bool `json:"answerLost,omitempty"`
 
 	Done     bool       `json:"done,omitempty"`
 	Status   string     `json:"status,omitempty"`
@@ -66,6 +69,14 @@ func (s *Server) startJob(c *call, j *job) error {
 	}
 	s.st.Jobs[j.ID] = j
 	s.dirty = true
+	if s.loseAnswer(j.Kind) {
+		// The job is started and saved, but the client never learns its
+		// operation-location: ServeHTTP closes the connection unanswered.
+		j.AnswerLost = true
+		s.lost = true
+		s.log.Info("job accepted, answer lost (injected)", "kind", j.Kind, "project", j.Project, "job", j.ID)
+		return nil
+	}
 	setRaw(c.w.Header(), "operation-location", c.base+j.Path+"?api-version="+c.version)
 	c.w.WriteHeader(202)
 	return nil
@@ -355,5 +366,61 @@ func (s *Server) projectJobs(project, kind string) []*job {
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
+	return out
+}
+
+// JobInfo is one authoring job as GET /emulator/jobs lists it: what the
+// service side knows, so that a test or a soak harness can count jobs per
+// project and kind without trusting the client's own records.
+type JobInfo struct {
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+	Project    string `json:"project"`
+	ModelLabel string `json:"modelLabel,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
+	// Status is the job's status now (notStarted, running, succeeded, ...).
+	Status   string    `json:"status"`
+	Created  time.Time `json:"created"`
+	Duration Duration  `json:"duration"`
+	// Ended is when the job ended (zero while it runs).
+	Ended time.Time `json:"ended,omitzero"`
+	// AnswerLost: the 202 that started it was lost (LoseAccepted fault).
+	AnswerLost bool `json:"answerLost,omitempty"`
+	// InjectedFailure: the JobFailureRatio fault made it fail.
+	InjectedFailure bool `json:"injectedFailure,omitempty"`
+}
+
+// Jobs lists the resource's authoring jobs, oldest first, optionally only
+// those of one project and/or kind (empty matches all). Jobs are forgotten
+// 7 days after creation, as on the service.
+func (s *Server) Jobs(project, kind string) []JobInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	// Bring lazily evaluated jobs up to date, as any request would.
+	s.tick(context.Background(), now)
+	if s.dirty {
+		if err := s.save(); err != nil {
+			s.log.Error("emulator: saving state", "err", err)
+		}
+		s.dirty = false
+	}
+	var list []*job
+	for _, j := range s.st.Jobs {
+		if (project == "" || j.Project == project) && (kind == "" || j.Kind == kind) {
+			list = append(list, j)
+		}
+	}
+	sort.Slice(list, func(a, b int) bool { return list[a].Seq < list[b].Seq })
+	out := make([]JobInfo, 0, len(list))
+	for _, j := range list {
+		st, _ := s.status(j, now)
+		info := JobInfo{ID: j.ID, Kind: j.Kind, Project: j.Project, ModelLabel: j.ModelLabel, Deployment: j.Deployment,
+			Status: st, Created: j.Created, Duration: Duration(j.Duration), AnswerLost: j.AnswerLost, InjectedFailure: j.InjectFail}
+		if j.Done {
+			info.Ended = j.Finished
+		}
+		out = append(out, info)
+	}
 	return out
 }

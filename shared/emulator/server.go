@@ -38,6 +38,11 @@ type Server struct {
 	rtWin   rateWindow
 	reqs    []Request
 	closed  bool
+	// loseLeft counts down Faults.LoseAcceptedCount.
+	loseLeft int
+	// lost is set by startJob when the answer of the request being served
+	// (under mu) must be lost; serveLocked consumes it.
+	lost bool
 }
 
 // Request is one request the resource received, as listed by
@@ -46,7 +51,17 @@ type Request struct {
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
 	Status int       `json:"status"` // 0 when the connection was dropped
-	Time   time.Time `json:"time"`
+	Time   time.Time `json:"time"`   // when it was handled, after Latency
+	// Fault names the injected fault that answered it (FaultDown,
+	// FaultRateLimit, FaultThrottle, FaultError, FaultDrop, FaultLost);
+	// empty when it was served normally.
+	Fault string `json:"fault,omitempty"`
+	// Latency is the injected latency the request waited before Time.
+	Latency Duration `json:"latency,omitempty"`
+	// Hold is how long a lost answer kept the connection open after Time.
+	Hold Duration `json:"hold,omitempty"`
+	// RetryAfter is the Retry-After (seconds) of an injected 429.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 // Authoring and runtime api-versions the emulator serves.
@@ -137,6 +152,7 @@ func (s *Server) setFaultsLocked(f Faults) {
 	}
 	s.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	s.getWin, s.postWin, s.rtWin = rateWindow{}, rateWindow{}, rateWindow{}
+	s.loseLeft = f.LoseAcceptedCount
 }
 
 // Faults returns the faults in force.
@@ -203,7 +219,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setRaw(w.Header(), "x-content-type-options", "nosniff")
 	setRaw(w.Header(), "strict-transport-security", "max-age=31536000; includeSubDomains; preload")
 	start := time.Now()
-	if lat := time.Duration(s.Faults().Latency); lat > 0 {
+	lat := time.Duration(s.Faults().Latency)
+	if lat > 0 {
 		t := time.NewTimer(lat)
 		select {
 		case <-t.C:
@@ -213,37 +230,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	status := s.serveLocked(rec, r)
+	status, hold := s.serveLocked(rec, r, lat)
+	if hold >= 0 {
+		// An accepted job whose answer is lost: nothing was written; keep
+		// the connection silent for the hold (or until the client gives
+		// up), then close it.
+		if hold > 0 {
+			t := time.NewTimer(hold)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+			}
+			t.Stop()
+		}
+		dropConnection(w)
+	}
 	// Only method, path and status: never a key, never the query string.
 	s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "elapsed", time.Since(start))
 }
 
 // serveLocked answers the request under s.mu and returns the status sent
-// (0 when the connection was dropped).
-func (s *Server) serveLocked(rec *statusRecorder, r *http.Request) int {
+// (0 when the connection was dropped). A non-negative hold means the
+// request started a job whose answer must be lost: nothing was written and
+// the caller closes the connection after the hold.
+func (s *Server) serveLocked(rec *statusRecorder, r *http.Request, lat time.Duration) (status int, hold time.Duration) {
 	s.mu.Lock()
 	now := s.clock.Now()
 	in := s.admit(r, now)
 	if in.drop || in.status != 0 {
-		return s.refuse(rec, r, in, now)
+		return s.refuse(rec, r, in, now, lat), -1
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && oneOf(tok, s.opts.ForbiddenTokens) {
-		s.record(r, http.StatusForbidden, now)
+		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: http.StatusForbidden, Time: now, Latency: Duration(lat)})
 		s.mu.Unlock()
 		writeError(rec, &httpError{Status: http.StatusForbidden, Body: apiError{Code: "Forbidden",
 			Message: "The identity has no role on this resource that allows this operation (for example Cognitive Services Language Owner)."}})
-		return http.StatusForbidden
+		return http.StatusForbidden, -1
 	}
 	if !s.authorized(r) {
-		s.record(r, http.StatusUnauthorized, now)
+		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized, Time: now, Latency: Duration(lat)})
 		s.mu.Unlock()
 		writeError(rec, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msgUnauthorized}})
-		return http.StatusUnauthorized
+		return http.StatusUnauthorized, -1
 	}
 	if in = s.decideFault(r, now); in.drop || in.status != 0 {
-		return s.refuse(rec, r, in, now)
+		return s.refuse(rec, r, in, now, lat), -1
 	}
 	defer s.mu.Unlock()
+	s.lost = false
 	setRaw(rec.Header(), "x-envoy-upstream-service-time", "1")
 	if err := s.dispatch(rec, r, now); err != nil {
 		var he *httpError
@@ -259,13 +293,23 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request) int {
 		}
 		s.dirty = false
 	}
-	s.record(r, rec.status, now)
-	return rec.status
+	if s.lost && rec.status == 0 {
+		s.lost = false
+		h := time.Duration(s.faults.LoseAcceptedHold)
+		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: 0, Time: now, Fault: FaultLost, Latency: Duration(lat), Hold: Duration(h)})
+		return 0, h
+	}
+	s.record(Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, Time: now, Latency: Duration(lat)})
+	return rec.status, -1
 }
 
 // refuse answers (or drops) a request refused by a fault; it unlocks s.mu.
-func (s *Server) refuse(rec *statusRecorder, r *http.Request, in injected, now time.Time) int {
-	s.record(r, in.status, now)
+func (s *Server) refuse(rec *statusRecorder, r *http.Request, in injected, now time.Time, lat time.Duration) int {
+	req := Request{Method: r.Method, Path: r.URL.Path, Status: in.status, Time: now, Fault: in.fault, Latency: Duration(lat)}
+	if in.status == http.StatusTooManyRequests {
+		req.RetryAfter = in.retryAfter
+	}
+	s.record(req)
 	s.mu.Unlock()
 	if in.drop {
 		dropConnection(rec.ResponseWriter)
@@ -282,15 +326,15 @@ func (s *Server) admit(r *http.Request, now time.Time) injected {
 	}
 	if s.faults.Down {
 		if s.faults.DownStatus == 503 {
-			return injected{status: 503}
+			return injected{status: 503, fault: FaultDown}
 		}
-		return injected{drop: true}
+		return injected{drop: true, fault: FaultDown}
 	}
 	return injected{}
 }
 
-func (s *Server) record(r *http.Request, status int, now time.Time) {
-	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Status: status, Time: now})
+func (s *Server) record(req Request) {
+	s.reqs = append(s.reqs, req)
 	// Bound memory for long-running emulators.
 	if len(s.reqs) > 100000 {
 		s.reqs = append([]Request(nil), s.reqs[len(s.reqs)-50000:]...)
@@ -327,7 +371,8 @@ func dropConnection(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-// serveAdmin answers /emulator/...: faults, requests, clock. No key needed.
+// serveAdmin answers /emulator/...: faults, requests, jobs, clock. No key
+// needed.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/emulator/faults" && r.Method == http.MethodGet:
@@ -351,6 +396,13 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			reqs = []Request{}
 		}
 		writeJSON(w, 200, map[string]any{"value": reqs})
+	case r.URL.Path == "/emulator/jobs" && r.Method == http.MethodGet:
+		q := r.URL.Query()
+		if k := q.Get("kind"); k != "" && !isJobKind(k) {
+			writeError(w, errBadRequest("InvalidParameterValue", "jobs: unknown kind %q (want one of %s; runtime analyze jobs are not listed)", k, strings.Join(acceptedJobKinds(), ", ")))
+			return
+		}
+		writeJSON(w, 200, map[string]any{"value": s.Jobs(q.Get("project"), q.Get("kind"))})
 	case r.URL.Path == "/emulator/requests" && r.Method == http.MethodDelete:
 		s.ResetRequests()
 		w.WriteHeader(http.StatusNoContent)
