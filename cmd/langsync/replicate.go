@@ -51,33 +51,47 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var ids []string
+	// A run already going joins only if it reads the source after this
+	// moment; otherwise the run that follows it is driven too.
+	tmpl := pipeline.Request{Trigger: langsync.TriggerCLI, Reason: "langsync replicate", Since: a.Pipeline.Clock().Now()}
+	var tickets []pipeline.Ticket
 	for _, p := range projects {
-		req := pipeline.Request{Project: p, Trigger: langsync.TriggerCLI, Reason: "langsync replicate"}
+		req := tmpl
+		req.Project = p
 		if *target != "" {
 			req.Targets = []string{*target}
 		}
-		tickets, err := a.Pipeline.Start(ctx, req)
+		ts, err := a.Pipeline.Start(ctx, req)
 		if errors.Is(err, pipeline.ErrUnknownProject) {
 			return usagef("langsync replicate --config "+*cfgPath, "%v", err)
 		}
 		if err != nil {
 			return err
 		}
-		for _, t := range tickets {
+		for _, t := range ts {
 			if !*asJSON {
-				verb := "started"
+				verb, note := "started", ""
 				if t.Joined {
 					verb = "joined active"
 				}
-				fmt.Fprintf(env.Stdout, "%s run %s for %s\n", verb, t.Run, pairList(t.Pairs))
+				if t.Owed {
+					note = " (it read the source before this request; a new run follows it)"
+				}
+				fmt.Fprintf(env.Stdout, "%s run %s for %s%s\n", verb, t.Run, pairList(t.Pairs), note)
 			}
-			if !containsString(ids, t.Run) {
-				ids = append(ids, t.Run)
-			}
+			tickets = append(tickets, t)
 		}
 	}
-	runs, derr := a.DriveAll(ctx, ids)
+	var mu sync.Mutex
+	runs, derr := a.DriveTickets(ctx, tmpl, tickets, func(from *langsync.Run, to pipeline.Ticket) {
+		if *asJSON {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(env.Stdout, "run %s %s, having read the source before this request; following with run %s for %s\n", from.ID, from.Phase, to.Run, pairList(to.Pairs))
+	})
+	runs = uniqueRuns(runs)
 	return reportRuns(env, runs, derr, *asJSON)
 }
 
@@ -132,6 +146,22 @@ func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
 		return fmt.Errorf("%d run(s) failed: %v (nothing on the targets was deleted; they keep serving what they served)", len(failed), failed)
 	}
 	return nil
+}
+
+// uniqueRuns drops repeats (two tickets that ended in one run).
+func uniqueRuns(runs []*langsync.Run) []*langsync.Run {
+	var out []*langsync.Run
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if r != nil && seen[r.ID] {
+			continue
+		}
+		if r != nil {
+			seen[r.ID] = true
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func pairList(pairs []langsync.Pair) string {

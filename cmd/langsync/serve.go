@@ -220,6 +220,10 @@ var (
 func wakes(ns ...pipeline.Next) []customhandler.Wake {
 	var out []customhandler.Wake
 	for _, n := range ns {
+		if n.Follow != nil {
+			// The run's end started a run for requests that came too late.
+			out = append(out, wakes(*n.Follow)...)
+		}
 		if n.Done || n.Stale || n.Run == "" || n.Phase.Terminal() {
 			continue
 		}

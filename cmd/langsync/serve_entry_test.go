@@ -94,3 +94,14 @@ func TestWakesDropsFinishedAndStale(t *testing.T) {
 		t.Fatalf("wakes %+v, want only run a's train wake-up", got)
 	}
 }
+
+// The Next that ends a run may carry the first wake-up of the run its end
+// started (requests that came too late for it): that one is sent.
+func TestWakesSendsTheFollowUpOfAnEndedRun(t *testing.T) {
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	follow := pipeline.Next{Run: "b2", Step: langsync.StepInspect, Seq: 1, At: at, Phase: langsync.RunRunning}
+	got := wakes(pipeline.Next{Run: "b", Done: true, Phase: langsync.RunSucceeded, Follow: &follow})
+	if len(got) != 1 || got[0].Run != "b2" || got[0].Step != "inspect" || got[0].Seq != 1 || !got[0].At.Equal(at) {
+		t.Fatalf("wakes %+v, want the follow-up run's inspect wake-up only", got)
+	}
+}

@@ -87,6 +87,64 @@ func (a *App) DriveAll(ctx context.Context, ids []string) ([]*langsync.Run, erro
 	return runs, errors.Join(errs...)
 }
 
+// DriveTickets drives the runs of tickets (from Pipeline.Start with
+// tmpl's Trigger, Reason and Since) to their end, concurrently, and
+// returns them in order. A joined run that read the source before Since
+// cannot carry the changes the request was made for: the run that
+// follows it (Run.FollowedBy, or one started now) is driven as well and
+// returned in its place, so the result reflects the source as of the
+// request. followed, when set, is told of each such hand-over.
+func (a *App) DriveTickets(ctx context.Context, tmpl pipeline.Request, tickets []pipeline.Ticket, followed func(from *langsync.Run, to pipeline.Ticket)) ([]*langsync.Run, error) {
+	runs := make([]*langsync.Run, len(tickets))
+	errs := make([]error, len(tickets))
+	done := make(chan struct{})
+	for i, t := range tickets {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			runs[i], errs[i] = a.driveTicket(ctx, tmpl, t, followed)
+		}()
+	}
+	for range tickets {
+		<-done
+	}
+	return runs, errors.Join(errs...)
+}
+
+// maxFollows bounds the hand-overs of one request: each follow-up run is
+// created after the request, so one is enough unless runs are abandoned.
+const maxFollows = 3
+
+func (a *App) driveTicket(ctx context.Context, tmpl pipeline.Request, t pipeline.Ticket, followed func(*langsync.Run, pipeline.Ticket)) (*langsync.Run, error) {
+	for n := 0; ; n++ {
+		r, err := a.Drive(ctx, t.Run)
+		if err != nil || !t.Joined || r.ReadSourceAfter(tmpl.Since) || n == maxFollows {
+			return r, err
+		}
+		next := pipeline.Ticket{Run: r.FollowedBy, Joined: true, Pairs: t.Pairs}
+		if next.Run == "" {
+			// Its end started nothing (the run that ended it crashed
+			// first): ask again, as of the same moment.
+			req := tmpl
+			req.Project, req.Source, req.Targets = r.Project, r.Source, nil
+			for _, p := range t.Pairs {
+				req.Targets = append(req.Targets, p.Target)
+			}
+			ts, err := a.Pipeline.Start(ctx, req)
+			if err != nil {
+				return r, fmt.Errorf("app: starting the run that follows %s: %w", r.ID, err)
+			}
+			if len(ts) != 1 {
+				return r, fmt.Errorf("app: starting the run that follows %s: got %d runs for its pairs", r.ID, len(ts))
+			}
+			next = ts[0]
+		}
+		if followed != nil {
+			followed(r, next)
+		}
+		t = next
+	}
+}
+
 func sleepUntil(ctx context.Context, clock pipeline.Clock, at time.Time) error {
 	d := at.Sub(clock.Now())
 	if d <= 0 {

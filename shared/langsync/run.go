@@ -279,6 +279,44 @@ type Run struct {
 	// Warnings are non-fatal findings (probe disagreements, a backup that
 	// already existed, ...).
 	Warnings []string `json:"warnings,omitempty"`
+	// FollowedBy is the run started when this one ended, for requests that
+	// joined it after it had read the source (see PairState.Owed).
+	FollowedBy string `json:"followedBy,omitempty"`
+}
+
+// ReadSourceAfter reports whether the run read its source at or after t,
+// so that it carries every change made before t: a replication created at
+// or after t, or one whose inspect step started at or after t. A restore
+// reads no source. A run whose inspect has not finished is not known to
+// have, and reports false.
+func (r *Run) ReadSourceAfter(t time.Time) bool {
+	if r.Kind != RunReplicate {
+		return false
+	}
+	if !r.Created.Before(t) {
+		return true
+	}
+	for _, s := range r.Steps {
+		if s.Name == StepInspect {
+			return s.Status == StepSucceeded && !s.Started.Before(t)
+		}
+	}
+	return false
+}
+
+// OwedRequest is a replication requested while the pair's active run had
+// already read the source (or might have): that run cannot carry changes
+// made before the request, so a new run starts for the pair when it ends,
+// unless it turns out to have read the source after Requested.
+type OwedRequest struct {
+	// Requested is when the earliest such request was made.
+	Requested time.Time `json:"requested"`
+	// Behind is the run that was active.
+	Behind  string  `json:"behind"`
+	Trigger Trigger `json:"trigger"`
+	Reason  string  `json:"reason,omitempty"`
+	// SkipIfUnchanged as in Run: true only if every request asked for it.
+	SkipIfUnchanged bool `json:"skipIfUnchanged,omitempty"`
 }
 
 // Current returns the index of the first step that is neither done nor
@@ -324,4 +362,7 @@ type PairState struct {
 	// Source is what the source looked like when last replicated (or last
 	// found unchanged by fingerprint).
 	Source SourceState `json:"source"`
+	// Owed is a request that ActiveRun cannot carry; a run starts for it
+	// when ActiveRun ends (and sync starts one should that be lost).
+	Owed *OwedRequest `json:"owed,omitempty"`
 }

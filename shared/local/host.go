@@ -401,6 +401,10 @@ func (h *Host) worker(stop, work context.Context) {
 			// The pipeline has logged the run's end; this line only closes
 			// the wake-up chain.
 			h.log.Debug("run ended; no further wake-up", "run", w.Run, "project", h.project(w.Run), "phase", string(next.Phase))
+			if next.Follow != nil {
+				// Its end started a run for requests that came too late.
+				h.enqueue(work, []pipeline.Next{*next.Follow})
+			}
 			continue
 		}
 		h.enqueue(work, []pipeline.Next{next})

@@ -67,6 +67,9 @@ type exec struct {
 	// claim until then).
 	hold time.Time
 	busy bool
+	// follow is the first wake-up of the run started as this one ended
+	// (startOwed).
+	follow *Next
 	// callStarted is when the request that may fail next was sent: an
 	// unreachable spell counts from there (see unreachable).
 	callStarted time.Time
@@ -102,7 +105,7 @@ func (x *exec) loop(ctx context.Context) (Next, error) {
 	r := x.run
 	for {
 		if r.Phase.Terminal() {
-			return x.p.nextFor(r), nil
+			return x.next(), nil
 		}
 		i := r.Current()
 		if i < 0 {
@@ -127,6 +130,14 @@ func (x *exec) loop(ctx context.Context) (Next, error) {
 			return x.p.nextFor(r), nil
 		}
 	}
+}
+
+// next is the wake-up for the run as it stands, with the run that
+// follows it, if its end started one.
+func (x *exec) next() Next {
+	n := x.p.nextFor(x.run)
+	n.Follow = x.follow
+	return n
 }
 
 func (x *exec) save(ctx context.Context) error {

@@ -222,6 +222,7 @@ func (x *exec) failStep(ctx context.Context, i int, err error) (time.Time, error
 
 // failRun ends the run failed with reason and records it in every pair.
 func (x *exec) failRun(ctx context.Context, reason string) error {
+	x.startOwed(ctx)
 	now := x.p.clock.Now()
 	x.run.Phase, x.run.Ended, x.run.NextAt = langsync.RunFailed, now, time.Time{}
 	x.run.Error = reason
@@ -276,6 +277,7 @@ func (x *exec) finish(ctx context.Context) (Next, error) {
 	r := x.run
 	now := x.p.clock.Now()
 	failed := FailedTargets(r)
+	x.startOwed(ctx)
 	r.Ended, r.NextAt = now, time.Time{}
 	if len(failed) == 0 {
 		r.Phase = langsync.RunSucceeded
@@ -283,7 +285,7 @@ func (x *exec) finish(ctx context.Context) (Next, error) {
 			return Next{}, err
 		}
 		x.log.Info("run succeeded", "elapsed", r.Ended.Sub(r.Created).String())
-		return x.p.nextFor(r), nil
+		return x.next(), nil
 	}
 	r.Phase = langsync.RunFailed
 	r.Error = targetsError(r, failed)
@@ -294,7 +296,7 @@ func (x *exec) finish(ctx context.Context) (Next, error) {
 	for _, f := range failed {
 		x.recordTargetFailure(ctx, f.Target, f.Step+": "+f.Error, true)
 	}
-	return x.p.nextFor(r), nil
+	return x.next(), nil
 }
 
 // TargetFailure is a target whose replication failed within a run.

@@ -185,6 +185,10 @@ type Next struct {
 	// save). Look again at At, the claim's deadline, or as soon as the
 	// run's Seq moves past Seq (the claimant saved its progress).
 	Busy bool `json:"busy,omitempty"`
+	// Follow, on the Next that ended a run, is the first wake-up of the run
+	// its end started for requests that came too late for it
+	// (Run.FollowedBy). Hosts schedule it like any other.
+	Follow *Next `json:"follow,omitempty"`
 }
 
 // Wakeup is the body of an internal wake-up message.
@@ -303,19 +307,57 @@ func (p *Pipeline) updatePair(ctx context.Context, pair langsync.Pair, fn func(*
 
 // activeRun reports whether id names a run that is still running.
 func (p *Pipeline) activeRun(ctx context.Context, id string) (bool, error) {
+	r, err := p.liveRun(ctx, id)
+	return r != nil, err
+}
+
+// liveRun returns the run id names if it is still running, else nil.
+func (p *Pipeline) liveRun(ctx context.Context, id string) (*langsync.Run, error) {
 	if id == "" {
-		return false, nil
+		return nil, nil
 	}
 	r, _, err := p.loadRun(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorrupt):
 		// A missing run (crash before it was written) or an unreadable
 		// one cannot be joined; the pair is free.
-		return false, nil
+		return nil, nil
 	case err != nil:
+		return nil, err
+	case r.Phase.Terminal():
+		return nil, nil
+	}
+	return r, nil
+}
+
+// oweRun records on the pair (held under its lock) a request that its
+// active run cannot be trusted to carry. Requests behind the same run
+// merge: the earliest time, and a full replication if any asked for one.
+// freed: the run let go of the pair before the request was recorded.
+func (p *Pipeline) oweRun(ctx context.Context, s *langsync.PairState, etag, behind string, req Request, since time.Time) (freed bool, err error) {
+	o := s.Owed
+	if o == nil || o.Behind != behind {
+		o = &langsync.OwedRequest{Requested: since, Behind: behind, Trigger: req.Trigger, Reason: req.Reason, SkipIfUnchanged: req.SkipIfUnchanged}
+	} else {
+		if since.Before(o.Requested) {
+			o.Requested = since
+		}
+		o.SkipIfUnchanged = o.SkipIfUnchanged && req.SkipIfUnchanged
+	}
+	s.Owed = o
+	err = p.savePair(ctx, s, etag)
+	if !errors.Is(err, ErrConflict) {
 		return false, err
 	}
-	return !r.Phase.Terminal(), nil
+	// The run wrote the pair meanwhile (a target's verify or failure):
+	// record the request on what it wrote, if the run still holds it.
+	err = p.updatePair(ctx, s.Pair, func(ps *langsync.PairState) {
+		freed = ps.ActiveRun != behind
+		if !freed {
+			ps.Owed = o
+		}
+	})
+	return freed, err
 }
 
 // Request asks for a replication run now.
@@ -333,6 +375,14 @@ type Request struct {
 	SkipIfUnchanged bool
 	// MustRetrain names targets that SkipIfUnchanged does not apply to.
 	MustRetrain []string
+	// Since is when the request was made (default: now). An active run is
+	// joined as it stands only if it read the source at or after Since;
+	// otherwise the request is recorded on the pair (PairState.Owed) and a
+	// new run starts when the active one ends.
+	Since time.Time
+	// finishing is the run whose end starts this request: its pairs count
+	// as free.
+	finishing string
 }
 
 // Ticket is the run a request started or joined.
@@ -341,6 +391,10 @@ type Ticket struct {
 	Joined bool            `json:"joined"`
 	Pairs  []langsync.Pair `json:"pairs"`
 	Next   Next            `json:"next"`
+	// Owed: the joined run read the source before the request, so it
+	// cannot carry changes made just before it; a new run for these pairs
+	// starts when it ends (the run's FollowedBy names it).
+	Owed bool `json:"owed,omitempty"`
 }
 
 // Start starts a run for the requested pairs, one run per source project;
@@ -395,7 +449,12 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 		}
 		releases = append(releases, rel)
 	}
+	since := req.Since
+	if since.IsZero() {
+		since = p.clock.Now()
+	}
 	joined := map[string][]langsync.Pair{}
+	owed := map[string]bool{}
 	var free []langsync.Pair
 	type claim struct {
 		state *langsync.PairState
@@ -407,16 +466,42 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: %s: %w", pair, err)
 		}
-		active, err := p.activeRun(ctx, s.ActiveRun)
-		if err != nil {
-			return nil, err
+		var active *langsync.Run
+		if s.ActiveRun != req.finishing {
+			if active, err = p.liveRun(ctx, s.ActiveRun); err != nil {
+				return nil, err
+			}
 		}
-		if active {
-			joined[s.ActiveRun] = append(joined[s.ActiveRun], pair)
+		if active == nil {
+			free = append(free, pair)
+			claims = append(claims, claim{s, etag})
 			continue
 		}
-		free = append(free, pair)
-		claims = append(claims, claim{s, etag})
+		if active.ReadSourceAfter(since) {
+			joined[active.ID] = append(joined[active.ID], pair)
+			continue
+		}
+		// The active run may have read the source before the request (it
+		// has, or its inspect has not finished): owe the pair a run that
+		// starts when this one ends. Its end decides, from when its
+		// inspect started, whether the run is needed after all.
+		freed, err := p.oweRun(ctx, s, etag, active.ID, req, since)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: %s: recording the request behind run %s: %w", pair, active.ID, err)
+		}
+		if freed {
+			// The run let go of the pair meanwhile: claim it.
+			if s, etag, err = p.loadPair(ctx, pair); err != nil {
+				return nil, fmt.Errorf("pipeline: %s: %w", pair, err)
+			}
+			free = append(free, pair)
+			claims = append(claims, claim{s, etag})
+			continue
+		}
+		joined[active.ID] = append(joined[active.ID], pair)
+		if active.Steps[0].Status.Done() {
+			owed[active.ID] = true
+		}
 	}
 	var tickets []Ticket
 	for id, ps := range joined {
@@ -424,7 +509,7 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 		if err != nil {
 			return nil, err
 		}
-		tickets = append(tickets, Ticket{Run: id, Joined: true, Pairs: ps, Next: p.nextFor(r)})
+		tickets = append(tickets, Ticket{Run: id, Joined: true, Pairs: ps, Next: p.nextFor(r), Owed: owed[id]})
 	}
 	sort.Slice(tickets, func(i, j int) bool { return tickets[i].Run < tickets[j].Run })
 	if len(free) == 0 {
@@ -441,7 +526,8 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 		return nil, err
 	}
 	for _, c := range claims {
-		c.state.ActiveRun = r.ID
+		// This run reads the source after every request owed to the pair.
+		c.state.ActiveRun, c.state.Owed = r.ID, nil
 		if err := p.savePair(ctx, c.state, c.etag); err != nil {
 			p.abandon(ctx, r, err)
 			return nil, fmt.Errorf("pipeline: claiming %s for run %s: %w", c.state.Pair, r.ID, err)
@@ -537,7 +623,8 @@ func (p *Pipeline) StartPlanned(ctx context.Context, r *langsync.Run) (Ticket, e
 		return Ticket{}, err
 	}
 	for _, c := range claims {
-		c.state.ActiveRun = r.ID
+		// This run reads the source after every request owed to the pair.
+		c.state.ActiveRun, c.state.Owed = r.ID, nil
 		if err := p.savePair(ctx, c.state, c.etag); err != nil {
 			p.abandon(ctx, r, err)
 			return Ticket{}, fmt.Errorf("pipeline: claiming %s for run %s: %w", c.state.Pair, r.ID, err)

@@ -185,6 +185,11 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 	if sv.err != nil {
 		return fail(sv.err)
 	}
+	if o := ps.Owed; o != nil {
+		// The run it waited for ended without starting it (a crash at its
+		// end, or the start failed).
+		return replicate(!o.SkipIfUnchanged, "a replication requested at %s behind run %s was never started", o.Requested.UTC().Format(time.RFC3339), o.Behind)
+	}
 	selected, err := selectDeployments(sv.deps, pair.Deployments)
 	if err != nil {
 		return fail(err)
