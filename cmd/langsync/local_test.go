@@ -33,7 +33,7 @@ func TestHelperLocal(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A host killed between a job's POST and its save is resumed at the
-	// claim's deadline: 5 s here, not the default 30 s.
+	// claim's deadline: 5 s here, not the default 20 s.
 	localAppOptions = func(o *app.Options) {
 		o.Pipeline = func(po *pipeline.Options) { po.BeginTimeout = 5 * time.Second }
 	}

@@ -47,7 +47,7 @@ type e2eRig struct {
 // the tests fast; a tiny poll budget makes every job step hand over to a
 // scheduled message, so a run travels through every queue and function. A
 // process killed between a POST and its save is recovered at the claim's
-// deadline, 10 s later (the default 30 s would only slow the kill test).
+// deadline, 10 s later (the default 20 s would only slow the kill test).
 func e2eAppOptions(o *app.Options) {
 	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
 	o.Pipeline = func(po *pipeline.Options) {

@@ -126,7 +126,7 @@ func (x *exec) retryAt(s *langsync.Step, err error) (time.Time, string, error) {
 		return x.unreachable(s, err)
 	case errors.Is(err, ErrTransient) && s.Attempts < x.p.opts.MaxAttempts:
 		s.Attempts++
-		d := backoff(x.p.opts.Backoff, s.Attempts, x.p.opts.MaxBackoff)
+		d := backoff(x.firstBackoff(s), s.Attempts, x.p.opts.MaxBackoff)
 		return now.Add(d), fmt.Sprintf("retry %d of %d in %s: %v", s.Attempts, x.p.opts.MaxAttempts, d, err), nil
 	}
 	return time.Time{}, "", err
@@ -156,12 +156,27 @@ func (x *exec) unreachable(s *langsync.Step, err error) (time.Time, string, erro
 	if !now.Before(deadline) {
 		return time.Time{}, "", fmt.Errorf("%s unreachable for %s (%s, unreachableBudget %s): %w", res, now.Sub(o.Since).Round(100*time.Millisecond), tries(o.Tries), budget, err)
 	}
-	d := backoff(x.p.opts.Backoff, o.Tries, x.p.opts.MaxBackoff)
+	d := backoff(x.firstBackoff(s), o.Tries, x.p.opts.MaxBackoff)
 	if now.Add(d).After(deadline) {
 		d = deadline.Sub(now)
 	}
 	msg := fmt.Sprintf("%s unreachable (%s), retry %d in %s; gives up %s after the first failure", res, shortCause(err), o.Tries, d.Round(time.Millisecond), budget)
 	return now.Add(d), msg, nil
+}
+
+// inDoubtBackoff is the first wait after a job POST whose fate is unknown
+// (its answer was lost, or it got none in time): the retry only looks for
+// the job on the service (GETs) before any new POST, so there is no reason
+// to wait the full Backoff, and a lost answer should not stall the run.
+const inDoubtBackoff = 2 * time.Second
+
+// firstBackoff is the wait before the first retry of s; it doubles per
+// retry.
+func (x *exec) firstBackoff(s *langsync.Step) time.Duration {
+	if s.Status == langsync.StepStarting && s.Job == nil {
+		return min(x.p.opts.Backoff, inDoubtBackoff)
+	}
+	return x.p.opts.Backoff
 }
 
 func tries(n int) string {

@@ -438,3 +438,51 @@ func TestTargetFailureFreesItsPair(t *testing.T) {
 		t.Errorf("third pair %+v", ps)
 	}
 }
+
+// A job POST whose fate is unknown is looked for again after a short wait
+// (the retry only reads the service before any new POST), while other
+// transient failures wait the full back-off.
+func TestInDoubtPOSTIsRecheckedSoon(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string // the failing call
+		err    error
+		want   time.Duration
+	}{
+		{"train POST without an answer", "BeginTrain", fmt.Errorf("answer lost: %w", ErrTransient), inDoubtBackoff},
+		{"train POST to an unreachable target", "BeginTrain", fmt.Errorf("connection reset: %w", ErrUnreachable), inDoubtBackoff},
+		{"reading the target before the POST", "ListTrainingJobs", fmt.Errorf("503: %w", ErrTransient), 10 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, oneProject)
+			w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+			w.svc["secondary"].failQueue[tt.method] = []error{tt.err}
+			var retries []Progress
+			p := w.pipeline(func(o *Options) {
+				o.Backoff = 10 * time.Second
+				o.OnProgress = func(ev Progress) {
+					if ev.Event == "retry" {
+						retries = append(retries, ev)
+					}
+				}
+			})
+			id := w.start(p, Request{Project: "Tickets"})
+			w.advanceUntil(p, id, func(*langsync.Run) bool { return len(retries) > 0 })
+			if len(retries) != 1 {
+				t.Fatalf("%d retries, want 1", len(retries))
+			}
+			r, _ := p.Run(context.Background(), id)
+			s := stepOf(t, r, "train/secondary/model1")
+			if got := s.NotBefore.Sub(w.clock.Now()); got != tt.want {
+				t.Errorf("retry in %s, want %s (%s)", got, tt.want, retries[0].Message)
+			}
+			if _, err := w.drive(p, id); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.svc["secondary"].Posts()[langsync.JobTrain]; got != 1 {
+				t.Errorf("%d train POSTs, want 1", got)
+			}
+		})
+	}
+}

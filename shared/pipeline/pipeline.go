@@ -67,7 +67,9 @@ type Options struct {
 	// POST under a context that ends at four fifths of it, leaving the
 	// rest for saving the job's location. Until the deadline other
 	// handlers only watch the step; after it they recover it (looking for
-	// the job on the service before any re-POST). Default 30s.
+	// the job on the service before any re-POST). Default 20s: a POST that
+	// starts a job is answered in about a second, and a process killed during
+	// one delays the next driver by no more than this.
 	BeginTimeout time.Duration
 	// JobRetryBackoff is the wait before a job that failed on the
 	// service's side is sent again; it doubles per retry up to MaxBackoff
@@ -144,7 +146,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.PollBudget, 20*time.Second)
 	def(&opts.Backoff, 10*time.Second)
 	def(&opts.MaxBackoff, 10*time.Minute)
-	def(&opts.BeginTimeout, 30*time.Second)
+	def(&opts.BeginTimeout, 20*time.Second)
 	def(&opts.JobRetryBackoff, 30*time.Second)
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
