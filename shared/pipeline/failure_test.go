@@ -58,15 +58,15 @@ func TestFailedJobRetries(t *testing.T) {
 		{
 			name: "service-side failure is retried and succeeds", kind: langsync.JobTrain,
 			failures: []string{"InternalServerError"}, phase: langsync.RunSucceeded, posts: 2, history: []string{"InternalServerError"},
-			messages: []string{"train/secondary/model1 retry: train job failed (InternalServerError), retry 1 of 2 in 30s (billed as another training)"},
+			messages: []string{"train/secondary/model1 retry: train job failed (InternalServerError), retry 1 of 2 in 15s (billed as another training)"},
 		},
 		{
 			name: "retries run out", kind: langsync.JobTrain,
 			failures: []string{"InternalServerError", "ServiceUnavailable", "Timeout"}, phase: langsync.RunFailed, posts: 3,
 			history: []string{"InternalServerError", "ServiceUnavailable"},
 			messages: []string{
-				"train/secondary/model1 retry: train job failed (InternalServerError), retry 1 of 2 in 30s (billed as another training)",
-				"train/secondary/model1 retry: train job failed (ServiceUnavailable), retry 2 of 2 in 1m0s (billed as another training)",
+				"train/secondary/model1 retry: train job failed (InternalServerError), retry 1 of 2 in 15s (billed as another training)",
+				"train/secondary/model1 retry: train job failed (ServiceUnavailable), retry 2 of 2 in 30s (billed as another training)",
 			},
 		},
 		{

@@ -73,7 +73,7 @@ type Options struct {
 	BeginTimeout time.Duration
 	// JobRetryBackoff is the wait before a job that failed on the
 	// service's side is sent again; it doubles per retry up to MaxBackoff
-	// (default 30s).
+	// (default 15s: a service-side failure is usually brief).
 	JobRetryBackoff time.Duration
 	// ClaimTimeout applies only to steps claimed by an older langsync,
 	// which recorded no claim deadline: they are left alone this long
@@ -147,7 +147,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.Backoff, 10*time.Second)
 	def(&opts.MaxBackoff, 10*time.Minute)
 	def(&opts.BeginTimeout, 20*time.Second)
-	def(&opts.JobRetryBackoff, 30*time.Second)
+	def(&opts.JobRetryBackoff, 15*time.Second)
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
