@@ -84,12 +84,12 @@ func TestFailedJobRetries(t *testing.T) {
 		{
 			name: "gateway status code is service-side", kind: langsync.JobDeploy,
 			failures: []string{"503"}, phase: langsync.RunSucceeded, posts: 2, history: []string{"503"},
-			messages: []string{"deploy/secondary/production retry: deploy job failed (503), retry 1 of 2 in 30s"},
+			messages: []string{"deploy/secondary/production retry: deploy job failed (503), retry 1 of 2 in 15s"},
 		},
 		{
 			name: "export is retried too", kind: langsync.JobExport,
 			failures: []string{"OperationTimedOut"}, phase: langsync.RunSucceeded, posts: 2, history: []string{"OperationTimedOut"},
-			messages: []string{"export/model1 retry: export job failed (OperationTimedOut), retry 1 of 2 in 30s"},
+			messages: []string{"export/model1 retry: export job failed (OperationTimedOut), retry 1 of 2 in 15s"},
 		},
 	}
 	for _, tt := range tests {

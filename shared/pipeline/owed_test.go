@@ -179,3 +179,47 @@ func TestSyncStartsAnOwedRun(t *testing.T) {
 		t.Errorf("pair owed %+v active %q, want the new run %s with nothing owed", ps.Owed, ps.ActiveRun, d.Run)
 	}
 }
+
+// A request for a target that a run still busy with other targets has
+// just replicated (a rerun after the driver was killed finds this) waits
+// behind that run: the target is not trained twice for the same data.
+func TestRequestForATargetJustReplicatedWaitsBehindItsRun(t *testing.T) {
+	w := newWorld(t, `
+projects:
+  - name: Tickets
+    source: primary
+    targets: [secondary, third]
+`)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline()
+	ctx := context.Background()
+	first := w.start(p, Request{Project: "Tickets", Trigger: langsync.TriggerCLI})
+	w.advanceUntil(p, first, func(r *langsync.Run) bool {
+		return stepOf(t, r, "verify/secondary").Status == langsync.StepSucceeded
+	})
+	r, _ := p.Run(ctx, first)
+	if r.Phase.Terminal() {
+		t.Fatal("the run ended with the first target; the test needs it busy with the other")
+	}
+	w.clock.Advance(time.Second)
+	tk, err := p.Start(ctx, Request{Project: "Tickets", Trigger: langsync.TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tk) != 1 || tk[0].Run != first || !tk[0].Owed || len(tk[0].Pairs) != 2 {
+		t.Fatalf("tickets %+v, want both targets behind run %s", tk, first)
+	}
+	w.advanceUntil(p, first, nil)
+	r, _ = p.Run(ctx, first)
+	if r.FollowedBy == "" {
+		t.Fatal("no run followed")
+	}
+	if _, err := w.drive(p, r.FollowedBy); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"secondary", "third"} {
+		if got := w.svc[target].Posts()[langsync.JobTrain]; got != 1 {
+			t.Errorf("%s: %d trainings, want 1 (the source did not change)", target, got)
+		}
+	}
+}

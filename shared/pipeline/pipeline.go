@@ -354,7 +354,7 @@ func (p *Pipeline) oweRun(ctx context.Context, s *langsync.PairState, etag, behi
 	// The run wrote the pair meanwhile (a target's verify or failure):
 	// record the request on what it wrote, if the run still holds it.
 	err = p.updatePair(ctx, s.Pair, func(ps *langsync.PairState) {
-		freed = ps.ActiveRun != behind
+		freed = ps.ActiveRun != behind && (ps.ActiveRun != "" || ps.LastRun != behind)
 		if !freed {
 			ps.Owed = o
 		}
@@ -471,6 +471,15 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 		var active *langsync.Run
 		if s.ActiveRun != req.finishing {
 			if active, err = p.liveRun(ctx, s.ActiveRun); err != nil {
+				return nil, err
+			}
+		}
+		if active == nil && s.ActiveRun == "" && s.LastRunPhase == langsync.RunSucceeded && s.LastRun != req.finishing {
+			// Replicated moments ago by a run still busy with other
+			// targets (a rerun after a driver was killed finds this):
+			// the request waits behind that run like a late joiner, so
+			// the target is trained again only if the source moved.
+			if active, err = p.liveRun(ctx, s.LastRun); err != nil {
 				return nil, err
 			}
 		}
