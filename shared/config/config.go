@@ -137,9 +137,12 @@ type Containers struct {
 	State string `yaml:"state" json:"state"`
 }
 
-// Retention is the backup retention policy: a backup is pruned only when it
-// is beyond both the newest KeepLast backups and KeepDays old. Zero in
-// either disables that limit's protection; both zero keeps everything.
+// Retention is the backup retention policy, per project and model: a
+// backup is pruned only when it is beyond both the newest KeepLast
+// verified backups and KeepDays old. Only verified backups count towards
+// KeepLast, and the newest verified backup is never pruned; quarantined
+// backups are kept for the operator. Zero in either disables that limit's
+// protection; both zero keeps everything. Negative values are refused.
 type Retention struct {
 	KeepLast int `yaml:"keepLast" json:"keepLast"`
 	KeepDays int `yaml:"keepDays" json:"keepDays"`
