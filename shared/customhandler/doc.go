@@ -1,7 +1,7 @@
 // Package customhandler serves langsync as an Azure Functions custom
 // handler: the host POSTs every invocation to /<function> with a JSON
 // envelope (InvokeRequest) and reads an InvokeResponse back
-// (/work/shared/spec/functions-custom-handler.md, §3).
+// (the protocol as the host sends it: docs/functions.md).
 //
 // The route table (Routes) mirrors functions/*/function.json: the sync
 // timer, the export, import, train and deploy Service Bus triggers, the

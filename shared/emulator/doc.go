@@ -5,8 +5,8 @@
 //
 // It reads the REST contract independently of shared/authoring (it never
 // imports it) so that a misreading of the contract cannot pass both sides'
-// tests. Facts come from shared/spec/language-authoring.md and the example
-// payloads in shared/spec/examples.
+// tests. Facts come from the service's REST reference (docs/authoring.md)
+// and the official example payloads in shared/authoring/testdata.
 //
 // Jobs are evaluated lazily against a Clock: a job's state is a function of
 // its creation time, its duration and the current time, and its effects

@@ -6,7 +6,7 @@
 //
 // It exists because neither the Azure Functions host's Service Bus nor
 // Microsoft's emulator (Docker) can run where langsync is tested; the facts
-// it follows are in shared/spec/servicebus-emulator.md. Queues only: no
+// it follows are in docs/servicebus.md. Queues only: no
 // topics, sessions or transactions. Time comes from a Clock so tests can
 // expire locks and deliver scheduled messages without sleeping, and Faults
 // let tests fail operations on purpose.
