@@ -20,7 +20,7 @@ import (
 // Version is set at build time with -ldflags "-X main.Version=...".
 var Version = "dev"
 
-// Exit codes (DESIGN.md, the CLI).
+// Exit codes, as README.md promises.
 const (
 	exitOK      = 0
 	exitFailed  = 1

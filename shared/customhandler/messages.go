@@ -15,7 +15,7 @@ import (
 // WakeupVersion is the schema version of internal wake-up messages.
 const WakeupVersion = 1
 
-// Queue names (DESIGN.md, queues).
+// Queue names (docs/functions.md).
 const (
 	QueueExport = "langsync-export"
 	QueueImport = "langsync-import"
@@ -26,7 +26,7 @@ const (
 // stepQueues maps each run step (langsync.StepName) to the queue whose
 // function performs it: inspect, export and backup run in the export
 // function, documents and import in the import function, deploy and verify
-// in the deploy function (DESIGN.md layout; pipeline.QueueFor agrees).
+// in the deploy function (the functions/ layout; pipeline.QueueFor agrees).
 var stepQueues = map[string]string{
 	"inspect":   QueueExport,
 	"export":    QueueExport,
@@ -67,7 +67,7 @@ func Steps() []string {
 }
 
 // Wakeup is the internal message that wakes a run: {"v":1,"run":"<id>",
-// "step":"train","seq":7} (DESIGN.md). Its MessageId is <run>/<step>/<seq>,
+// "step":"train","seq":7} (docs/functions.md). Its MessageId is <run>/<step>/<seq>,
 // so Service Bus duplicate detection drops a second send of the same wake-up.
 type Wakeup struct {
 	V    int    `json:"v"`

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Default container names (DESIGN.md, storage layout).
+// Default container names (docs/backup.md, storage layout).
 const (
 	DefaultBackupContainer = "langsync-backups"
 	DefaultStateContainer  = "langsync-state"

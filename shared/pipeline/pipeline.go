@@ -15,7 +15,7 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Queue names a step's wake-up is routed to (DESIGN.md, queues).
+// Queue names a step's wake-up is routed to (docs/functions.md).
 const (
 	QueueExport = "langsync-export"
 	QueueImport = "langsync-import"

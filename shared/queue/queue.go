@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The queues langsync uses (DESIGN.md, Queues).
+// The queues langsync uses (docs/functions.md).
 const (
 	Export = "langsync-export"
 	Import = "langsync-import"
