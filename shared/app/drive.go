@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -72,18 +73,18 @@ func (a *App) watch(ctx context.Context, clock pipeline.Clock, runID string, seq
 
 // DriveAll drives several runs concurrently and returns them in order.
 func (a *App) DriveAll(ctx context.Context, ids []string) ([]*langsync.Run, error) {
-	runs := make([]*langsync.Run, len(ids))
-	errs := make([]error, len(ids))
-	done := make(chan struct{})
-	for i, id := range ids {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			runs[i], errs[i] = a.Drive(ctx, id)
-		}()
+	return driveEach(len(ids), func(i int) (*langsync.Run, error) { return a.Drive(ctx, ids[i]) })
+}
+
+// driveEach runs drive(0..n-1) concurrently and returns the runs in order.
+func driveEach(n int, drive func(i int) (*langsync.Run, error)) ([]*langsync.Run, error) {
+	runs := make([]*langsync.Run, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { runs[i], errs[i] = drive(i) })
 	}
-	for range ids {
-		<-done
-	}
+	wg.Wait()
 	return runs, errors.Join(errs...)
 }
 
@@ -95,19 +96,9 @@ func (a *App) DriveAll(ctx context.Context, ids []string) ([]*langsync.Run, erro
 // returned in its place, so the result reflects the source as of the
 // request. followed, when set, is told of each such hand-over.
 func (a *App) DriveTickets(ctx context.Context, tmpl pipeline.Request, tickets []pipeline.Ticket, followed func(from *langsync.Run, to pipeline.Ticket)) ([]*langsync.Run, error) {
-	runs := make([]*langsync.Run, len(tickets))
-	errs := make([]error, len(tickets))
-	done := make(chan struct{})
-	for i, t := range tickets {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			runs[i], errs[i] = a.driveTicket(ctx, tmpl, t, followed)
-		}()
-	}
-	for range tickets {
-		<-done
-	}
-	return runs, errors.Join(errs...)
+	return driveEach(len(tickets), func(i int) (*langsync.Run, error) {
+		return a.driveTicket(ctx, tmpl, tickets[i], followed)
+	})
 }
 
 // maxFollows bounds the hand-overs of one request: each follow-up run is
