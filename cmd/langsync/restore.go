@@ -35,7 +35,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	var deps stringList
 	fs.Var(&deps, "deployment", "deployment to create or replace (repeatable; default: the deployments the backed-up model served, else production)")
 	replace := fs.Bool("replace", false, "allow restoring over an existing project of that name (its data is replaced)")
-	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
+	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing; exit 1 if the plan contains STOP (the restore would refuse)")
 	asJSON := fs.Bool("json", false, "print the plan and the finished run as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -96,9 +96,17 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			return encodeJSON(env.Stdout, map[string]any{"dryRun": true, "plan": plan})
+			if err := encodeJSON(env.Stdout, map[string]any{"dryRun": true, "plan": plan}); err != nil {
+				return err
+			}
+		} else {
+			printPlan(env.Stdout, plan, true)
 		}
-		printPlan(env.Stdout, plan, true)
+		// A plan that would stop exits 1, so a dry run works as a preflight
+		// check in scripts; the plan is still printed.
+		if len(plan.Blockers) > 0 {
+			return fmt.Errorf("dry run: the restore would stop: %s (nothing was changed)", strings.Join(plan.Blockers, "; "))
+		}
 		return nil
 	}
 	plan, ticket, err := a.Restore(ctx, req)

@@ -76,6 +76,12 @@ store: %q
 				t.Errorf("dry run output lacks %q:\n%s", want, stdout)
 			}
 		}
+		// Without --replace the plan stops: a preflight check exits 1 and
+		// still prints the plan.
+		code, stdout, stderr = runCLI(t, env, "restore", "--config", cfgPath, "--backup", key, "--to", "secondary", "--dry-run")
+		if code != exitFailed || !strings.Contains(stdout, "STOP") || !strings.Contains(stdout, "dry run: the restore would stop") || !strings.Contains(stderr, "would stop") {
+			t.Errorf("dry run with STOP: exit %d, want %d\n%s\n%s", code, exitFailed, stdout, stderr)
+		}
 		code, stdout, _ = runCLI(t, env, "restore", "--config", cfgPath, "--backup", key, "--to", "secondary", "--dry-run", "--json")
 		var out struct {
 			DryRun bool
@@ -84,7 +90,7 @@ store: %q
 				Blockers      []string
 			}
 		}
-		if code != exitOK || json.Unmarshal([]byte(stdout), &out) != nil || !out.DryRun || out.Plan.ProjectAction != "replace" || len(out.Plan.Blockers) != 1 {
+		if code != exitFailed || json.Unmarshal([]byte(stdout), &out) != nil || !out.DryRun || out.Plan.ProjectAction != "replace" || len(out.Plan.Blockers) != 1 {
 			t.Errorf("dry run --json without --replace: exit %d\n%s", code, stdout)
 		}
 		if w := targetWrites(tgt); len(w) != 0 {
