@@ -50,6 +50,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 		return usagef(hint, "give --backup or --at, not both")
 	case *id == "" && (*project == "" || *at == ""):
 		return usagef(hint, "name the backup: --backup ID, or --project P --at TIME")
+	case *id != "" && *project == "" && strings.Count(*id, "/") != 2:
+		// A short id (<time>-<sha12>) names a backup only within a project.
+		return usagef("langsync backups list --config F --project P", "--backup %q is a short id: add --project P, or give the full <source>/<project>/<time>-<sha12>.tar.gz name (see langsync backups list)", *id)
 	}
 	// Names on the command line follow the service's rules: a bad one is
 	// a usage error (exit 2), before the config or a backup is read.

@@ -211,6 +211,9 @@ func TestRestoreRefusesBadNames(t *testing.T) {
 		{"--project", "..", "--at", "2026-11-20"},
 		{"--backup", keys[1], "--as", "a/../../b"},
 		{"--backup", keys[1], "--deployment", strings.Repeat("d", 300)},
+		{"--backup", keys[1], "--as", "../../x"},
+		{"--backup", keys[1], "--as", "global"},
+		{"--backup", "20261112T020000Z-0123456789ab"}, // a short id without --project: "name" in the hint
 	} {
 		code, _, stderr := runCLI(t, env, append([]string{"restore", "--config", cfgPath, "--to", "secondary", "--dry-run"}, args...)...)
 		if code != exitUsage || !strings.Contains(stderr, "name") {
