@@ -324,3 +324,11 @@ func TestEarlyWakeWritesNothing(t *testing.T) {
 		t.Error("an early wake-up wrote the run")
 	}
 }
+
+func TestAJobArticle(t *testing.T) {
+	for kind, want := range map[string]string{"import": "an import job", "export": "an export job", "train": "a train job", "deploy": "a deploy job"} {
+		if got := aJob(kind); got != want {
+			t.Errorf("aJob(%q) = %q, want %q", kind, got, want)
+		}
+	}
+}
