@@ -168,7 +168,7 @@ func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
 		return derr
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d run(s) failed: %v (nothing on the targets was deleted; they keep serving what they served)", len(failed), failed)
+		return fmt.Errorf("%s failed: %v (nothing on the targets was deleted; they keep serving what they served)", countOf(len(failed), "run", "runs"), failed)
 	}
 	return nil
 }

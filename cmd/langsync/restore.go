@@ -170,12 +170,12 @@ func printPlan(w io.Writer, p *app.RestorePlan, dryRun bool) {
 	b := p.Backup
 	fmt.Fprintf(w, "backup   %s\n", b.Key)
 	fmt.Fprintf(w, "         verified; %s of project %s (%s), taken %s\n", p.Input, p.Project, dash(p.ProjectKind), b.Time.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "         %d labelled documents (%d carried in the backup)", p.Documents, p.DocumentsCarried)
+	fmt.Fprintf(w, "         %s (%d carried in the backup)", countOf(p.Documents, "labelled document", "labelled documents"), p.DocumentsCarried)
 	if p.Classes > 0 {
-		fmt.Fprintf(w, ", %d classes", p.Classes)
+		fmt.Fprintf(w, ", %s", countOf(p.Classes, "class", "classes"))
 	}
 	if p.Entities > 0 {
-		fmt.Fprintf(w, ", %d entities", p.Entities)
+		fmt.Fprintf(w, ", %s", countOf(p.Entities, "entity", "entities"))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "target   %s/%s: %s project\n", p.Target, p.TargetProject, p.ProjectAction)
@@ -207,4 +207,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// countOf is "1 class", "3 classes".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -221,3 +221,14 @@ func TestRestoreRefusesBadNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCountOf(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{0, "0 classes"}, {1, "1 class"}, {4, "4 classes"}} {
+		if got := countOf(tt.n, "class", "classes"); got != tt.want {
+			t.Errorf("countOf(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

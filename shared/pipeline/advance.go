@@ -725,7 +725,7 @@ func (x *exec) backup(ctx context.Context, s *langsync.Step) error {
 	}
 	m.Backup, m.Fingerprint, m.StorageContainer = res.Key, res.Fingerprint, res.Container
 	if res.Created {
-		s.Note = fmt.Sprintf("backup %s (%d documents)", res.Key, res.Documents)
+		s.Note = fmt.Sprintf("backup %s (%s)", res.Key, plural(res.Documents, "document"))
 	} else {
 		s.Note = fmt.Sprintf("unchanged since backup %s; no new backup written", res.Key)
 	}
@@ -826,7 +826,7 @@ func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
 	if err != nil {
 		return fmt.Errorf("writing documents to %s storage: %w", s.Target, err)
 	}
-	s.Note = fmt.Sprintf("%d documents written to container %q", n, m.StorageContainer)
+	s.Note = fmt.Sprintf("%s written to container %q", plural(n, "document"), m.StorageContainer)
 	return nil
 }
 
@@ -1209,4 +1209,12 @@ func aJob(kind string) string {
 		return "an " + kind + " job"
 	}
 	return "a " + kind + " job"
+}
+
+// plural is "1 document", "2 documents" for progress lines and notes.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

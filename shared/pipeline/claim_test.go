@@ -332,3 +332,14 @@ func TestAJobArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{0, "0 documents"}, {1, "1 document"}, {2, "2 documents"}} {
+		if got := plural(tt.n, "document"); got != tt.want {
+			t.Errorf("plural(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
