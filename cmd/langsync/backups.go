@@ -131,7 +131,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 		}
 		return out.refs(refs)
 	case "show":
-		ref, err := cat.Find(ctx, *project, rest[0])
+		ref, err := findBackup(ctx, cat, *cfgPath, *project, rest[0])
 		if err != nil {
 			return err
 		}
@@ -148,7 +148,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 			}
 		}
 		for _, id := range rest {
-			ref, err := cat.Find(ctx, *project, id)
+			ref, err := findBackup(ctx, cat, *cfgPath, *project, id)
 			if err != nil {
 				return err
 			}
@@ -156,7 +156,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 		}
 		return out.verify(ctx, cat, refs, by)
 	case "quarantine":
-		ref, err := cat.Find(ctx, *project, rest[0])
+		ref, err := findBackup(ctx, cat, *cfgPath, *project, rest[0])
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 		ref.Quarantine = &q
 		return out.quarantined(ref, created)
 	case "unquarantine":
-		ref, err := cat.Find(ctx, *project, rest[0])
+		ref, err := findBackup(ctx, cat, *cfgPath, *project, rest[0])
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 		ref.Quarantine = nil
 		return out.unquarantined(ref)
 	case "delete":
-		ref, err := cat.Find(ctx, *project, rest[0])
+		ref, err := findBackup(ctx, cat, *cfgPath, *project, rest[0])
 		if err != nil {
 			return err
 		}
@@ -450,4 +450,18 @@ func bkBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// findBackup is cat.Find with a message for a name that is not a backup:
+// the store's "stat …: not found: BlobNotFound" tells a user nothing.
+func findBackup(ctx context.Context, cat *backup.Catalog, cfgPath, project, id string) (langsync.BackupRef, error) {
+	ref, err := cat.Find(ctx, project, id)
+	if err != nil && errors.Is(err, blobstore.ErrNotFound) {
+		list := "langsync backups list --config " + cfgPath
+		if project != "" {
+			list += " --project " + project
+		}
+		return ref, fmt.Errorf("%q is not a backup in the backup container: list the backups with %s", id, list)
+	}
+	return ref, err
 }

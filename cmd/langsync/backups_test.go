@@ -343,9 +343,15 @@ func TestBackupsUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	code, _, stderr := runCLI(t, backupsEnv, "backups", "show", "20990101T000000Z-000000000000", "--project", "Tickets", "--config", cfgPath)
-	if code != exitFailed || !strings.Contains(stderr, "no backup") {
-		t.Fatalf("show unknown: exit %d stderr %q", code, stderr)
+	for _, args := range [][]string{
+		{"show", "20990101T000000Z-000000000000", "--project", "Tickets"},
+		{"show", "primary/Tickets/nope.tar.gz"},
+		{"verify", "primary/Tickets/nope.tar.gz"},
+	} {
+		code, _, stderr := runCLI(t, backupsEnv, append(append([]string{"backups"}, args...), "--config", cfgPath)...)
+		if code != exitFailed || !strings.Contains(stderr, "is not a backup") || !strings.Contains(stderr, "langsync backups list --config "+cfgPath) || strings.Contains(stderr, "BlobNotFound") {
+			t.Errorf("backups %v: exit %d stderr %q, want exit 1 saying it is not a backup and how to list them", args, code, stderr)
+		}
 	}
 }
 

@@ -73,6 +73,10 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 	for _, name := range strings.Split(*queues, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
+			// "a,,b" is a typo, not two queues; all empty is reported below.
+			if strings.Trim(*queues, ", ") != "" {
+				return sbemulator.Options{}, false, usagef(hint, "--queues %q has an empty name: separate names with single commas", *queues)
+			}
 			continue
 		}
 		if seen[name] {

@@ -24,6 +24,7 @@ func TestEmulatorServiceBusUsage(t *testing.T) {
 		{"BadMaxDelivery", []string{"--max-delivery-count", "0"}, exitUsage, "--max-delivery-count must be at least 1"},
 		{"ShortLock", []string{"--lock-duration", "10ms"}, exitUsage, "--lock-duration must be at least 1s"},
 		{"NoQueues", []string{"--queues", " , "}, exitUsage, "--queues is empty"},
+		{"EmptyQueueName", []string{"--queues", "a,,b"}, exitUsage, "has an empty name"},
 		{"TwiceQueue", []string{"--queues", "a,a"}, exitUsage, `names "a" twice`},
 		{"BadQueueName", []string{"--addr", "127.0.0.1:0", "--queues", "a$b"}, exitFailed, "invalid queue name"},
 		{"BadFlag", []string{"--nope"}, exitUsage, "flag provided but not defined"},

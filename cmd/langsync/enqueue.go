@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/queue"
@@ -71,7 +70,11 @@ func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
 	if len(rest) > 0 {
 		return usagef("langsync enqueue replicate --help", "unexpected argument %q", rest[0])
 	}
-	req := customhandler.ReplicateRequest{Project: *project, Source: *source, Targets: enqueueSplit(*targets)}
+	tl, err := enqueueSplit(*targets)
+	if err != nil {
+		return usagef("langsync enqueue replicate --project Tickets --targets secondary", "--targets: %v", err)
+	}
+	req := customhandler.ReplicateRequest{Project: *project, Source: *source, Targets: tl}
 	if err := req.Validate(); err != nil {
 		return usagef("langsync enqueue replicate --project Tickets", "%s", requestProblem(err))
 	}
@@ -82,7 +85,7 @@ func enqueueRestore(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "enqueue restore", "enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--replace] [--servicebus S]")
 	backup := fs.String("backup", "", "backup id (its blob name in the backup container)")
 	project := fs.String("project", "", "project whose newest backup at or before --at is restored")
-	at := fs.String("at", "", "point in time, RFC 3339 (e.g. 2026-11-20T00:00:00Z)")
+	at := fs.String("at", "", "point in time: RFC 3339 (e.g. 2026-11-20T00:00:00Z), or a date 2026-11-20 meaning its end, UTC")
 	target := fs.String("target", "", "resource to restore into (required)")
 	as := fs.String("as", "", "restore under another project name")
 	replace := fs.Bool("replace", false, "allow restoring over an existing project of that name (e.g. the replica)")
@@ -95,11 +98,16 @@ func enqueueRestore(ctx context.Context, env *Env, args []string) error {
 	if len(rest) > 0 {
 		return usagef("langsync enqueue restore --help", "unexpected argument %q", rest[0])
 	}
+	hint := "langsync enqueue restore --project Tickets --at 2026-11-20 --target secondary"
+	if *target == "" {
+		return usagef(hint, "--target is required: the resource to restore into")
+	}
 	req := customhandler.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as, Replace: *replace}
 	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
+		// The same time syntax as `langsync restore --at`.
+		t, err := parseRestoreTime(*at)
 		if err != nil {
-			return usagef("langsync enqueue restore --project Tickets --at 2026-11-20T00:00:00Z --target secondary", "--at %q is not an RFC 3339 time", *at)
+			return usagef(hint, "%v", err)
 		}
 		req.At = t.UTC()
 	}
@@ -157,14 +165,20 @@ func requestProblem(err error) string {
 	return msg
 }
 
-func enqueueSplit(s string) []string {
+// enqueueSplit reads a comma-separated list; an empty entry ("a,,b", ",,")
+// is a mistake, not "every target", so it is an error.
+func enqueueSplit(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
+		if p = strings.TrimSpace(p); p == "" {
+			return nil, fmt.Errorf("%q has an empty name: give names separated by commas, e.g. secondary,tertiary, or leave --targets out for every configured target", s)
 		}
+		out = append(out, p)
 	}
-	return out
+	return out, nil
 }
 
 func enqueueRandomHex(n int) string {

@@ -23,8 +23,13 @@ func TestEnqueueUsageErrors(t *testing.T) {
 		{"RestoreNothing", env, []string{"enqueue", "restore", "--target", "secondary"}, "names no backup"},
 		{"RestoreBoth", env, []string{"enqueue", "restore", "--backup", "x", "--project", "P", "--at", "2026-11-20T00:00:00Z", "--target", "s"}, "both a backup and a project"},
 		{"RestoreNoAt", env, []string{"enqueue", "restore", "--project", "P", "--target", "s"}, `no "at" time`},
-		{"RestoreBadAt", env, []string{"enqueue", "restore", "--project", "P", "--at", "yesterday", "--target", "s"}, "not an RFC 3339 time"},
-		{"RestoreNoTarget", env, []string{"enqueue", "restore", "--backup", "x"}, `no "target"`},
+		{"RestoreBadAt", env, []string{"enqueue", "restore", "--project", "P", "--at", "yesterday", "--target", "s"}, "not an RFC 3339 time (2026-11-20T00:00:00Z) or a date"},
+		{"RestoreNoTarget", env, []string{"enqueue", "restore", "--backup", "x"}, "--target is required"},
+		{"RestoreNoTargetBadAt", env, []string{"enqueue", "restore", "--project", "P", "--at", "2099-01-01"}, "--target is required"},
+		// A date is read as by `restore --at`: parsed, so the next problem is reported.
+		{"RestoreDateAt", env, []string{"enqueue", "restore", "--backup", "x", "--project", "P", "--at", "2099-01-01", "--target", "s"}, "both a backup and a project"},
+		{"EmptyTargets", env, []string{"enqueue", "replicate", "--project", "P", "--targets", ",,"}, "empty name"},
+		{"EmptyTargetInList", env, []string{"enqueue", "replicate", "--project", "P", "--targets", "a,,b"}, "empty name"},
 		{"NoServiceBus", nil, []string{"enqueue", "replicate", "--project", "P"}, "set LANGSYNC_SERVICEBUS"},
 		{"BadServiceBus", nil, []string{"enqueue", "replicate", "--project", "P", "--servicebus", "http://x/y"}, "neither a connection string"},
 	}

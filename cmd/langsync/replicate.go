@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,14 +35,38 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var projects []string
+	// Name what the config has, so a typo is fixed without opening it.
+	var projects, allProjects, allTargets, projTargets []string
 	for _, p := range cfg.Projects {
-		if (*project == "" || p.Name == *project) && !containsString(projects, p.Name) {
+		if !containsString(allProjects, p.Name) {
+			allProjects = append(allProjects, p.Name)
+		}
+		hasTarget := false
+		for _, t := range p.Targets {
+			if !containsString(allTargets, t.Resource) {
+				allTargets = append(allTargets, t.Resource)
+			}
+			if *project == "" || p.Name == *project {
+				if !containsString(projTargets, t.Resource) {
+					projTargets = append(projTargets, t.Resource)
+				}
+			}
+			hasTarget = hasTarget || t.Resource == *target
+		}
+		if (*project == "" || p.Name == *project) && (*target == "" || hasTarget) && !containsString(projects, p.Name) {
 			projects = append(projects, p.Name)
 		}
 	}
-	if len(projects) == 0 {
-		return usagef("langsync replicate --config "+*cfgPath, "project %q is not in the config", *project)
+	hint := "langsync replicate --config " + *cfgPath
+	switch {
+	case *project != "" && !containsString(allProjects, *project):
+		return usagef(hint, "--project %q is not in %s: configured projects are %s", *project, *cfgPath, strings.Join(allProjects, ", "))
+	case *target != "" && len(projects) == 0 && *project != "":
+		return usagef(hint, "--target %q is not a target of project %q in %s: its targets are %s", *target, *project, *cfgPath, strings.Join(projTargets, ", "))
+	case *target != "" && len(projects) == 0:
+		return usagef(hint, "--target %q is not a target in %s: configured targets are %s", *target, *cfgPath, strings.Join(allTargets, ", "))
+	case len(projects) == 0:
+		return usagef(hint, "%s configures no projects", *cfgPath)
 	}
 	var progress io.Writer
 	if !*asJSON {
@@ -143,7 +168,7 @@ func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
 		return derr
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("%d run(s) failed: %v (nothing on the targets was deleted; they keep serving what they served)", len(failed), failed)
+		return fmt.Errorf("%s failed: %v (nothing on the targets was deleted; they keep serving what they served)", countOf(len(failed), "run", "runs"), failed)
 	}
 	return nil
 }

@@ -128,3 +128,46 @@ func TestConfigErrorsAreUsageErrors(t *testing.T) {
 		t.Errorf("replicate without --config: %d %s", code, stderr)
 	}
 }
+
+// TestReplicateUnknownProjectOrTarget: a --project or --target not in the
+// config is exit 2 naming what the config has; nothing is contacted (the
+// endpoints here answer nothing).
+func TestReplicateUnknownProjectOrTarget(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "langsync.yaml")
+	cfg := fmt.Sprintf(`resources:
+  primary: {endpoint: "http://127.0.0.1:1", key: "${K}"}
+  secondary: {endpoint: "http://127.0.0.1:1", key: "${K}"}
+  tertiary: {endpoint: "http://127.0.0.1:1", key: "${K}"}
+projects:
+  - {name: Tickets, source: primary, targets: [secondary]}
+  - {name: Orders, source: primary, targets: [tertiary]}
+store: %q
+`, filepath.Join(dir, "store"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"K": "the-secret-key", "LANGSYNC_INSECURE_HTTP": "1"}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"Target", []string{"--target", "nowhere"}, []string{`--target "nowhere" is not a target`, "secondary, tertiary"}},
+		{"Project", []string{"--project", "nowhere"}, []string{`--project "nowhere" is not in`, "Tickets, Orders"}},
+		{"TargetOfOtherProject", []string{"--project", "Tickets", "--target", "tertiary"}, []string{`not a target of project "Tickets"`, "its targets are secondary"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, env, append([]string{"replicate", "--config", cfgPath}, tt.args...)...)
+			if code != exitUsage || stdout != "" {
+				t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", code, exitUsage, stdout, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}

@@ -35,7 +35,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	var deps stringList
 	fs.Var(&deps, "deployment", "deployment to create or replace (repeatable; default: the deployments the backed-up model served, else production)")
 	replace := fs.Bool("replace", false, "allow restoring over an existing project of that name (its data is replaced)")
-	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing")
+	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing; exit 1 if the plan contains STOP (the restore would refuse)")
 	asJSON := fs.Bool("json", false, "print the plan and the finished run as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -50,6 +50,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 		return usagef(hint, "give --backup or --at, not both")
 	case *id == "" && (*project == "" || *at == ""):
 		return usagef(hint, "name the backup: --backup ID, or --project P --at TIME")
+	case *id != "" && *project == "" && strings.Count(*id, "/") != 2:
+		// A short id (<time>-<sha12>) names a backup only within a project.
+		return usagef("langsync backups list --config F --project P", "--backup %q is a short id: add --project P, or give the full <source>/<project>/<time>-<sha12>.tar.gz name (see langsync backups list)", *id)
 	}
 	// Names on the command line follow the service's rules: a bad one is
 	// a usage error (exit 2), before the config or a backup is read.
@@ -96,9 +99,17 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			return encodeJSON(env.Stdout, map[string]any{"dryRun": true, "plan": plan})
+			if err := encodeJSON(env.Stdout, map[string]any{"dryRun": true, "plan": plan}); err != nil {
+				return err
+			}
+		} else {
+			printPlan(env.Stdout, plan, true)
 		}
-		printPlan(env.Stdout, plan, true)
+		// A plan that would stop exits 1, so a dry run works as a preflight
+		// check in scripts; the plan is still printed.
+		if len(plan.Blockers) > 0 {
+			return fmt.Errorf("dry run: the restore would stop: %s (nothing was changed)", strings.Join(plan.Blockers, "; "))
+		}
 		return nil
 	}
 	plan, ticket, err := a.Restore(ctx, req)
@@ -159,12 +170,12 @@ func printPlan(w io.Writer, p *app.RestorePlan, dryRun bool) {
 	b := p.Backup
 	fmt.Fprintf(w, "backup   %s\n", b.Key)
 	fmt.Fprintf(w, "         verified; %s of project %s (%s), taken %s\n", p.Input, p.Project, dash(p.ProjectKind), b.Time.UTC().Format(time.RFC3339))
-	fmt.Fprintf(w, "         %d labelled documents (%d carried in the backup)", p.Documents, p.DocumentsCarried)
+	fmt.Fprintf(w, "         %s (%d carried in the backup)", countOf(p.Documents, "labelled document", "labelled documents"), p.DocumentsCarried)
 	if p.Classes > 0 {
-		fmt.Fprintf(w, ", %d classes", p.Classes)
+		fmt.Fprintf(w, ", %s", countOf(p.Classes, "class", "classes"))
 	}
 	if p.Entities > 0 {
-		fmt.Fprintf(w, ", %d entities", p.Entities)
+		fmt.Fprintf(w, ", %s", countOf(p.Entities, "entity", "entities"))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "target   %s/%s: %s project\n", p.Target, p.TargetProject, p.ProjectAction)
@@ -196,4 +207,12 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// countOf is "1 class", "3 classes".
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

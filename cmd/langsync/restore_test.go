@@ -76,6 +76,12 @@ store: %q
 				t.Errorf("dry run output lacks %q:\n%s", want, stdout)
 			}
 		}
+		// Without --replace the plan stops: a preflight check exits 1 and
+		// still prints the plan.
+		code, stdout, stderr = runCLI(t, env, "restore", "--config", cfgPath, "--backup", key, "--to", "secondary", "--dry-run")
+		if code != exitFailed || !strings.Contains(stdout, "STOP") || !strings.Contains(stdout, "dry run: the restore would stop") || !strings.Contains(stderr, "would stop") {
+			t.Errorf("dry run with STOP: exit %d, want %d\n%s\n%s", code, exitFailed, stdout, stderr)
+		}
 		code, stdout, _ = runCLI(t, env, "restore", "--config", cfgPath, "--backup", key, "--to", "secondary", "--dry-run", "--json")
 		var out struct {
 			DryRun bool
@@ -84,7 +90,7 @@ store: %q
 				Blockers      []string
 			}
 		}
-		if code != exitOK || json.Unmarshal([]byte(stdout), &out) != nil || !out.DryRun || out.Plan.ProjectAction != "replace" || len(out.Plan.Blockers) != 1 {
+		if code != exitFailed || json.Unmarshal([]byte(stdout), &out) != nil || !out.DryRun || out.Plan.ProjectAction != "replace" || len(out.Plan.Blockers) != 1 {
 			t.Errorf("dry run --json without --replace: exit %d\n%s", code, stdout)
 		}
 		if w := targetWrites(tgt); len(w) != 0 {
@@ -205,10 +211,24 @@ func TestRestoreRefusesBadNames(t *testing.T) {
 		{"--project", "..", "--at", "2026-11-20"},
 		{"--backup", keys[1], "--as", "a/../../b"},
 		{"--backup", keys[1], "--deployment", strings.Repeat("d", 300)},
+		{"--backup", keys[1], "--as", "../../x"},
+		{"--backup", keys[1], "--as", "global"},
+		{"--backup", "20261112T020000Z-0123456789ab"}, // a short id without --project: "name" in the hint
 	} {
 		code, _, stderr := runCLI(t, env, append([]string{"restore", "--config", cfgPath, "--to", "secondary", "--dry-run"}, args...)...)
 		if code != exitUsage || !strings.Contains(stderr, "name") {
 			t.Errorf("restore %v: exit %d, want %d\n%s", args, code, exitUsage, stderr)
+		}
+	}
+}
+
+func TestCountOf(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{0, "0 classes"}, {1, "1 class"}, {4, "4 classes"}} {
+		if got := countOf(tt.n, "class", "classes"); got != tt.want {
+			t.Errorf("countOf(%d) = %q, want %q", tt.n, got, tt.want)
 		}
 	}
 }

@@ -54,6 +54,9 @@ stdout with run, project and step.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *grace < 0 {
+		return usagef("langsync serve --grace 30s", "--grace %s is negative: give how long in-flight invocations may finish, e.g. 30s", *grace)
+	}
 	addr, err := customhandler.Addr(env.Getenv)
 	if err != nil {
 		return &UsageError{Message: err.Error(), Hint: "FUNCTIONS_CUSTOMHANDLER_PORT=7071 langsync serve"}

@@ -105,3 +105,12 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestServeNegativeGrace: a negative --grace is a usage error (exit 2),
+// not a silent immediate stop.
+func TestServeNegativeGrace(t *testing.T) {
+	code, stdout, stderr := runCLI(t, map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": "0"}, "serve", "--grace", "-1s")
+	if code != exitUsage || !strings.Contains(stderr, "--grace -1s is negative") {
+		t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", code, exitUsage, stdout, stderr)
+	}
+}

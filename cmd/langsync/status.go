@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -38,6 +40,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
+	var full []string
 	for _, s := range st {
 		last, fp, lag, active, lastRun, quarantined, errText := "never", "-", "-", "-", "-", "-", "-"
 		if !s.LastReplicated.IsZero() {
@@ -66,7 +69,35 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		case s.LastError != "":
 			errText = s.LastError
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, quarantined, errText)
+		cell := statusErrorCell(errText)
+		if cell != errText {
+			full = append(full, fmt.Sprintf("%s: %s", s.Pair, oneLine(errText)))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, quarantined, cell)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printFullErrors(env.Stdout, full)
+	return nil
+}
+
+// statusErrorMax keeps the ERROR column from wrapping the table: longer
+// errors are cut in the table and printed whole below it.
+const statusErrorMax = 60
+
+func statusErrorCell(s string) string {
+	return bkCut(oneLine(s), statusErrorMax)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func printFullErrors(w io.Writer, full []string) {
+	if len(full) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nerrors in full (also in langsync status --json):")
+	for _, f := range full {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
 }

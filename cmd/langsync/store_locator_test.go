@@ -32,7 +32,7 @@ func TestStoreTyposExitTwo(t *testing.T) {
 			}
 			for _, args := range [][]string{
 				{"backups", "list", "--config", cfg},
-				{"restore", "--config", cfg, "--backup", "x", "--to", "b", "--dry-run"},
+				{"restore", "--config", cfg, "--backup", "a/P/x.tar.gz", "--to", "b", "--dry-run"},
 				{"emulator", "language", "--key", "k", "--addr", "127.0.0.1:0", "--storage", tt.store},
 			} {
 				code, stdout, stderr := runCLI(t, nil, args...)

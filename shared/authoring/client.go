@@ -158,7 +158,7 @@ func newClient(endpoint string, opts *ClientOptions) (*Client, bool, error) {
 	allowHTTP := false
 	if u.Scheme == "http" {
 		if !isLoopback(u.Hostname()) && !opts.InsecureAllowHTTP {
-			return nil, false, fmt.Errorf("authoring: endpoint %s is plain http on a non-loopback host: use https (or set InsecureAllowHTTP for a test double)", redactURL(u))
+			return nil, false, fmt.Errorf("authoring: endpoint %s is plain http on a non-loopback host: use https (plain http is accepted only to localhost, for emulators)", redactURL(u))
 		}
 		allowHTTP = true
 	}

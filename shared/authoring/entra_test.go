@@ -72,6 +72,9 @@ func TestNoCredentialOverPlainHTTP(t *testing.T) {
 	// A non-loopback http endpoint is refused unless explicitly allowed.
 	if _, err := NewKeyClient("http://contoso.example", langsync.Secret("k"), nil); err == nil {
 		t.Fatal("key over plain http accepted")
+	} else if msg := err.Error(); strings.Contains(msg, "InsecureAllowHTTP") || !strings.Contains(msg, "use https") {
+		// The user cannot set the internal option: the message says what they can do.
+		t.Errorf("message %q names an internal option or lacks the fix", msg)
 	}
 	if _, err := NewKeyClient("http://contoso.example", langsync.Secret("k"), &ClientOptions{InsecureAllowHTTP: true}); err != nil {
 		t.Fatalf("InsecureAllowHTTP: %v", err)

@@ -209,10 +209,24 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	}
 	cfg, err := Parse(data, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		return nil, &loadError{path: path, err: err}
 	}
 	return cfg, nil
 }
+
+// loadError puts the file name after Parse's "config: " prefix instead of
+// in front of it ("config: cfg/x.yaml: not valid YAML", not "config:
+// cfg/x.yaml: config: not valid YAML"); errors.Is/As still see Parse's error.
+type loadError struct {
+	path string
+	err  error
+}
+
+func (e *loadError) Error() string {
+	return "config: " + e.path + ": " + strings.TrimPrefix(e.err.Error(), "config: ")
+}
+
+func (e *loadError) Unwrap() error { return e.err }
 
 // flowVarRE finds an unquoted ${VAR} inside a flow collection on one line.
 var flowVarRE = regexp.MustCompile(`[{\[][^\n]*[:,\[]\s*\$\{`)
@@ -230,7 +244,7 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 		if flowVarRE.Match(data) {
 			hint = ` (a ${VAR} inside { } or [ ] must be quoted: key: "${VAR}")`
 		}
-		return nil, fmt.Errorf("config: not valid YAML or JSON%s: %w", hint, err)
+		return nil, fmt.Errorf("config: not valid YAML or JSON%s: %w", hint, yamlErrorLine(data, err))
 	}
 	if doc.Kind == 0 {
 		return nil, errors.New("config: empty config (want resources, projects and store)")
@@ -349,3 +363,38 @@ func (c *Config) ResourceNames() []string {
 	sortStrings(names)
 	return names
 }
+
+// yamlLineRE is the "yaml: line N: " prefix of a yaml.v3 syntax error.
+var yamlLineRE = regexp.MustCompile(`^yaml: line \d+: `)
+
+// yamlErrorLine points a syntax error at the line that has it. yaml.v3
+// reports the line where the enclosing mapping starts (an indentation
+// mistake on line 4 is "line 1"), so find the shortest prefix of the text
+// that fails with the same problem: its last line is the culprit. If none
+// does, the parser's own error is kept.
+func yamlErrorLine(data []byte, err error) error {
+	problem := yamlLineRE.ReplaceAllString(err.Error(), "")
+	if problem == err.Error() {
+		return err
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		var n yaml.Node
+		perr := yaml.Unmarshal(prefix, &n)
+		if perr != nil && yamlLineRE.ReplaceAllString(perr.Error(), "") == problem {
+			return &yamlLineError{line: i + 1, problem: problem, err: err}
+		}
+	}
+	return err
+}
+
+type yamlLineError struct {
+	line    int
+	problem string
+	err     error
+}
+
+func (e *yamlLineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.problem) }
+func (e *yamlLineError) Unwrap() error { return e.err }

@@ -311,7 +311,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		if ops.snapshot != nil {
 			before, err := ops.snapshot(ctx)
 			if err != nil {
-				return time.Time{}, fmt.Errorf("reading the target before starting a %s job: %w", ops.kind, err)
+				return time.Time{}, fmt.Errorf("reading the target before starting %s job: %w", aJob(string(ops.kind)), err)
 			}
 			s.Before = before
 		}
@@ -338,7 +338,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			if ops.recover != nil {
 				job, done, err := ops.recover(ctx, s.Before)
 				if err != nil {
-					return time.Time{}, fmt.Errorf("looking for a %s job started before a crash: %w", ops.kind, err)
+					return time.Time{}, fmt.Errorf("looking for %s job started before a crash: %w", aJob(string(ops.kind)), err)
 				}
 				switch {
 				case done:
@@ -477,7 +477,7 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		x.callStarted = x.p.clock.Now()
 		js, err := c.Poll(ctx, *s.Job)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("polling %s job: %w", ops.kind, err)
+			return time.Time{}, fmt.Errorf("polling the %s job: %w", ops.kind, err)
 		}
 		if js.Status == langsync.JobSucceeded {
 			if ops.done != nil {
@@ -725,7 +725,7 @@ func (x *exec) backup(ctx context.Context, s *langsync.Step) error {
 	}
 	m.Backup, m.Fingerprint, m.StorageContainer = res.Key, res.Fingerprint, res.Container
 	if res.Created {
-		s.Note = fmt.Sprintf("backup %s (%d documents)", res.Key, res.Documents)
+		s.Note = fmt.Sprintf("backup %s (%s)", res.Key, plural(res.Documents, "document"))
 	} else {
 		s.Note = fmt.Sprintf("unchanged since backup %s; no new backup written", res.Key)
 	}
@@ -826,7 +826,7 @@ func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
 	if err != nil {
 		return fmt.Errorf("writing documents to %s storage: %w", s.Target, err)
 	}
-	s.Note = fmt.Sprintf("%d documents written to container %q", n, m.StorageContainer)
+	s.Note = fmt.Sprintf("%s written to container %q", plural(n, "document"), m.StorageContainer)
 	return nil
 }
 
@@ -1201,4 +1201,20 @@ func short(fp string) string {
 		return fp[:12]
 	}
 	return fp
+}
+
+// aJob is "a train job", "an import job": the article for a job kind.
+func aJob(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiouAEIOU", rune(kind[0])) {
+		return "an " + kind + " job"
+	}
+	return "a " + kind + " job"
+}
+
+// plural is "1 document", "2 documents" for progress lines and notes.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

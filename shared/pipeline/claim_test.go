@@ -324,3 +324,22 @@ func TestEarlyWakeWritesNothing(t *testing.T) {
 		t.Error("an early wake-up wrote the run")
 	}
 }
+
+func TestAJobArticle(t *testing.T) {
+	for kind, want := range map[string]string{"import": "an import job", "export": "an export job", "train": "a train job", "deploy": "a deploy job"} {
+		if got := aJob(kind); got != want {
+			t.Errorf("aJob(%q) = %q, want %q", kind, got, want)
+		}
+	}
+}
+
+func TestPlural(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want string
+	}{{0, "0 documents"}, {1, "1 document"}, {2, "2 documents"}} {
+		if got := plural(tt.n, "document"); got != tt.want {
+			t.Errorf("plural(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
