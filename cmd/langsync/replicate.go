@@ -27,7 +27,7 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 	target := fs.String("target", "", "replicate only to this target resource")
 	asJSON := fs.Bool("json", false, "print the finished runs as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)

@@ -20,7 +20,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "decide only; start no run")
 	asJSON := fs.Bool("json", false, "print decisions and runs as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)
