@@ -92,12 +92,13 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "run %s %s, having read the source before this request; following with run %s for %s\n", from.ID, from.Phase, to.Run, pairList(to.Pairs))
 	})
 	runs = uniqueRuns(runs)
-	return reportRuns(env, runs, derr, *asJSON)
+	return reportRuns(env, runs, derr, *asJSON, true)
 }
 
-// reportRuns prints the finished runs and fails when one failed.
-func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
-	if asJSON {
+// reportRuns prints the finished runs (as JSON, only when printJSON: a caller
+// that printed its own document passes false) and fails when one failed.
+func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON, printJSON bool) error {
+	if asJSON && printJSON {
 		var out []*langsync.Run
 		for _, r := range runs {
 			if r != nil {

@@ -64,7 +64,9 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	if err := reportRuns(env, runs, derr, *asJSON); err != nil {
+	// With --json the one document above already holds the runs; reportRuns
+	// must only judge them, or stdout would carry a second document.
+	if err := reportRuns(env, runs, derr, *asJSON, !*asJSON); err != nil {
 		return err
 	}
 	for _, d := range res.Decisions {
