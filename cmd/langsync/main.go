@@ -60,6 +60,7 @@ func commands() []Command {
 		localCommand(),
 		demoCommand(),
 		serveCommand(),
+		completionCommand(),
 	}
 }
 
