@@ -106,3 +106,17 @@ func TestVersionFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupsSubcommandHelp: `backups <sub> --help` is that subcommand's
+// help (exit 0, stdout), not the general backups help.
+func TestBackupsSubcommandHelp(t *testing.T) {
+	for _, sub := range []string{"list", "show", "verify", "prune", "quarantine", "unquarantine", "delete"} {
+		code, stdout, stderr := runCLI(t, nil, "backups", sub, "--help")
+		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: langsync backups "+sub+" ") {
+			t.Errorf("backups %s --help: exit %d stdout %q stderr %q", sub, code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "list|show|verify") {
+			t.Errorf("backups %s --help printed the general help:\n%s", sub, stdout)
+		}
+	}
+}
