@@ -48,6 +48,9 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 	reason := fs.String("reason", "", "quarantine: why the backup is set aside (required)")
 	yes := fs.Bool("yes", false, "delete: confirm the deletion (it cannot be undone)")
 	force := fs.Bool("force", false, "delete: delete even the newest verified backup of its project and model")
+	if backupsSubHelp(env, fs, args) {
+		return nil
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -88,7 +88,7 @@ func parseDemo(env *Env, args []string) (*demo, error) {
 	keep := fs.Bool("keep", false, "keep the work directory")
 	az := fs.String("azurite", "", "azurite-blob `path` (default $LANGSYNC_AZURITE, else .ci/node_modules/.bin/azurite-blob; `make deps` installs it)")
 	train := fs.Duration("train-duration", time.Second, "how long a training job takes on the emulators")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if *train < 0 {

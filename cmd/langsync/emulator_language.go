@@ -48,7 +48,7 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	fs.StringVar(&f.faults, "faults", "", "faults from the start, e.g. ratelimit,throttle=0.1,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7")
 	fs.StringVar(&f.name, "name", "emulator", "resource `name` (for logs)")
 	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return nil, emulator.Options{}, err
 	}
 	hint := "langsync emulator language --help"

@@ -34,7 +34,7 @@ func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, 
 	config := fs.String("config", "", "queues from a `Config.json` in the format of Microsoft's Service Bus emulator (instead of --queues and the per-queue flags)")
 	key := fs.String("key", "", "SAS `key` clients must sign tokens with (key name RootManageSharedAccessKey); default: any token is accepted")
 	verbose := fs.Bool("verbose", false, "log broker events to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return sbemulator.Options{}, false, err
 	}
 	hint := "langsync emulator servicebus --help"

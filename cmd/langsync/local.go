@@ -28,7 +28,7 @@ func runLocal(ctx context.Context, env *Env, args []string) error {
 	workers := fs.Int("workers", 2, "wake-ups handled at once")
 	format := fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	verbose := fs.Bool("v", false, "also log job polls and wake-ups (debug)")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -59,6 +60,7 @@ func commands() []Command {
 		localCommand(),
 		demoCommand(),
 		serveCommand(),
+		completionCommand(),
 	}
 }
 
@@ -76,6 +78,9 @@ func main() {
 // run dispatches to a subcommand and maps its error to an exit code and a
 // one-line message (plus a hint for usage errors).
 func run(ctx context.Context, env *Env, args []string) int {
+	if len(args) > 0 && args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printMainUsage(env.Stdout)
 		if len(args) == 0 {
@@ -135,17 +140,23 @@ func usagef(hint, format string, a ...any) error {
 	return &UsageError{Message: fmt.Sprintf(format, a...), Hint: hint}
 }
 
+// helpPrinters holds each flag set's help printer; parseFlags calls it only
+// for -h/--help, so a parse error never dumps the usage (issue 14, item 9).
+var helpPrinters sync.Map // *flag.FlagSet -> func()
+
 // newFlagSet returns a flag set that prints usage to stdout on --help and
-// never exits the process itself.
+// never exits the process itself nor prints anything on a parse error (the
+// caller reports the error once, via exitCode).
 func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		fs.SetOutput(env.Stdout)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	helpPrinters.Store(fs, func() {
 		fmt.Fprintf(env.Stdout, "Usage: langsync %s\n\nFlags:\n", strings.TrimSpace(usage))
+		fs.SetOutput(env.Stdout)
 		fs.PrintDefaults()
-		fs.SetOutput(env.Stderr)
-	}
+		fs.SetOutput(io.Discard)
+	})
 	return fs
 }
 
@@ -156,6 +167,9 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if p, ok := helpPrinters.Load(fs); ok {
+					p.(func())()
+				}
 				return nil, err
 			}
 			return nil, &UsageError{Message: err.Error(), Hint: "langsync " + fs.Name() + " --help"}
@@ -170,4 +184,22 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+// parseNoArgs is parseFlags for a command that takes no positional
+// arguments: a stray word is a usage error before anything starts, so
+// `replicate Tickets` cannot silently replicate every project.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		hint := "langsync " + fs.Name() + " --help"
+		if fs.Lookup("project") != nil {
+			return usagef(hint, "unexpected argument %q (did you mean --project %s?)", pos[0], pos[0])
+		}
+		return usagef(hint, "unexpected argument %q: %s takes no arguments", pos[0], fs.Name())
+	}
+	return nil
 }

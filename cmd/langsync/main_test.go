@@ -57,3 +57,66 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestStrayArgumentIsUsageError: a command that takes no positional
+// arguments rejects one (exit 2) before loading config or starting anything.
+func TestStrayArgumentIsUsageError(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replicate", "--config", "nope.yaml", "Tickets"}, `unexpected argument "Tickets" (did you mean --project Tickets?)`},
+		{[]string{"sync", "--config", "nope.yaml", "Tickets"}, `unexpected argument "Tickets"`},
+		{[]string{"status", "--config", "nope.yaml", "x"}, `unexpected argument "x"`},
+		{[]string{"restore", "--config", "nope.yaml", "x"}, `unexpected argument "x"`},
+		{[]string{"local", "--config", "nope.yaml", "x"}, `unexpected argument "x"`},
+		{[]string{"version", "x"}, `unexpected argument "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, nil, tt.args...)
+			if code != exitUsage || !strings.Contains(stderr, tt.want) || stdout != "" {
+				t.Fatalf("exit=%d stdout=%q stderr=%q; want exit 2 and %q", code, stdout, stderr, tt.want)
+			}
+			if strings.Contains(stderr, "nope.yaml") {
+				t.Fatalf("config was read before the argument check: %q", stderr)
+			}
+		})
+	}
+}
+
+// TestUnknownFlagReportedOnce: the error once on stderr plus a hint, no
+// usage dump on stdout.
+func TestUnknownFlagReportedOnce(t *testing.T) {
+	code, stdout, stderr := runCLI(t, nil, "status", "--nope")
+	if code != exitUsage || stdout != "" {
+		t.Fatalf("exit=%d stdout=%q, want 2 and empty stdout", code, stdout)
+	}
+	want := "langsync status: flag provided but not defined: -nope\nTry: langsync status --help\n"
+	if stderr != want {
+		t.Fatalf("stderr=%q, want %q", stderr, want)
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		code, stdout, stderr := runCLI(t, nil, args...)
+		if code != exitOK || !strings.HasPrefix(stdout, "langsync ") || stderr != "" {
+			t.Fatalf("%v: exit=%d stdout=%q stderr=%q", args, code, stdout, stderr)
+		}
+	}
+}
+
+// TestBackupsSubcommandHelp: `backups <sub> --help` is that subcommand's
+// help (exit 0, stdout), not the general backups help.
+func TestBackupsSubcommandHelp(t *testing.T) {
+	for _, sub := range []string{"list", "show", "verify", "prune", "quarantine", "unquarantine", "delete"} {
+		code, stdout, stderr := runCLI(t, nil, "backups", sub, "--help")
+		if code != exitOK || stderr != "" || !strings.HasPrefix(stdout, "Usage: langsync backups "+sub+" ") {
+			t.Errorf("backups %s --help: exit %d stdout %q stderr %q", sub, code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "list|show|verify") {
+			t.Errorf("backups %s --help printed the general help:\n%s", sub, stdout)
+		}
+	}
+}

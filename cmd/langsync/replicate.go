@@ -28,7 +28,7 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 	target := fs.String("target", "", "replicate only to this target resource")
 	asJSON := fs.Bool("json", false, "print the finished runs as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)
@@ -117,12 +117,13 @@ func runReplicate(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "run %s %s, having read the source before this request; following with run %s for %s\n", from.ID, from.Phase, to.Run, pairList(to.Pairs))
 	})
 	runs = uniqueRuns(runs)
-	return reportRuns(env, runs, derr, *asJSON)
+	return reportRuns(env, runs, derr, *asJSON, true)
 }
 
-// reportRuns prints the finished runs and fails when one failed.
-func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON bool) error {
-	if asJSON {
+// reportRuns prints the finished runs (as JSON, only when printJSON: a caller
+// that printed its own document passes false) and fails when one failed.
+func reportRuns(env *Env, runs []*langsync.Run, derr error, asJSON, printJSON bool) error {
+	if asJSON && printJSON {
 		var out []*langsync.Run
 		for _, r := range runs {
 			if r != nil {

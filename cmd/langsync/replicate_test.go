@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,35 @@ store: %q
 	var runs []map[string]any
 	if code != exitOK || json.Unmarshal([]byte(stdout), &runs) != nil || len(runs) != 1 || runs[0]["phase"] != "succeeded" {
 		t.Errorf("replicate --json exit %d: %s", code, stdout)
+	}
+
+	// Issue 14 item 1: every --json prints exactly one JSON document.
+	for _, args := range [][]string{
+		{"sync", "--config", cfgPath, "--json"},
+		{"sync", "--config", cfgPath, "--json", "--dry-run"},
+		{"status", "--config", cfgPath, "--json"},
+		{"replicate", "--config", cfgPath, "--json"},
+		{"backups", "list", "--config", cfgPath, "--json"},
+	} {
+		code, stdout, stderr := runCLI(t, env, args...)
+		if code != exitOK {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+		assertOneJSONDocument(t, strings.Join(args, " "), stdout)
+	}
+}
+
+// assertOneJSONDocument fails unless out is exactly one JSON value.
+func assertOneJSONDocument(t *testing.T, what, out string) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Errorf("%s: stdout is not JSON (%v):\n%s", what, err, out)
+		return
+	}
+	if err := dec.Decode(&v); err != io.EOF {
+		t.Errorf("%s: stdout holds more than one JSON document (%v):\n%s", what, err, out)
 	}
 }
 

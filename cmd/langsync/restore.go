@@ -38,7 +38,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing; exit 1 if the plan contains STOP (the restore would refuse)")
 	asJSON := fs.Bool("json", false, "print the plan and the finished run as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	hint := "langsync restore --help"

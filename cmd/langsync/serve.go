@@ -51,7 +51,7 @@ string, or NAME.servicebus.windows.net with managed identity; also read
 from LANGSYNC_SERVICEBUS__fullyQualifiedNamespace). Logs are JSON lines on
 stdout with run, project and step.`)
 	grace := fs.Duration("grace", 30*time.Second, "how long in-flight invocations may finish after a stop signal")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *grace < 0 {

@@ -18,7 +18,7 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "status", "status --config F [--json]")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)

@@ -20,7 +20,7 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 	dry := fs.Bool("dry-run", false, "decide only; start no run")
 	asJSON := fs.Bool("json", false, "print decisions and runs as JSON")
 	verbose := fs.Bool("v", false, "log every action to stderr")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env, *cfgPath)
@@ -64,7 +64,9 @@ func runSync(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	if err := reportRuns(env, runs, derr, *asJSON); err != nil {
+	// With --json the one document above already holds the runs; reportRuns
+	// must only judge them, or stdout would carry a second document.
+	if err := reportRuns(env, runs, derr, *asJSON, !*asJSON); err != nil {
 		return err
 	}
 	for _, d := range res.Decisions {

@@ -12,7 +12,7 @@ func versionCommand() Command {
 		Summary: "print the version",
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			fs := newFlagSet(env, "version", "version")
-			if _, err := parseFlags(fs, args); err != nil {
+			if err := parseNoArgs(fs, args); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "langsync %s %s/%s\n", Version, runtime.GOOS, runtime.GOARCH)
