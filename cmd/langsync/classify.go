@@ -75,6 +75,11 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	}
 	if len(texts) == 1 && texts[0] == "-" {
 		if texts, err = classifyReadLines(env.Stdin); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				// One line is one document; the service caps a request at
+				// MaxChars, so a longer line can never be sent as it is.
+				return usagef(hint, "text %d on stdin (one line) is longer than %d bytes (one line is one text; the service accepts at most %d characters per request): split it into several lines or shorten it", len(texts)+1, classifyMaxLine, predict.MaxChars)
+			}
 			return fmt.Errorf("reading texts from stdin: %w", err)
 		}
 		if len(texts) == 0 {
@@ -271,11 +276,16 @@ func classifyBatches(texts []string) [][]string {
 	return out
 }
 
-// classifyReadLines reads one text per non-empty line.
+// classifyMaxLine is the longest stdin line read: MaxChars characters of up
+// to 4 UTF-8 bytes each.
+const classifyMaxLine = predict.MaxChars * 4
+
+// classifyReadLines reads one text per non-empty line. On a line longer than
+// classifyMaxLine it returns the texts before it and bufio.ErrTooLong.
 func classifyReadLines(r io.Reader) ([]string, error) {
 	var out []string
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), predict.MaxChars*4)
+	sc.Buffer(make([]byte, 0, 64*1024), classifyMaxLine)
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" {
 			out = append(out, line)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/predict"
 	"github.com/langsync/langsync/shared/sample"
 )
 
@@ -156,5 +158,25 @@ func TestClassifyBatches(t *testing.T) {
 	big := []string{strings.Repeat("a", 100000), strings.Repeat("b", 100000)}
 	if b := classifyBatches(big); len(b) != 2 {
 		t.Fatalf("125,000-character limit not applied: %d batches", len(b))
+	}
+}
+
+// TestClassifyStdinLineTooLong: a stdin line beyond the read limit is a usage
+// error naming the limit and what to do, not bufio's "token too long".
+func TestClassifyStdinLineTooLong(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
+	os.WriteFile(cfg, []byte(`resources:
+  primary: { endpoint: "http://127.0.0.1:1", key: k }
+  secondary: { endpoint: "http://127.0.0.1:2", key: k }
+projects:
+  - { name: Tickets, source: primary, targets: [secondary], deployments: [a] }
+store: `+t.TempDir()+"\n"), 0o644)
+	in := "short text\n" + strings.Repeat("x", predict.MaxChars*4+1) + "\n"
+	var stdout, stderr bytes.Buffer
+	e := &Env{Stdin: strings.NewReader(in), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, []string{"classify", "--config", cfg, "--project", "Tickets", "--kind", "single", "-"})
+	want := fmt.Sprintf("text 2 on stdin (one line) is longer than %d bytes", predict.MaxChars*4)
+	if code != exitUsage || !strings.Contains(stderr.String(), want) || !strings.Contains(stderr.String(), "split it") || strings.Contains(stderr.String(), "token too long") {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q with what to do", code, stderr.String(), want)
 	}
 }
