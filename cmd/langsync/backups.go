@@ -19,25 +19,8 @@ func backupsCommand() Command {
 	return Command{Name: "backups", Summary: "list, show, verify, prune, quarantine and delete backups in the backup container", Run: runBackups}
 }
 
-const backupsUsage = `backups list|show|verify|prune|quarantine|unquarantine|delete --config F [--project P] [--json]
-
-  list                        the backups, oldest first; quarantined ones are marked
-  show ID                     one backup's manifest (downloads and verifies it)
-  verify [ID...]              re-read backups and check them as restore reads them (default: all of
-                              --project, or all); one that fails is quarantined
-  prune [--dry-run] [--reverify] [--keep-last N] [--keep-days D]
-                              apply the retention policy (config retention, or the flags): only verified
-                              backups count, the newest verified backup of each project and model stays,
-                              and a backup that fails verification is quarantined, never deleted
-  quarantine ID --reason R    set a backup aside: kept, but never reused, restored by time or pruned
-  unquarantine ID             take a backup out of quarantine (it is verified again before use)
-  delete ID --yes [--force]   delete one backup, quarantined or not; the newest verified backup of a
-                              project and model only with --force
-
-ID is a blob name (<source>/<project>/<time>-<sha>.tar.gz) or, with --project, <time>-<sha>.`
-
 func runBackups(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "backups", backupsUsage)
+	fs := newFlagSet(env, "backups")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	project := fs.String("project", "", "only this project")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -52,11 +35,25 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	pos, err := parseFlags(fs, args)
+	if ue := (*UsageError)(nil); errors.As(err, &ue) && len(args) > 0 && manual["backups "+args[0]].Synopsis != "" {
+		ue.Hint = "langsync backups " + args[0] + " --help"
+	}
 	if err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// The subcommands share one flag set; a flag that does not apply to
+	// this one is a mistake, not something to ignore.
+	if len(pos) > 0 {
+		if p, ok := manual["backups "+pos[0]]; ok {
+			for name := range set {
+				if !keep(p.Flags, name) {
+					return usagef("langsync backups "+pos[0]+" --help", "--%s does not apply to backups %s", name, pos[0])
+				}
+			}
+		}
+	}
 	if len(pos) == 0 {
 		return usagef("langsync backups --help", "missing subcommand: list, show, verify, prune, quarantine, unquarantine or delete")
 	}

@@ -32,7 +32,7 @@ var classifyKinds = map[string]langsync.ProjectKind{
 }
 
 func runClassify(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "classify", "classify --config F --project P --deployment D [--kind single|multi|ner] [--json] TEXT...|-")
+	fs := newFlagSet(env, "classify")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	project := fs.String("project", "", "project name (as configured)")
 	deployment := fs.String("deployment", "", "deployment name (default: the project's only configured deployment)")

@@ -83,7 +83,7 @@ type demoPrediction struct {
 }
 
 func parseDemo(env *Env, args []string) (*demo, error) {
-	fs := newFlagSet(env, "demo", "demo [--dir D] [--keep] [--azurite PATH] [--train-duration 1s]")
+	fs := newFlagSet(env, "demo")
 	dir := fs.String("dir", "", "work `directory` for the config, documents and logs (default: a new temporary one, removed at the end)")
 	keep := fs.Bool("keep", false, "keep the work directory")
 	az := fs.String("azurite", "", "azurite-blob `path` (default $LANGSYNC_AZURITE, else .ci/node_modules/.bin/azurite-blob; `make deps` installs it)")

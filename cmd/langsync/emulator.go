@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 )
@@ -16,23 +15,24 @@ type emulatorKind struct {
 
 var emulatorKinds = map[string]emulatorKind{}
 
+func emulatorNames() []string {
+	var names []string
+	for n := range emulatorKinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 func emulatorCommand() Command {
 	return Command{
 		Name:    "emulator",
 		Summary: "run a local stand-in for an Azure service (language, servicebus)",
 		Run: func(ctx context.Context, env *Env, args []string) error {
-			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-				var names []string
-				for n := range emulatorKinds {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				fmt.Fprintf(env.Stdout, "Usage: langsync emulator <%s> [flags]\n\n", strings.Join(names, "|"))
-				for _, n := range names {
-					fmt.Fprintf(env.Stdout, "  %-11s %s\n", n, emulatorKinds[n].Summary)
-				}
+			if len(args) == 0 || isHelp(args[0]) {
+				printPage(env.Stdout, "emulator", nil)
 				if len(args) == 0 {
-					return usagef("langsync emulator --help", "which emulator? (%s)", strings.Join(names, ", "))
+					return usagef("langsync emulator --help", "which emulator? (%s)", strings.Join(emulatorNames(), ", "))
 				}
 				return nil
 			}

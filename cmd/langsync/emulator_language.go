@@ -36,8 +36,7 @@ type languageEmulatorFlags struct {
 
 func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags, emulator.Options, error) {
 	f := &languageEmulatorFlags{}
-	fs := newFlagSet(env, "emulator language", `emulator language --key KEY [--addr 127.0.0.1:7001] [--docs-dir DIR | --storage CONN] [--data-dir DIR]
-                         [--job-duration export=200ms,import=200ms,train=2s,deploy=500ms] [--faults ...]`)
+	fs := newFlagSet(env, "emulator language")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:7001", "`host:port` to listen on (port 0 picks a free one)")
 	fs.Var(&f.keys, "key", "subscription `key` to accept (repeatable; required)")
 	fs.Var(&f.tokens, "token", "Entra ID bearer `token` to accept as Authorization: Bearer (repeatable; for tests of the Entra path)")

@@ -21,9 +21,7 @@ func init() {
 
 // parseServiceBusEmulatorFlags turns the command line into server options.
 func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, bool, error) {
-	fs := newFlagSet(env, "emulator servicebus", `emulator servicebus [--addr 127.0.0.1:5672] [--queues langsync-export,...]
-                           [--max-delivery-count 10] [--lock-duration 1m] [--duplicate-window 10m] [--key KEY]
-                           [--config Config.json]`)
+	fs := newFlagSet(env, "emulator servicebus")
 	addr := fs.String("addr", "127.0.0.1:5672", "`host:port` to listen on (port 0 picks a free one); plain TCP, no TLS")
 	queues := fs.String("queues", strings.Join(sbemulator.LangsyncQueues, ","), "comma-separated queue `names` (each gets a $DeadLetterQueue)")
 	maxDelivery := fs.Int("max-delivery-count", sbemulator.DefaultMaxDeliveryCount, "deliveries before a message is dead-lettered")

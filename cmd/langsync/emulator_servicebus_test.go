@@ -27,7 +27,7 @@ func TestEmulatorServiceBusUsage(t *testing.T) {
 		{"EmptyQueueName", []string{"--queues", "a,,b"}, exitUsage, "has an empty name"},
 		{"TwiceQueue", []string{"--queues", "a,a"}, exitUsage, `names "a" twice`},
 		{"BadQueueName", []string{"--addr", "127.0.0.1:0", "--queues", "a$b"}, exitFailed, "invalid queue name"},
-		{"BadFlag", []string{"--nope"}, exitUsage, "flag provided but not defined"},
+		{"BadFlag", []string{"--nope"}, exitUsage, "unknown flag --nope"},
 		{"ConfigAndQueues", []string{"--config", "x.json", "--queues", "a", "--lock-duration", "2m"}, exitUsage, "--config sets the queues; drop --lock-duration, --queues"},
 		{"ConfigMissing", []string{"--config", "testdata/does-not-exist.json"}, exitUsage, "--config: open testdata/does-not-exist.json"},
 		{"ConfigLoadedBadAddr", []string{"--config", "../../shared/sbemulator/testdata/Config.json", "--addr", "256.0.0.1:0"}, exitFailed, "listening on 256.0.0.1:0"},

@@ -24,22 +24,13 @@ var newEnqueueSender = func(setting string) (enqueueSender, error) {
 	return queue.NewServiceBus(setting, nil)
 }
 
-const enqueueUsage = `enqueue replicate --project P [--source S] [--targets T1,T2] [--servicebus S]
-       langsync enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--replace] [--servicebus S]
-
-Sends a request message to Service Bus for the Azure Functions app:
-replicate -> langsync-export ({"project":...}), restore -> langsync-import
-({"backup":...} or {"project":...,"at":...}). The Service Bus is
-LANGSYNC_SERVICEBUS (a connection string, or NAME.servicebus.windows.net
-with DefaultAzureCredential) unless --servicebus is given.`
-
 func enqueueCommand() Command {
 	return Command{
 		Name:    "enqueue",
 		Summary: "send a replicate or restore request to the Functions app's queues",
 		Run: func(ctx context.Context, env *Env, args []string) error {
-			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-				fmt.Fprintf(env.Stdout, "Usage: langsync %s\n", enqueueUsage)
+			if len(args) == 0 || isHelp(args[0]) {
+				printPage(env.Stdout, "enqueue", nil)
 				if len(args) == 0 {
 					return usagef("langsync enqueue --help", "which request? (replicate, restore)")
 				}
@@ -57,7 +48,7 @@ func enqueueCommand() Command {
 }
 
 func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "enqueue replicate", "enqueue replicate --project P [--source S] [--targets T1,T2] [--servicebus S]")
+	fs := newFlagSet(env, "enqueue replicate")
 	project := fs.String("project", "", "source project to replicate now (required)")
 	source := fs.String("source", "", "source resource (default: every configured source of the project)")
 	targets := fs.String("targets", "", "comma-separated target resources (default: every configured target)")
@@ -82,7 +73,7 @@ func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
 }
 
 func enqueueRestore(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "enqueue restore", "enqueue restore (--backup ID | --project P --at TIME) --target R [--as NAME] [--replace] [--servicebus S]")
+	fs := newFlagSet(env, "enqueue restore")
 	backup := fs.String("backup", "", "backup id (its blob name in the backup container)")
 	project := fs.String("project", "", "project whose newest backup at or before --at is restored")
 	at := fs.String("at", "", "point in time: RFC 3339 (e.g. 2026-11-20T00:00:00Z), or a date 2026-11-20 meaning its end, UTC")

@@ -22,7 +22,7 @@ var localRestorer func(*app.App) local.Restorer
 var localAppOptions func(*app.Options)
 
 func runLocal(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "local", "local --config F [--sync-now] [--workers N] [--log-format auto|text|json] [-v]")
+	fs := newFlagSet(env, "local")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml); store: a directory keeps state and backups on this machine")
 	syncNow := fs.Bool("sync-now", false, "run the change check once at start-up, before the schedule first fires")
 	workers := fs.Int("workers", 2, "wake-ups handled at once")

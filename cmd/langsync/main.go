@@ -124,7 +124,7 @@ func printMainUsage(w io.Writer) {
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-10s %s\n", c.Name, c.Summary)
 	}
-	fmt.Fprintf(w, "\nRun 'langsync <command> --help' for a command's flags.\nExit codes: 0 success, 1 the operation failed, 2 usage or config error.\n")
+	fmt.Fprintf(w, "\nRun 'langsync <command> --help' for a command's manual: flags, examples, exit codes.\nExit codes: 0 success; 1 the operation failed; 2 usage or config error; 130 interrupted.\n")
 }
 
 // UsageError is a bad command line or configuration: exit code 2.
@@ -144,19 +144,15 @@ func usagef(hint, format string, a ...any) error {
 // for -h/--help, so a parse error never dumps the usage (issue 14, item 9).
 var helpPrinters sync.Map // *flag.FlagSet -> func()
 
-// newFlagSet returns a flag set that prints usage to stdout on --help and
-// never exits the process itself nor prints anything on a parse error (the
-// caller reports the error once, via exitCode).
-func newFlagSet(env *Env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// newFlagSet returns the flag set of the command at path ("backups", "project
+// show"): --help prints its manual page (help.go) to stdout; it never exits
+// the process itself nor prints anything on a parse error (the caller
+// reports the error once, via exitCode).
+func newFlagSet(env *Env, path string) *flag.FlagSet {
+	fs := flag.NewFlagSet(path, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	helpPrinters.Store(fs, func() {
-		fmt.Fprintf(env.Stdout, "Usage: langsync %s\n\nFlags:\n", strings.TrimSpace(usage))
-		fs.SetOutput(env.Stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	})
+	helpPrinters.Store(fs, func() { printPage(env.Stdout, path, fs) })
 	return fs
 }
 
@@ -172,7 +168,13 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 				}
 				return nil, err
 			}
-			return nil, &UsageError{Message: err.Error(), Hint: "langsync " + fs.Name() + " --help"}
+			msg := err.Error()
+			// The flag package names a flag with one dash whatever the
+			// user typed; say it as documented.
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+				msg = "unknown flag --" + name
+			}
+			return nil, &UsageError{Message: msg, Hint: "langsync " + fs.Name() + " --help"}
 		}
 		args = fs.Args()
 		if len(args) == 0 {

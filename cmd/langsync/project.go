@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,9 +24,7 @@ import (
 
 // projectSub is one `langsync project <sub>` command.
 type projectSub struct {
-	usage   string // after "langsync project "
-	summary string
-	run     func(ctx context.Context, pc *projectCtx) error
+	run func(ctx context.Context, pc *projectCtx) error
 	// flags adds the subcommand's own flags.
 	flags func(fs *flag.FlagSet, o *projectOpts)
 	// args is the number of positional arguments.
@@ -49,20 +48,15 @@ type projectCtx struct {
 	client *authoring.Client
 }
 
-const connFlags = "--endpoint URL --key KEY [--api-version V] [--json]"
-
 func projectSubs() map[string]projectSub {
 	return map[string]projectSub{
 		"list": {
-			usage: "list " + connFlags, summary: "list the resource's projects",
 			run: projectList,
 		},
 		"show": {
-			usage: "show PROJECT " + connFlags, summary: "show a project with its models and deployments",
 			run: projectShow, args: 1,
 		},
 		"export": {
-			usage: "export PROJECT [--model LABEL] [-o FILE] " + connFlags, summary: "export a project's JSON (to FILE or stdout)",
 			run: projectExport, args: 1,
 			flags: func(fs *flag.FlagSet, o *projectOpts) {
 				fs.StringVar(&o.model, "model", "", "export the data the trained model `LABEL` was trained on (api-version 2023-04-01+)")
@@ -70,11 +64,9 @@ func projectSubs() map[string]projectSub {
 			},
 		},
 		"import": {
-			usage: "import PROJECT FILE " + connFlags, summary: "import an exported project JSON into PROJECT",
 			run: projectImport, args: 2,
 		},
 		"train": {
-			usage: "train PROJECT --model LABEL [--config-version V] [--eval percentage|manual] [--split N] " + connFlags, summary: "train a model",
 			run: projectTrain, args: 1,
 			flags: func(fs *flag.FlagSet, o *projectOpts) {
 				fs.StringVar(&o.model, "model", "", "the model `LABEL` to train (required)")
@@ -84,20 +76,16 @@ func projectSubs() map[string]projectSub {
 			},
 		},
 		"deploy": {
-			usage: "deploy PROJECT DEPLOYMENT --model LABEL " + connFlags, summary: "deploy a trained model",
 			run: projectDeploy, args: 2,
 			flags: func(fs *flag.FlagSet, o *projectOpts) {
 				fs.StringVar(&o.model, "model", "", "the trained model `LABEL` to deploy (required)")
 			},
 		},
 		"delete": {
-			usage: "delete PROJECT " + connFlags, summary: "delete a project",
 			run: projectDelete, args: 1,
 		},
 	}
 }
-
-var projectOrder = []string{"list", "show", "export", "import", "train", "deploy", "delete"}
 
 func projectCommand() Command {
 	return Command{
@@ -105,14 +93,10 @@ func projectCommand() Command {
 		Summary: "drive one Language resource by hand (list, show, export, import, train, deploy, delete)",
 		Run: func(ctx context.Context, env *Env, args []string) error {
 			subs := projectSubs()
-			if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-				fmt.Fprintf(env.Stdout, "Usage: langsync project <%s> [flags]\n\n", strings.Join(projectOrder, "|"))
-				for _, n := range projectOrder {
-					fmt.Fprintf(env.Stdout, "  %-7s %s\n", n, subs[n].summary)
-				}
-				fmt.Fprintf(env.Stdout, "\nEvery subcommand takes %s;\n--endpoint and --key default to $LANGSYNC_ENDPOINT and $LANGSYNC_KEY, or use --entra\n(Microsoft Entra ID). Job commands wait with a progress line on stderr unless --no-wait.\n", connFlags)
+			if len(args) == 0 || isHelp(args[0]) {
+				printPage(env.Stdout, "project", nil)
 				if len(args) == 0 {
-					return usagef("langsync project --help", "which subcommand? (%s)", strings.Join(projectOrder, ", "))
+					return usagef("langsync project --help", "which subcommand? (%s)", strings.Join(manual["project"].Subs, ", "))
 				}
 				return nil
 			}
@@ -126,7 +110,7 @@ func projectCommand() Command {
 }
 
 func runProjectSub(ctx context.Context, env *Env, name string, sub projectSub, args []string) error {
-	fs := newFlagSet(env, "project "+name, "project "+sub.usage)
+	fs := newFlagSet(env, "project "+name)
 	var o projectOpts
 	fs.StringVar(&o.endpoint, "endpoint", "", "the resource `URL`, https://<resource>.cognitiveservices.azure.com (default $LANGSYNC_ENDPOINT)")
 	fs.StringVar(&o.key, "key", "", "the resource `KEY` (default $LANGSYNC_KEY)")
@@ -395,7 +379,14 @@ func projectImport(ctx context.Context, pc *projectCtx) error {
 		return fmt.Errorf("reading the export: %w", err)
 	}
 	defer f.Close()
-	job, err := pc.client.BeginImport(ctx, name, f)
+	// The export names its project; importing "into PROJECT" means under
+	// that name, so the copy is renamed first (the service would refuse a
+	// body whose projectName differs from the URL).
+	var body bytes.Buffer
+	if err := authoring.RenameExport(f, &body, name); err != nil {
+		return fmt.Errorf("reading the export %s: %w", file, err)
+	}
+	job, err := pc.client.BeginImport(ctx, name, bytes.NewReader(body.Bytes()))
 	if err != nil {
 		return err
 	}

@@ -298,7 +298,7 @@ func TestProjectFailedJob(t *testing.T) {
 }
 
 func TestProjectSubcommandHelp(t *testing.T) {
-	for _, sub := range projectOrder {
+	for _, sub := range manual["project"].Subs {
 		code, out, _ := runCLI(t, nil, "project", sub, "--help")
 		if code != exitOK || !strings.Contains(out, "Usage: langsync project "+sub) || !strings.Contains(out, "-endpoint") {
 			t.Errorf("%s --help: exit %d, %q", sub, code, out)

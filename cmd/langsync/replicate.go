@@ -22,7 +22,7 @@ func replicateCommand() Command {
 }
 
 func runReplicate(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "replicate", "replicate --config F [--project P] [--target T] [--json]")
+	fs := newFlagSet(env, "replicate")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	project := fs.String("project", "", "replicate only this project (default: every configured project)")
 	target := fs.String("target", "", "replicate only to this target resource")

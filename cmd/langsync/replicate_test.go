@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/langsync/langsync/shared/emulator"
-	"github.com/langsync/langsync/shared/emulator/emulatortest"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -18,26 +16,8 @@ import (
 // TestReplicateSyncStatusCommands runs the three commands against two
 // emulators with directory storage and a directory store.
 func TestReplicateSyncStatusCommands(t *testing.T) {
-	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Clock: emulator.RealClock()})
-	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Clock: emulator.RealClock()})
-	src.Load(emulatortest.SingleLabelProject("Tickets", "tickets", 12))
-	src.TrainAndDeploy("Tickets", "model1", "production")
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "langsync.yaml")
-	cfg := fmt.Sprintf(`resources:
-  primary: {endpoint: %q, key: "${SRC_KEY}", storage: %q}
-  secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
-projects:
-  - name: Tickets
-    source: primary
-    targets: [secondary]
-    deployments: [production]
-store: %q
-`, src.URL, src.DocsDir, tgt.URL, tgt.DocsDir, filepath.Join(dir, "store"))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"SRC_KEY": src.Key, "TGT_KEY": tgt.Key}
+	f := newPairFixture(t, nil)
+	src, tgt, cfgPath, env := f.src, f.tgt, f.cfgPath, f.env
 	noKeys := func(t *testing.T, out ...string) {
 		t.Helper()
 		for _, o := range out {

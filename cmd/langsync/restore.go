@@ -24,8 +24,7 @@ func init() {
 }
 
 func runRestore(ctx context.Context, env *Env, args []string) error {
-	const usage = "restore --config F (--backup ID | --project P --at TIME) --to RESOURCE [--as NAME] [--deployment D ...] [--replace] [--dry-run] [--json]"
-	fs := newFlagSet(env, "restore", usage)
+	fs := newFlagSet(env, "restore")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	id := fs.String("backup", "", "backup to restore: its blob name (see langsync backups list), or <time>-<sha12> with --project")
 	project := fs.String("project", "", "project whose backup to restore (with --at, or with a short --backup id)")

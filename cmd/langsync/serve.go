@@ -40,16 +40,7 @@ func serveCommand() Command {
 }
 
 func runServe(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "serve", `serve
-
-Runs langsync as an Azure Functions custom handler: listens on
-127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT and serves the sync, export, import,
-train, deploy, restore and status functions (functions/*/function.json).
-Configuration comes from app settings: LANGSYNC_CONFIG (or the one-pair
-LANGSYNC_* settings), LANGSYNC_STORE, and LANGSYNC_SERVICEBUS (a connection
-string, or NAME.servicebus.windows.net with managed identity; also read
-from LANGSYNC_SERVICEBUS__fullyQualifiedNamespace). Logs are JSON lines on
-stdout with run, project and step.`)
+	fs := newFlagSet(env, "serve")
 	grace := fs.Duration("grace", 30*time.Second, "how long in-flight invocations may finish after a stop signal")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err

@@ -15,7 +15,7 @@ func statusCommand() Command {
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "status", "status --config F [--json]")
+	fs := newFlagSet(env, "status")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseNoArgs(fs, args); err != nil {

@@ -15,7 +15,7 @@ func syncCommand() Command {
 }
 
 func runSync(ctx context.Context, env *Env, args []string) error {
-	fs := newFlagSet(env, "sync", "sync --config F [--dry-run] [--json]")
+	fs := newFlagSet(env, "sync")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	dry := fs.Bool("dry-run", false, "decide only; start no run")
 	asJSON := fs.Bool("json", false, "print decisions and runs as JSON")

@@ -11,7 +11,7 @@ func versionCommand() Command {
 		Name:    "version",
 		Summary: "print the version",
 		Run: func(ctx context.Context, env *Env, args []string) error {
-			fs := newFlagSet(env, "version", "version")
+			fs := newFlagSet(env, "version")
 			if err := parseNoArgs(fs, args); err != nil {
 				return err
 			}
