@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +96,9 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	kind, ok := classifyKinds[*kindFlag]
+	// fromProject: kind was read from the project itself, so a refusal by
+	// the service cannot be a kind mismatch.
+	fromProject := false
 	switch {
 	case *kindFlag == "":
 		if kind, err = detectKind(ctx, endpoints, pc.Name); err != nil {
@@ -105,6 +107,8 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 			// single-label project.
 			kind = langsync.SingleLabelClassification
 			fmt.Fprintf(env.Stderr, "langsync classify: %v; assuming --kind single\n", err)
+		} else {
+			fromProject = true
 		}
 	case !ok:
 		return usagef(hint, "--kind %q: want single, multi or ner", *kindFlag)
@@ -113,35 +117,153 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return &UsageError{Message: err.Error(), Hint: "fix the resources in " + *cfgPath}
 	}
-	out := classifyOutput{Project: pc.Name, Deployment: *deployment, Kind: kind}
+	// Empty lists, not null, when a failure stops the first request.
+	out := classifyOutput{Project: pc.Name, Deployment: *deployment, Kind: kind, Documents: []classifyDoc{}, Requests: []classifyRequest{}}
+	if fromProject {
+		out.ProjectKind = kind
+	}
+	first := 1
 	for _, batch := range classifyBatches(texts) {
 		res, err := client.Classify(ctx, pc.Name, *deployment, batch)
 		if err != nil {
-			if errors.Is(err, predict.ErrBadRequest) {
-				return &UsageError{Message: err.Error(), Hint: hint}
+			err = classifyFailure(ctx, err, endpoints, pc.Name, *kindFlag, kind, fromProject, &out, hint)
+			// With --json the texts already answered, and why the rest
+			// failed, still make the one document on stdout.
+			out.State, out.Error = client.State(), err.Error()
+			if *asJSON {
+				if jerr := encodeJSON(env.Stdout, out); jerr != nil {
+					return errors.Join(err, jerr)
+				}
 			}
 			return err
 		}
+		out.Requests = append(out.Requests, classifyRequest{
+			FirstText: first, LastText: first + len(batch) - 1,
+			Endpoint: res.Endpoint, Failover: res.Failover, Reason: res.Reason, JobID: res.JobID, Attempts: res.Attempts,
+		})
+		first += len(batch)
 		for _, d := range res.Documents {
 			out.Documents = append(out.Documents, classifyDoc{Endpoint: res.Endpoint, Document: d})
 		}
 	}
 	out.State = client.State()
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return encodeJSON(env.Stdout, out)
 	}
 	printClassify(env.Stdout, &out)
 	return nil
 }
 
+// classifyFailure turns a failed request into the command's error. When the
+// service refused the request and the kind sent was not read from the
+// project (--kind, or single assumed), it reads the project's kind and, on a
+// mismatch, says so as a usage error naming the fix.
+//
+// The kind is checked only after a refusal, not up front: then a correct
+// --kind costs no authoring GET and is not held up by a region whose
+// authoring API is down (skipping that lookup is what --kind is for). The
+// refusal's message is no contract, so it is not parsed: any refusal (a 400,
+// or a job failed on a request error) triggers the check, and the project's
+// own projectKind decides.
+func classifyFailure(ctx context.Context, err error, eps []predict.Endpoint, project, flag string, kind langsync.ProjectKind, fromProject bool, out *classifyOutput, hint string) error {
+	if re, ok := classifyRefusal(err); ok && !fromProject {
+		// Ask the endpoint that refused first: its copy is the one that
+		// did not match.
+		order := make([]predict.Endpoint, 0, len(eps))
+		for _, ep := range eps {
+			if ep.Name == re.Endpoint {
+				order = append([]predict.Endpoint{ep}, order...)
+			} else {
+				order = append(order, ep)
+			}
+		}
+		actual, kerr := detectKind(ctx, order, project)
+		switch {
+		case kerr != nil:
+			err = fmt.Errorf("%w (could not read the project's kind to check it against %s: %v)", err, kind, kerr)
+		case actual != kind:
+			out.ProjectKind = actual
+			return kindMismatch(project, flag, kind, actual)
+		default:
+			out.ProjectKind = actual
+		}
+	}
+	if errors.Is(err, predict.ErrBadRequest) {
+		return &UsageError{Message: err.Error(), Hint: hint}
+	}
+	return err
+}
+
+// classifyRefusal reports whether the service answered that the request is
+// wrong: a 400, or a job that ended failed on a request error. Errors found
+// before sending (no *ResponseError), outages (ErrUnavailable, which wraps
+// each endpoint's error), credentials and missing projects are not.
+func classifyRefusal(err error) (*predict.ResponseError, bool) {
+	var re *predict.ResponseError
+	if errors.Is(err, predict.ErrUnavailable) || !errors.As(err, &re) ||
+		errors.Is(re, predict.ErrUnauthorized) || errors.Is(re, predict.ErrNotFound) {
+		return nil, false
+	}
+	return re, re.StatusCode == 400 || re.JobStatus == "failed"
+}
+
+// kindNames describes project kinds for messages, with the article.
+var kindNames = map[langsync.ProjectKind]string{
+	langsync.SingleLabelClassification: "a single-label classification",
+	langsync.MultiLabelClassification:  "a multi-label classification",
+	langsync.EntityRecognition:         "a custom NER",
+}
+
+// kindMismatch is the usage error for a kind that does not match the
+// project's (exit 2: the command line, not the service, is wrong).
+func kindMismatch(project, flag string, sent, actual langsync.ProjectKind) error {
+	what, known := kindNames[actual]
+	if !known {
+		return &UsageError{Message: fmt.Sprintf("project %s is a %s project, which classify does not support (it predicts single-label, multi-label and custom NER projects)", project, actual)}
+	}
+	var want string
+	for f, k := range classifyKinds {
+		if k == actual {
+			want = f
+		}
+	}
+	if flag == "" {
+		return &UsageError{Message: fmt.Sprintf("project %s is %s project (%s); its kind could not be read before sending, so --kind single was assumed and the service refused it: use --kind %s", project, what, actual, want)}
+	}
+	return &UsageError{Message: fmt.Sprintf("project %s is %s project (%s); --kind %s does not match: drop --kind or use --kind %s", project, what, actual, flag, want)}
+}
+
 type classifyOutput struct {
-	Project    string               `json:"project"`
-	Deployment string               `json:"deployment"`
-	Kind       langsync.ProjectKind `json:"kind"`
-	Documents  []classifyDoc        `json:"documents"`
-	State      predict.State        `json:"state"`
+	Project    string `json:"project"`
+	Deployment string `json:"deployment"`
+	// Kind is the task kind sent; ProjectKind the project's own kind, when
+	// it was read (always on a kind mismatch).
+	Kind        langsync.ProjectKind `json:"kind"`
+	ProjectKind langsync.ProjectKind `json:"projectKind,omitempty"`
+	Documents   []classifyDoc        `json:"documents"`
+	// Requests say which endpoint answered each request and why.
+	Requests []classifyRequest `json:"requests"`
+	// State is the client's state after the last request; which endpoint
+	// it calls active can differ from who answered (a primary that failed
+	// once is still active), hence Requests.
+	State predict.State `json:"state"`
+	// Error is why the command failed, after some texts may have been
+	// answered; the same message goes to stderr.
+	Error string `json:"error,omitempty"`
+}
+
+// classifyRequest is one prediction request (one batch of texts).
+type classifyRequest struct {
+	// FirstText and LastText are the 1-based positions of its texts.
+	FirstText int `json:"firstText"`
+	LastText  int `json:"lastText"`
+	// Endpoint answered it, Reason says why (predict.Result.Reason).
+	Endpoint string `json:"endpoint"`
+	Failover bool   `json:"failover"`
+	Reason   string `json:"reason"`
+	JobID    string `json:"jobId,omitempty"`
+	// Attempts are the endpoints that failed before the answer.
+	Attempts []predict.Attempt `json:"attempts,omitempty"`
 }
 
 type classifyDoc struct {
@@ -175,14 +297,51 @@ func printClassify(w io.Writer, out *classifyOutput) {
 		}
 		fmt.Fprintf(w, "%-9s %s\t%s\n", d.Endpoint, label, d.Text)
 	}
-	fmt.Fprintf(w, "active endpoint: %s (%s)\n", classifyOrNone(out.State.Active), out.State.Reason)
+	printAnsweredBy(w, out.Requests)
 }
 
-func classifyOrNone(s string) string {
-	if s == "" {
-		return "none"
+// printAnsweredBy prints which endpoint answered and why: one line when
+// every request was answered alike, else a summary line and one line per
+// run of requests answered by the same endpoint for the same reason.
+func printAnsweredBy(w io.Writer, reqs []classifyRequest) {
+	type run struct {
+		first, last      int
+		endpoint, reason string
 	}
-	return s
+	var byReason, byEndpoint []run
+	for _, r := range reqs {
+		if n := len(byReason); n > 0 && byReason[n-1].endpoint == r.Endpoint && byReason[n-1].reason == r.Reason {
+			byReason[n-1].last = r.LastText
+		} else {
+			byReason = append(byReason, run{r.FirstText, r.LastText, r.Endpoint, r.Reason})
+		}
+		if n := len(byEndpoint); n > 0 && byEndpoint[n-1].endpoint == r.Endpoint {
+			byEndpoint[n-1].last = r.LastText
+		} else {
+			byEndpoint = append(byEndpoint, run{r.FirstText, r.LastText, r.Endpoint, ""})
+		}
+	}
+	span := func(r run) string {
+		if r.first == r.last {
+			return fmt.Sprintf("text %d", r.first)
+		}
+		return fmt.Sprintf("texts %d-%d", r.first, r.last)
+	}
+	switch len(byReason) {
+	case 0:
+		return
+	case 1:
+		fmt.Fprintf(w, "answered by: %s (%s)\n", byReason[0].endpoint, byReason[0].reason)
+		return
+	}
+	var parts []string
+	for _, r := range byEndpoint {
+		parts = append(parts, r.endpoint+" for "+span(r))
+	}
+	fmt.Fprintf(w, "answered by: %s\n", strings.Join(parts, ", "))
+	for _, r := range byReason {
+		fmt.Fprintf(w, "  %s: %s (%s)\n", span(r), r.endpoint, r.reason)
+	}
 }
 
 // classifyEndpoints lists the project's source resource first, then its

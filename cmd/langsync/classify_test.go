@@ -5,13 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/predict"
 	"github.com/langsync/langsync/shared/sample"
 )
@@ -59,7 +65,7 @@ func TestClassifyCommand(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "primary") || !strings.Contains(lines[0], probes[0].Want[0]) ||
-		!strings.Contains(lines[1], probes[1].Want[0]) || !strings.Contains(lines[2], "active endpoint: primary") {
+		!strings.Contains(lines[1], probes[1].Want[0]) || lines[2] != "answered by: primary (first in priority order, breaker closed)" {
 		t.Fatalf("stdout:\n%s", stdout)
 	}
 
@@ -87,6 +93,152 @@ func TestClassifyCommand(t *testing.T) {
 	}
 	if strings.Contains(out.String(), env["PRIMARY_KEY"]) || strings.Contains(out.String(), env["SECONDARY_KEY"]) {
 		t.Fatal("a key leaked into the output")
+	}
+}
+
+// TestClassifyAnsweredBySecondary: with the primary down the footer names
+// the endpoint that answered and why (the primary's error and its breaker),
+// not the client's "active" endpoint, which is still the primary after one
+// failed request; --json carries the same, as one document.
+func TestClassifyAnsweredBySecondary(t *testing.T) {
+	primary, _, cfg, env := classifyRegions(t)
+	if err := primary.Server.SetFaults(emulator.Faults{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	probes := sample.Tickets().Probes
+	code, stdout, stderr := runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", probes[0].Text, probes[1].Text)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	footer := lines[len(lines)-1]
+	wantStart := "answered by: secondary (primary failed: POST " + primary.URL + "/language/analyze-text/jobs: "
+	wantEnd := "; breaker still closed after 1 consecutive failed request (it opens at 5))"
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "secondary") || !strings.HasPrefix(lines[1], "secondary") ||
+		!strings.HasPrefix(footer, wantStart) || !strings.HasSuffix(footer, wantEnd) || strings.Contains(stdout, "active endpoint") {
+		t.Fatalf("stdout:\n%s\nwant a footer %q…%q", stdout, wantStart, wantEnd)
+	}
+	t.Logf("footer: %s", footer)
+
+	code, stdout, stderr = runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", "--json", probes[0].Text, probes[1].Text)
+	if code != exitOK {
+		t.Fatalf("--json: exit %d: %s", code, stderr)
+	}
+	assertOneJSONDocument(t, "classify --json, primary down", stdout)
+	var got classifyOutput
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Requests) != 1 {
+		t.Fatalf("requests = %+v", got.Requests)
+	}
+	r := got.Requests[0]
+	if r.Endpoint != "secondary" || !r.Failover || r.FirstText != 1 || r.LastText != 2 ||
+		"answered by: secondary ("+r.Reason+")" != footer || len(r.Attempts) != 1 || r.Attempts[0].Endpoint != "primary" ||
+		r.Attempts[0].Breaker != "still closed after 1 consecutive failed request (it opens at 5)" {
+		t.Fatalf("request = %+v\nwant it to say what the text footer says:\n%s", r, footer)
+	}
+	for _, key := range []string{env["PRIMARY_KEY"], env["SECONDARY_KEY"]} {
+		if strings.Contains(stdout, key) || strings.Contains(stderr, key) {
+			t.Fatal("a key leaked into the output")
+		}
+	}
+}
+
+// TestClassifyAnsweredByBoth: when the primary fails between two requests
+// (batches) of one run, the footer says which texts each endpoint answered.
+func TestClassifyAnsweredByBoth(t *testing.T) {
+	primary, secondary, _, env := classifyRegions(t)
+	// A proxy in front of the primary lets its first prediction through
+	// and refuses the later ones with 503 (the emulator's faults apply
+	// from the moment they are set, not from the Nth request).
+	target, err := url.Parse(primary.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var submits atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/language/analyze-text/jobs") && submits.Add(1) > 1 {
+			http.Error(w, `{"error":{"code":"ServiceUnavailable","message":"injected"}}`, http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
+	os.WriteFile(cfg, []byte(`resources:
+  primary: { endpoint: "`+proxy.URL+`", key: "${PRIMARY_KEY}" }
+  secondary: { endpoint: "`+secondary.URL+`", key: "${SECONDARY_KEY}" }
+projects:
+  - { name: Tickets, source: primary, targets: [secondary], deployments: [production] }
+store: `+t.TempDir()+"\n"), 0o644)
+
+	texts := make([]string, predict.MaxDocuments+1)
+	for i := range texts {
+		texts[i] = sample.Tickets().Probes[i%2].Text
+	}
+	code, stdout, stderr := runCLI(t, env, append([]string{"classify", "--config", cfg, "--project", "Tickets"}, texts...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	footer := lines[len(texts):]
+	if len(footer) != 3 || footer[0] != "answered by: primary for texts 1-25, secondary for text 26" ||
+		footer[1] != "  texts 1-25: primary (first in priority order, breaker closed)" ||
+		!strings.HasPrefix(footer[2], "  text 26: secondary (primary failed: POST "+proxy.URL+"/language/analyze-text/jobs: 503 Service Unavailable") {
+		t.Fatalf("footer:\n%s", strings.Join(footer, "\n"))
+	}
+	t.Logf("footer:\n%s", strings.Join(footer, "\n"))
+	if !strings.HasPrefix(lines[24], "primary") || !strings.HasPrefix(lines[25], "secondary") {
+		t.Fatalf("lines 25-26:\n%s\n%s", lines[24], lines[25])
+	}
+}
+
+// TestClassifyKindMismatch: --kind that does not match the project is a
+// usage error (exit 2) naming the project's kind and the fix, not the
+// service's bare 400; --json still prints one document saying the same.
+func TestClassifyKindMismatch(t *testing.T) {
+	_, _, cfg, env := classifyRegions(t)
+	text := sample.Tickets().Probes[0].Text
+	for _, tt := range []struct{ flag, want string }{
+		{"ner", "project Tickets is a single-label classification project (CustomSingleLabelClassification); --kind ner does not match: drop --kind or use --kind single"},
+		{"multi", "project Tickets is a single-label classification project (CustomSingleLabelClassification); --kind multi does not match: drop --kind or use --kind single"},
+	} {
+		t.Run(tt.flag, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", "--kind", tt.flag, text)
+			if code != exitUsage || stderr != "langsync classify: "+tt.want+"\n" || stdout != "" {
+				t.Fatalf("exit %d\nstderr %q\nstdout %q\nwant exit 2 and %q", code, stderr, stdout, tt.want)
+			}
+
+			code, stdout, stderr = runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", "--kind", tt.flag, "--json", text)
+			if code != exitUsage || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("--json: exit %d, stderr %q", code, stderr)
+			}
+			assertOneJSONDocument(t, "classify --json --kind "+tt.flag, stdout)
+			var got classifyOutput
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Error != tt.want || got.ProjectKind != "CustomSingleLabelClassification" || got.Kind != classifyKinds[tt.flag] || len(got.Documents) != 0 {
+				t.Fatalf("--json document = %+v", got)
+			}
+		})
+	}
+	// The matching kind needs no lookup and answers.
+	if code, stdout, stderr := runCLI(t, env, "classify", "--config", cfg, "--project", "Tickets", "--kind", "single", text); code != exitOK || !strings.Contains(stdout, "Billing") {
+		t.Fatalf("--kind single: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+func TestClassifyKindMismatchMessage(t *testing.T) {
+	err := kindMismatch("Orders", "", langsync.SingleLabelClassification, langsync.EntityRecognition)
+	want := "project Orders is a custom NER project (CustomEntityRecognition); its kind could not be read before sending, so --kind single was assumed and the service refused it: use --kind ner"
+	if err.Error() != want {
+		t.Errorf("assumed kind:\n got %q\nwant %q", err, want)
+	}
+	if err := kindMismatch("S", "single", langsync.SingleLabelClassification, "CustomTextSentiment"); !strings.Contains(err.Error(), "is a CustomTextSentiment project, which classify does not support") {
+		t.Errorf("unsupported kind: %v", err)
 	}
 }
 

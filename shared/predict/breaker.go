@@ -210,3 +210,44 @@ func (b *breaker) close(now time.Time, why string) {
 	b.wpos, b.wlen, b.wfail = 0, 0, 0
 	clear(b.window)
 }
+
+// failureNote says where the breaker stands right after a failed request,
+// for Attempt.Breaker: still closed (and how far from opening), or open and
+// until when.
+func (b *breaker) failureNote(now time.Time) string {
+	if b.state != BreakerClosed {
+		return fmt.Sprintf("open (%s), next probe in %s", b.reason, b.untilProbe(now))
+	}
+	n := b.consecutive
+	s := fmt.Sprintf("still closed after %d consecutive failed request%s", n, plural(n))
+	if b.opts.ConsecutiveFailures > 0 {
+		s += fmt.Sprintf(" (it opens at %d)", b.opts.ConsecutiveFailures)
+	}
+	return s
+}
+
+// skipNote says why the breaker kept a request from the endpoint, for
+// Attempt.Breaker of a skipped endpoint.
+func (b *breaker) skipNote(now time.Time) string {
+	if b.state == BreakerHalfOpen {
+		return "half-open (another request is the probe)"
+	}
+	s := fmt.Sprintf("open since %s (%s", b.openedAt.UTC().Format(time.RFC3339), b.reason)
+	if b.lastErr != "" {
+		s += ", last error: " + b.lastErr
+	}
+	return s + fmt.Sprintf("), next probe in %s", b.untilProbe(now))
+}
+
+// untilProbe is the wait for the next probe, in whole seconds: jitter makes
+// finer digits noise.
+func (b *breaker) untilProbe(now time.Time) time.Duration {
+	return max(b.nextProbe.Sub(now), 0).Round(time.Second)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -137,6 +137,12 @@ type Attempt struct {
 	// Skipped is true when the endpoint was not tried because its breaker
 	// was open.
 	Skipped bool `json:"skipped,omitempty"`
+	// Breaker says where the endpoint's breaker stood after this failure
+	// ("still closed after 1 consecutive failed request (it opens at 5)",
+	// "open (5 consecutive failed requests), next probe in 30s") or, for a
+	// skipped endpoint, why it was skipped. Empty when the failure does not
+	// count for the breaker (a secondary without the project).
+	Breaker string `json:"breaker,omitempty"`
 }
 
 // UnavailableError is returned when no endpoint could serve a request.

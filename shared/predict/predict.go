@@ -269,6 +269,13 @@ type Result struct {
 	Endpoint string `json:"endpoint"`
 	// Failover is true when a secondary served it.
 	Failover bool `json:"failover"`
+	// Reason says why Endpoint answered: for a secondary, what happened on
+	// each endpoint before it (its error and where that left its breaker,
+	// or that its open breaker had it skipped); for the primary, that it is
+	// first in order, or that this request was the probe that closed its
+	// breaker. State().Reason is the client's state now, which can differ:
+	// a primary that just failed once is still "active".
+	Reason string `json:"reason"`
 	// Project is the name the request used; Deployment likewise.
 	Project    string               `json:"project"`
 	Deployment string               `json:"deployment"`
@@ -345,21 +352,26 @@ func (c *Client) Analyze(ctx context.Context, req Request) (*Result, error) {
 	tried := false
 	for i, e := range c.eps {
 		c.mu.Lock()
-		ok, probe := e.br.allow(c.opts.Clock.Now())
+		now := c.opts.Clock.Now()
+		ok, probe := e.br.allow(now)
+		var why string
+		if !ok {
+			why = e.br.skipNote(now)
+		}
 		c.mu.Unlock()
 		if !ok {
-			attempts = append(attempts, Attempt{Endpoint: e.name, Skipped: true})
+			attempts = append(attempts, Attempt{Endpoint: e.name, Skipped: true, Breaker: why})
 			continue
 		}
 		tried = true
-		res, done, err := c.serveFrom(ctx, i, e, req, probe)
+		res, done, note, err := c.serveFrom(ctx, i, e, req, probe)
 		if done {
 			if res != nil {
-				res.Attempts = failedOnly(attempts)
+				answered(res, attempts, probe, false)
 			}
 			return res, err
 		}
-		attempts = append(attempts, Attempt{Endpoint: e.name, Err: err, Error: err.Error()})
+		attempts = append(attempts, Attempt{Endpoint: e.name, Err: err, Error: err.Error(), Breaker: note})
 	}
 	if !tried {
 		// Every breaker is open and none is due a probe: try each once in
@@ -368,17 +380,47 @@ func (c *Client) Analyze(ctx context.Context, req Request) (*Result, error) {
 		attempts = attempts[:0]
 		c.log.WarnContext(ctx, "every endpoint's breaker is open; trying each once", "project", req.Project, "deployment", req.Deployment)
 		for i, e := range c.eps {
-			res, done, err := c.serveFrom(ctx, i, e, req, true)
+			res, done, note, err := c.serveFrom(ctx, i, e, req, true)
 			if done {
 				if res != nil {
-					res.Attempts = failedOnly(attempts)
+					answered(res, attempts, true, true)
 				}
 				return res, err
 			}
-			attempts = append(attempts, Attempt{Endpoint: e.name, Err: err, Error: err.Error()})
+			attempts = append(attempts, Attempt{Endpoint: e.name, Err: err, Error: err.Error(), Breaker: note})
 		}
 	}
 	return nil, &UnavailableError{Project: req.Project, Deployment: req.Deployment, Attempts: attempts}
+}
+
+// answered fills in res.Reason and res.Attempts from what happened on the
+// endpoints tried (or skipped) before the one that answered.
+func answered(res *Result, attempts []Attempt, probe, everyOpen bool) {
+	var parts []string
+	if everyOpen {
+		parts = append(parts, "every endpoint's breaker was open, so each was tried once in order")
+	}
+	for _, a := range attempts {
+		if a.Skipped {
+			parts = append(parts, a.Endpoint+" skipped: breaker "+a.Breaker)
+			continue
+		}
+		// The endpoint's name already heads the part.
+		msg := strings.TrimPrefix(strings.TrimPrefix(a.Error, "predict: "), a.Endpoint+": ")
+		part := a.Endpoint + " failed: " + msg
+		if a.Breaker != "" {
+			part += "; breaker " + a.Breaker
+		}
+		parts = append(parts, part)
+	}
+	switch {
+	case probe:
+		parts = append(parts, res.Endpoint+" answered as the half-open probe, so its breaker closed")
+	case len(parts) == 0:
+		parts = append(parts, "first in priority order, breaker closed")
+	}
+	res.Reason = strings.Join(parts, "; ")
+	res.Attempts = failedOnly(attempts)
 }
 
 func failedOnly(as []Attempt) []Attempt {
@@ -393,14 +435,16 @@ func failedOnly(as []Attempt) []Attempt {
 
 // serveFrom tries the request on endpoint i. done reports that the outcome
 // is final (an answer, or an error that another endpoint would not change);
-// otherwise err is why this endpoint could not serve and the next is tried.
-func (c *Client) serveFrom(ctx context.Context, i int, e *endpoint, req Request, probe bool) (*Result, bool, error) {
-	res, err := c.tryEndpoint(ctx, e, req, probe)
+// otherwise err is why this endpoint could not serve and the next is tried,
+// and note says where that failure left the endpoint's breaker (empty when
+// it did not count for the breaker).
+func (c *Client) serveFrom(ctx context.Context, i int, e *endpoint, req Request, probe bool) (res *Result, done bool, note string, err error) {
+	res, err = c.tryEndpoint(ctx, e, req, probe)
 	now := c.opts.Clock.Now()
 	if err == nil {
 		c.record(ctx, e, probe, nil, now)
 		res.Endpoint, res.Failover = e.name, i > 0
-		return res, true, nil
+		return res, true, "", nil
 	}
 	if ctx.Err() != nil {
 		c.mu.Lock()
@@ -408,35 +452,37 @@ func (c *Client) serveFrom(ctx context.Context, i int, e *endpoint, req Request,
 			e.br.abandon(now)
 		}
 		c.mu.Unlock()
-		return nil, true, fmt.Errorf("predict: %s: %w", e.name, ctx.Err())
+		return nil, true, "", fmt.Errorf("predict: %s: %w", e.name, ctx.Err())
 	}
 	switch classify(err) {
 	case kindFatal:
 		// The endpoint answered; the request is wrong. It says nothing
 		// about the endpoint's health, except that it is up.
 		c.record(ctx, e, probe, nil, now)
-		return nil, true, err
+		return nil, true, "", err
 	case kindNotFound:
 		c.record(ctx, e, probe, nil, now)
 		var re *ResponseError
 		errors.As(err, &re)
 		if i == 0 {
-			return nil, true, err
+			return nil, true, "", err
 		}
 		c.mu.Lock()
 		e.notReplicated++
 		c.mu.Unlock()
 		nr := &NotReplicatedError{Endpoint: e.name, Project: e.projectName(req.Project), Deployment: req.Deployment, Err: re}
 		c.log.WarnContext(ctx, "project not replicated to secondary", "endpoint", e.name, "project", nr.Project, "deployment", req.Deployment)
-		return nil, false, nr
+		return nil, false, "", nr
 	}
-	c.record(ctx, e, probe, err, now)
-	return nil, false, err
+	note = c.record(ctx, e, probe, err, now)
+	return nil, false, note, err
 }
 
 // record feeds an outcome to the endpoint's breaker and updates the active
-// endpoint, logging transitions.
-func (c *Client) record(ctx context.Context, e *endpoint, probe bool, err error, now time.Time) {
+// endpoint, logging transitions. For a failure it returns where the breaker
+// stands now, read under the same lock so that a concurrent request cannot
+// slip in between.
+func (c *Client) record(ctx context.Context, e *endpoint, probe bool, err error, now time.Time) (note string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var changed bool
@@ -457,6 +503,10 @@ func (c *Client) record(ctx context.Context, e *endpoint, probe bool, err error,
 	if changed {
 		c.updateActiveLocked(ctx, now)
 	}
+	if err != nil {
+		return e.br.failureNote(now)
+	}
+	return ""
 }
 
 func (c *Client) updateActiveLocked(ctx context.Context, now time.Time) {

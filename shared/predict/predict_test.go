@@ -355,6 +355,58 @@ func TestFailoverOnConsistentFailureAndBack(t *testing.T) {
 	}
 }
 
+// TestResultSaysWhyItsEndpointAnswered: Result.Reason names why the
+// endpoint that answered did, request by request: the client's State can
+// still call a failing primary "active" while a secondary answers.
+func TestResultSaysWhyItsEndpointAnswered(t *testing.T) {
+	p := newPair(t, nil)
+	if res := p.classify(t, "Billing: x"); res.Reason != "first in priority order, breaker closed" || len(res.Attempts) != 0 {
+		t.Fatalf("healthy primary: reason %q, attempts %+v", res.Reason, res.Attempts)
+	}
+
+	p.primary.setAlways(down())
+	res := p.classify(t, "Billing: x")
+	const closed = "breaker still closed after 1 consecutive failed request (it opens at 3)"
+	if res.Endpoint != "secondary" || !strings.HasPrefix(res.Reason, "primary failed: POST "+p.primary.URL()+"/language/analyze-text/jobs: ") ||
+		!strings.HasSuffix(res.Reason, "; "+closed) || strings.Contains(res.Reason, "predict: primary:") {
+		t.Fatalf("first failed request: served by %s, reason %q", res.Endpoint, res.Reason)
+	}
+	if len(res.Attempts) != 1 || res.Attempts[0].Breaker != strings.TrimPrefix(closed, "breaker ") {
+		t.Fatalf("attempts = %+v", res.Attempts)
+	}
+	if s := p.client.State(); s.Active != "primary" {
+		t.Fatalf("the state should still call the primary active (that is why Reason exists): %+v", s)
+	}
+
+	p.classify(t, "Billing: x")
+	res = p.classify(t, "Billing: x")
+	if !strings.HasSuffix(res.Reason, "; breaker open (3 consecutive failed requests), next probe in 30s") {
+		t.Fatalf("tripping request: reason %q", res.Reason)
+	}
+
+	// While open the primary is skipped, and the reason says until when.
+	p.clock.Advance(10 * time.Second)
+	res = p.classify(t, "Billing: x")
+	if !strings.HasPrefix(res.Reason, "primary skipped: breaker open since ") ||
+		!strings.Contains(res.Reason, "(3 consecutive failed requests, last error: predict: primary: POST ") ||
+		!strings.HasSuffix(res.Reason, "), next probe in 20s") || len(res.Attempts) != 0 {
+		t.Fatalf("skipped primary: reason %q, attempts %+v", res.Reason, res.Attempts)
+	}
+
+	// The probe that brings the primary back says so.
+	p.primary.setAlways(nil)
+	p.clock.Advance(20 * time.Second)
+	res = p.classify(t, "Billing: x")
+	if res.Endpoint != "primary" || res.Reason != "primary answered as the half-open probe, so its breaker closed" {
+		t.Fatalf("probe: served by %s, reason %q", res.Endpoint, res.Reason)
+	}
+	for _, key := range []string{primaryKey, secondaryKey} {
+		if b, _ := json.Marshal(res); strings.Contains(res.Reason, key) || strings.Contains(string(b), key) {
+			t.Fatal("a key leaked into the result")
+		}
+	}
+}
+
 // TestRetripKeepsPrimaryOutLonger: a primary that fails again right after
 // recovering is kept out for twice as long (no flapping).
 func TestRetripKeepsPrimaryOutLonger(t *testing.T) {
@@ -492,8 +544,8 @@ func TestAllEndpointsDown(t *testing.T) {
 	// With every breaker open, a request still tries each endpoint once.
 	p.secondary.setAlways(nil)
 	res := p.classify(t, "Billing: x")
-	if res.Endpoint != "secondary" {
-		t.Fatalf("served by %s", res.Endpoint)
+	if res.Endpoint != "secondary" || !strings.HasPrefix(res.Reason, "every endpoint's breaker was open, so each was tried once in order; primary failed: ") {
+		t.Fatalf("served by %s, reason %q", res.Endpoint, res.Reason)
 	}
 	if s := p.client.State(); s.Active != "secondary" {
 		t.Fatalf("active = %q after the secondary answered", s.Active)
