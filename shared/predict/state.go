@@ -79,8 +79,8 @@ func (c *Client) reasonLocked() string {
 		b := c.eps[0].br
 		switch {
 		case b.consecutive > 0 || b.wfail > 0:
-			return fmt.Sprintf("%s is active but failing: %d consecutive failed requests, %d of the last %d (last error: %s)",
-				c.eps[0].name, b.consecutive, b.wfail, b.wlen, b.lastErr)
+			return fmt.Sprintf("%s is active but failing: %d consecutive failed request%s, %d of the last %d (last error: %s)",
+				c.eps[0].name, b.consecutive, plural(b.consecutive), b.wfail, b.wlen, b.lastErr)
 		case b.reason != "":
 			return fmt.Sprintf("%s is healthy (%s)", c.eps[0].name, b.reason)
 		}
