@@ -20,8 +20,8 @@ type enqueueSender interface {
 }
 
 // newEnqueueSender opens the Service Bus sender (a seam for tests).
-var newEnqueueSender = func(setting string) (enqueueSender, error) {
-	return queue.NewServiceBus(setting, nil)
+var newEnqueueSender = func(setting string, opts *queue.Options) (enqueueSender, error) {
+	return queue.NewServiceBus(setting, opts)
 }
 
 func enqueueCommand() Command {
@@ -125,7 +125,7 @@ func sendRequest(ctx context.Context, env *Env, setting, queueName string, req a
 	if err != nil {
 		return fmt.Errorf("enqueue: encoding request: %w", err)
 	}
-	s, err := newEnqueueSender(setting)
+	s, err := newEnqueueSender(setting, queueOptions(env, &lockedWriter{w: env.Stderr}))
 	if err != nil {
 		if errors.Is(err, queue.ErrInvalid) {
 			return &UsageError{Message: err.Error(), Hint: "langsync enqueue --help"}
@@ -135,7 +135,8 @@ func sendRequest(ctx context.Context, env *Env, setting, queueName string, req a
 	defer s.Close(context.WithoutCancel(ctx))
 	id := "req-" + enqueueRandomHex(8)
 	if err := s.Send(ctx, queueName, body, id); err != nil {
-		return fmt.Errorf("enqueue: sending to %s: %w", queueName, err)
+		// The queue package's error names the queue and the namespace.
+		return fmt.Errorf("enqueue: %w", err)
 	}
 	if asJSON {
 		out, _ := json.Marshal(map[string]any{"queue": queueName, "messageId": id, "body": json.RawMessage(body)})

@@ -209,7 +209,7 @@ printed whole below the table. ` + commonConfig,
 			{"the table", "langsync status --config langsync.yaml"},
 			{"the lag of every pair, for a script", "langsync status --config langsync.yaml --json | jq '.[] | {project: .pair.project, target: .pair.target, lastReplicated}'"},
 		},
-		Exit1: "the store could not be read",
+		Exit1: "the store could not be read (one that does not answer fails after 4 tries of 10 s, a line per retry on stderr)",
 	},
 	"restore": {
 		Synopsis: `restore --config F --backup ID --to RESOURCE [--as NAME] [--deployment D ...] [--replace] [--dry-run] [--json]
@@ -442,7 +442,7 @@ langsync status.`,
 		Summary:  `ask the app to replicate a project now ({"project":...} to langsync-export)`,
 		About:    `Sends {"project":...} (with source and targets when given) to langsync-export: the app replicates the project now, whether or not it changed.`,
 		Examples: []example{{"replicate Tickets to the secondary only", "langsync enqueue replicate --project Tickets --targets secondary"}},
-		Exit1:    "the message could not be sent",
+		Exit1:    "the message could not be sent (a namespace that does not answer fails after 4 attempts of 10 s, a line per retry on stderr)",
 	},
 	"enqueue restore": {
 		Synopsis: `enqueue restore --backup ID --target R [--as NAME] [--replace] [--servicebus S] [--json]
@@ -452,7 +452,7 @@ enqueue restore --project P --at TIME --target R [--as NAME] [--replace] [--serv
 		Examples: []example{
 			{"restore Tickets as of 20 November under another name", "langsync enqueue restore --project Tickets --at 2026-11-20 --target secondary --as TicketsOld"},
 		},
-		Exit1: "the message could not be sent",
+		Exit1: "the message could not be sent (a namespace that does not answer fails after 4 attempts of 10 s, a line per retry on stderr)",
 	},
 }
 

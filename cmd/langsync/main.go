@@ -16,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/queue"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -35,6 +38,12 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// tuneBlob and tuneQueue, if set, adjust the store and Service Bus
+	// options of this run (tests shorten the retry bounds; per run, so
+	// nothing leaks between tests).
+	tuneBlob  func(*blobstore.Options)
+	tuneQueue func(*queue.Options)
 }
 
 // Command is one subcommand. Run receives the arguments after its name.

@@ -230,12 +230,13 @@ func newApp(ctx context.Context, env *Env, cfg *config.Config, verbose bool, pro
 	if verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	stderr := &lockedWriter{w: env.Stderr}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var printer *progressPrinter
 	if progress != nil {
 		printer = &progressPrinter{w: progress, last: map[string]string{}}
 	}
-	opts := &app.Options{Logger: logger, Pipeline: func(o *pipeline.Options) {
+	opts := &app.Options{Logger: logger, Blob: blobOptions(env, stderr), Pipeline: func(o *pipeline.Options) {
 		if printer != nil {
 			o.OnProgress = printer.print
 		}

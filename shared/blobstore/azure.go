@@ -43,12 +43,24 @@ const (
 	lockExpiresMeta = "langsync_lock_expires"
 )
 
+// clientOptions sets azcore's retry policy from opts.Retry, so that an
+// endpoint that does not answer fails in bounded time (see retry.go), and
+// adds the policies that pick a transfer's try timeout, keep the SAS out of
+// transport errors and report retries.
 func clientOptions(opts *Options) *azblob.ClientOptions {
 	co := &azblob.ClientOptions{}
-	if opts != nil && opts.HTTPClient != nil {
-		co.Transport = opts.HTTPClient
+	var r RetryOptions
+	var onRetry func(RetryEvent)
+	if opts != nil {
+		if opts.HTTPClient != nil {
+			co.Transport = opts.HTTPClient
+		}
+		r, onRetry = opts.Retry, opts.OnRetry
 	}
-	co.Retry = policy.RetryOptions{MaxRetries: 4}
+	r = r.resolved()
+	co.Retry = r.azcore(r.TryTimeout)
+	co.PerCallPolicies = []policy.Policy{callPolicy{r: r}}
+	co.PerRetryPolicies = []policy.Policy{tryPolicy{r: r, onRetry: onRetry}}
 	return co
 }
 
@@ -205,7 +217,9 @@ func deref[T any](p *T) T {
 }
 
 // Get implements Store; the body is a retrying reader that resumes at the
-// failed offset.
+// failed offset. A body read longer than the try timeout is such a failure
+// (the try's context ends), so any size of blob downloads in segments of
+// at most TryTimeout each.
 func (a *Azure) Get(ctx context.Context, c, key string) (io.ReadCloser, Info, error) {
 	if err := a.check("get", c, key); err != nil {
 		return nil, Info{}, err
@@ -288,7 +302,7 @@ func (a *Azure) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOp
 	size := int64(n)
 	switch {
 	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-		resp, err := bb.Upload(ctx, nopSeekCloser{bytes.NewReader((*probe)[:n])}, &blockblob.UploadOptions{
+		resp, err := bb.Upload(withTransfer(ctx), nopSeekCloser{bytes.NewReader((*probe)[:n])}, &blockblob.UploadOptions{
 			HTTPHeaders: headers, Metadata: toPtrMap(md), AccessConditions: ac,
 		})
 		if err != nil {
@@ -299,7 +313,9 @@ func (a *Azure) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOp
 		return Info{}, opErr("put", c, key, fmt.Errorf("reading: %w", rerr))
 	default:
 		cr := &countingReader{r: r}
-		resp, err := bb.UploadStream(ctx, io.MultiReader(bytes.NewReader(*probe), cr), &blockblob.UploadStreamOptions{
+		// Each staged block (and the commit) is one request with the
+		// transfer try timeout, so the size of the blob does not matter.
+		resp, err := bb.UploadStream(withTransfer(ctx), io.MultiReader(bytes.NewReader(*probe), cr), &blockblob.UploadStreamOptions{
 			BlockSize: a.blockSize(), Concurrency: a.concurrency(),
 			HTTPHeaders: headers, Metadata: toPtrMap(md), AccessConditions: ac,
 		})

@@ -86,6 +86,12 @@ type Options struct {
 	Now func() time.Time
 	// Logger records lock takeovers; default discard.
 	Logger *slog.Logger
+	// Retry bounds the Azure store's tries (docs/backup.md); zero fields
+	// take the defaults (DefaultTryTimeout and the others).
+	Retry RetryOptions
+	// OnRetry, if set, is told of every try that failed and is retried,
+	// before the retry's backoff (the CLI prints a line per retry).
+	OnRetry func(RetryEvent)
 }
 
 func (o *Options) logger() *slog.Logger {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +21,20 @@ type Options struct {
 	// Credential for a namespace setting; default DefaultAzureCredential
 	// (managed identity in Azure, az login on a workstation).
 	Credential azcore.TokenCredential
-	// Retry overrides the SDK's retry policy (tests shorten it).
+	// Retry is the SDK's retry policy for the errors it sees; nil means
+	// DefaultRetry, and zero fields take DefaultRetry's. Its backoff also
+	// spaces attempts that timed out.
 	Retry *azservicebus.RetryOptions
+	// TryTimeout bounds one attempt of a send or schedule (connecting,
+	// authorizing and sending, with the SDK's retries); default
+	// DefaultTryTimeout. The SDK has none of its own (see retry.go).
+	TryTimeout time.Duration
+	// Tries is how many attempts a send gets when they time out; default
+	// DefaultTries.
+	Tries int
+	// OnRetry, if set, is told of every attempt that timed out and is made
+	// again, before the backoff (the CLI prints a line per retry).
+	OnRetry func(RetryEvent)
 	// Now is the clock used to decide whether a schedule time has passed.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -30,9 +43,16 @@ type Options struct {
 // ServiceBus sends to Azure Service Bus queues with azservicebus. It keeps
 // one AMQP sender per queue and is safe for concurrent use.
 type ServiceBus struct {
-	client  *azservicebus.Client
-	now     func() time.Time
-	log     *slog.Logger
+	client *azservicebus.Client
+	now    func() time.Time
+	log    *slog.Logger
+	// endpoint is the namespace's host:port, for messages.
+	endpoint   string
+	retry      azservicebus.RetryOptions
+	tryTimeout time.Duration
+	tries      int
+	onRetry    func(RetryEvent)
+
 	mu      sync.Mutex
 	senders map[string]*azservicebus.Sender
 	closed  bool
@@ -80,10 +100,26 @@ func NewServiceBus(setting string, opts *Options) (*ServiceBus, error) {
 	if err != nil {
 		return nil, err
 	}
-	copts := &azservicebus.ClientOptions{}
-	if o.Retry != nil {
-		copts.RetryOptions = *o.Retry
+	retry := DefaultRetry
+	if r := o.Retry; r != nil {
+		retry = *r
+		if retry.MaxRetries == 0 {
+			retry.MaxRetries = DefaultRetry.MaxRetries
+		}
+		if retry.RetryDelay == 0 {
+			retry.RetryDelay = DefaultRetry.RetryDelay
+		}
+		if retry.MaxRetryDelay == 0 {
+			retry.MaxRetryDelay = DefaultRetry.MaxRetryDelay
+		}
 	}
+	if o.TryTimeout <= 0 {
+		o.TryTimeout = DefaultTryTimeout
+	}
+	if o.Tries <= 0 {
+		o.Tries = DefaultTries
+	}
+	copts := &azservicebus.ClientOptions{RetryOptions: retry}
 	var client *azservicebus.Client
 	switch kind {
 	case SettingConnectionString:
@@ -111,7 +147,10 @@ func NewServiceBus(setting string, opts *Options) (*ServiceBus, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &ServiceBus{client: client, now: o.Now, log: o.Logger, senders: map[string]*azservicebus.Sender{}}, nil
+	return &ServiceBus{
+		client: client, now: o.Now, log: o.Logger, senders: map[string]*azservicebus.Sender{},
+		endpoint: endpointOf(setting, kind), retry: retry, tryTimeout: o.TryTimeout, tries: o.Tries, onRetry: o.OnRetry,
+	}, nil
 }
 
 func (b *ServiceBus) sender(queue string) (*azservicebus.Sender, error) {
@@ -155,7 +194,10 @@ func (b *ServiceBus) Send(ctx context.Context, queue string, body []byte, messag
 	if err != nil {
 		return err
 	}
-	if err := s.SendMessage(ctx, newMessage(body, messageID), nil); err != nil {
+	err = b.attempt(ctx, func(ctx context.Context) error {
+		return s.SendMessage(ctx, newMessage(body, messageID), nil)
+	})
+	if err != nil {
 		return b.sendError(ctx, "sending", queue, messageID, s, err)
 	}
 	b.log.DebugContext(ctx, "queue: sent", "queue", queue, "messageId", messageID)
@@ -175,7 +217,11 @@ func (b *ServiceBus) Schedule(ctx context.Context, queue string, body []byte, me
 	if err != nil {
 		return err
 	}
-	if _, err := s.ScheduleMessages(ctx, []*azservicebus.Message{newMessage(body, messageID)}, at.UTC(), nil); err != nil {
+	err = b.attempt(ctx, func(ctx context.Context) error {
+		_, err := s.ScheduleMessages(ctx, []*azservicebus.Message{newMessage(body, messageID)}, at.UTC(), nil)
+		return err
+	})
+	if err != nil {
 		return b.sendError(ctx, "scheduling", queue, messageID, s, err)
 	}
 	b.log.DebugContext(ctx, "queue: scheduled", "queue", queue, "messageId", messageID, "at", at.UTC())
@@ -187,9 +233,21 @@ func (b *ServiceBus) sendError(ctx context.Context, doing, queue, messageID stri
 	var se *azservicebus.Error
 	if (errors.As(err, &ae) && ae.Condition == amqp.ErrCondNotFound) || (errors.As(err, &se) && se.Code == azservicebus.CodeNotFound) {
 		b.dropSender(ctx, queue, s)
-		return fmt.Errorf("queue: %s %s to %s: %w (create the queue, or check LANGSYNC_SERVICEBUS points at the right namespace): %v", doing, messageID, queue, ErrUnknownQueue, err)
+		return fmt.Errorf("queue: %s %s to %s on %s: %w (create the queue, or check LANGSYNC_SERVICEBUS points at the right namespace): %v", doing, messageID, queue, b.endpoint, ErrUnknownQueue, err)
 	}
-	return fmt.Errorf("queue: %s %s to %s: %w", doing, messageID, queue, err)
+	var na *NoAnswerError
+	var op *net.OpError
+	var dns *net.DNSError
+	switch {
+	case errors.As(err, &na) || ctx.Err() != nil:
+		// The timeout names the namespace itself; a cancel needs no advice.
+		return fmt.Errorf("queue: %s %s to %s: %w", doing, messageID, queue, err)
+	case errors.As(err, &op) || errors.As(err, &dns) || (errors.As(err, &se) && se.Code == azservicebus.CodeConnectionLost):
+		// azservicebus.Error does not unwrap: its code says the connection
+		// failed after the SDK's retries.
+		return fmt.Errorf("queue: %s %s to %s: cannot reach Service Bus %s: %w: %s", doing, messageID, queue, b.endpoint, err, checkHint)
+	}
+	return fmt.Errorf("queue: %s %s to %s on %s: %w", doing, messageID, queue, b.endpoint, err)
 }
 
 // Close closes every sender and the client.

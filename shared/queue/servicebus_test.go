@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/langsync/langsync/shared/nettest"
 	"github.com/langsync/langsync/shared/queue"
 	"github.com/langsync/langsync/shared/queue/queuetest"
 	"github.com/langsync/langsync/shared/sbemulator"
@@ -201,3 +202,79 @@ func TestServiceBusKeepsKeyOutOfLogsAndErrors(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A namespace that accepts the connection and never answers: each attempt
+// ends at the try timeout, each retry is reported with the namespace host
+// and the attempt, and the error names the host and what to check. The
+// bounds are the test's (3 attempts of 200 ms).
+func TestServiceBusUnansweredNamespace(t *testing.T) {
+	const key = "dGhpcy1pcy10aGUta2V5"
+	silent := nettest.NewSilent(t)
+	var mu sync.Mutex
+	var events []queue.RetryEvent
+	sb, err := queue.NewServiceBus("Endpoint=sb://"+silent.Addr+";SharedAccessKeyName=k;SharedAccessKey="+key+";UseDevelopmentEmulator=true", &queue.Options{
+		Retry:      &azservicebus.RetryOptions{RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+		TryTimeout: 200 * time.Millisecond,
+		Tries:      3,
+		OnRetry: func(e queue.RetryEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, e)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	err = sb.Send(context.Background(), queue.Export, []byte(`{}`), "id-1")
+	var na *queue.NoAnswerError
+	if !errors.As(err, &na) || na.Endpoint != silent.Addr || na.Tries != 3 {
+		t.Fatalf("Send = %v, want a NoAnswerError for %s after 3 tries", err, silent.Addr)
+	}
+	for _, want := range []string{"Service Bus " + silent.Addr + " did not answer within 200ms (3 tries)", "LANGSYNC_SERVICEBUS", queue.Export} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 {
+		t.Fatalf("retries reported: %+v, want attempts 2 and 3", events)
+	}
+	for i, e := range events {
+		if e.Endpoint != silent.Addr || e.Attempt != i+2 || e.Attempts != 3 || e.Err.Error() != "no answer within 200ms" {
+			t.Errorf("retry %d = %+v", i, e)
+		}
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("key leaked: %v", err)
+	}
+	// Every attempt dialled again: the SDK kept no half-open connection.
+	silent.WaitAccepted(t, 3)
+}
+
+// A refused connection is retried by the SDK (not an attempt timeout) and
+// reported naming the namespace host, without the key.
+func TestServiceBusRefusedNamespace(t *testing.T) {
+	const key = "dGhpcy1pcy10aGUta2V5"
+	addr := nettest.Refused(t)
+	var retried bool
+	sb, err := queue.NewServiceBus("Endpoint=sb://"+addr+";SharedAccessKeyName=k;SharedAccessKey="+key+";UseDevelopmentEmulator=true", &queue.Options{
+		Retry:   &azservicebus.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+		OnRetry: func(queue.RetryEvent) { retried = true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	err = sb.Send(context.Background(), queue.Export, []byte(`{}`), "id-1")
+	if err == nil || !strings.Contains(err.Error(), "cannot reach Service Bus "+addr) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Send = %v, want a refused connection to %s", err, addr)
+	}
+	if strings.Contains(err.Error(), key) {
+		t.Fatalf("key leaked: %v", err)
+	}
+	if retried {
+		t.Error("OnRetry called for errors the SDK retries itself")
+	}
+}
