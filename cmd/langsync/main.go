@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/langsync/langsync/shared/app"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
@@ -35,6 +37,13 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// Test seams, set per invocation rather than in package variables so
+	// that concurrent invocations (and goroutines outliving a test) cannot
+	// race: appOptions adjusts the app a command builds (serve, Lambda,
+	// local, replicate, sync); listening is told the address serve listens on.
+	appOptions func(*app.Options)
+	listening  func(addr string)
 }
 
 // Command is one subcommand. Run receives the arguments after its name.
