@@ -129,7 +129,9 @@ func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler
 	if err != nil {
 		return nil, nil, err
 	}
-	setting := env.Getenv("LANGSYNC_SERVICEBUS")
+	// The config's serviceBus key (config falls back to LANGSYNC_SERVICEBUS
+	// itself), else the managed-identity form of the app setting.
+	setting := cfg.ServiceBus.Reveal()
 	if setting == "" {
 		setting = env.Getenv("LANGSYNC_SERVICEBUS__fullyQualifiedNamespace")
 	}

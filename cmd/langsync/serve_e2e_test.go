@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -193,7 +194,13 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
-	s := startServe(t, r.env, e2eAppOptions)
+	// serve sends its wake-ups to the config's serviceBus key here
+	// (TestServeKilledMidRun covers the LANGSYNC_SERVICEBUS setting); the
+	// simulated host's triggers still read the app setting.
+	serveEnv := maps.Clone(r.env)
+	delete(serveEnv, "LANGSYNC_SERVICEBUS")
+	serveEnv["LANGSYNC_CONFIG"] += fmt.Sprintf("serviceBus: %q\n", r.env["LANGSYNC_SERVICEBUS"])
+	s := startServe(t, serveEnv, e2eAppOptions)
 	host, front := r.simulate(t, s.url)
 	if err := host.WaitReady(ctx); err != nil {
 		t.Fatal(err)
