@@ -7,7 +7,9 @@ BIN       := bin/langsync
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.Version=$(VERSION)
 AZURITE   := .ci/node_modules/.bin/azurite-blob
-TESTFLAGS ?= -timeout 15m
+# -race: the tests run goroutines against shared state on purpose (hosts,
+# emulators, concurrent drivers), so CI runs them under the race detector.
+TESTFLAGS ?= -race -timeout 15m
 BENCHTIME ?= 1x
 
 .PHONY: all build test lint bench deps clean app demo soak
@@ -28,9 +30,12 @@ test: deps
 	$(GO) vet ./...
 	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) test $(TESTFLAGS) ./...
 
+# staticcheck is a tool dependency in go.mod (go get -tool), so its version
+# is pinned with the modules and no separate install is needed.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # bench runs every Go benchmark once per configuration and prints the figures
 # (ratios against baselines measured in the same run).

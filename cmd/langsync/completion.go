@@ -83,13 +83,10 @@ func helpFlags(ctx context.Context, c Command, sub []string) []string {
 }
 
 func writeBash(w io.Writer, cmds []completionEntry) {
-	var top, groups []string
+	var top []string
 	for _, c := range cmds {
 		if !strings.Contains(c.path, " ") {
 			top = append(top, c.path)
-			if len(c.subs) > 0 {
-				groups = append(groups, c.path)
-			}
 		}
 	}
 	fmt.Fprintf(w, "_langsync() {\n  local cur=${COMP_WORDS[COMP_CWORD]} path=${COMP_WORDS[1]}\n")

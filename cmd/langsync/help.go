@@ -270,8 +270,8 @@ restore and status functions (functions/*/function.json). The Functions host sta
 (host.json); you do not run it by hand except to test. Configuration comes from app settings:
 LANGSYNC_CONFIG (or the one-pair LANGSYNC_* settings), LANGSYNC_STORE and LANGSYNC_SERVICEBUS
 (a connection string, or NAME.servicebus.windows.net with managed identity; also read from
-LANGSYNC_SERVICEBUS__fullyQualifiedNamespace). Logs are JSON lines on stdout with run, project
-and step.`,
+LANGSYNC_SERVICEBUS__fullyQualifiedNamespace; a serviceBus key in the config wins). Logs are
+JSON lines on stdout with run, project and step.`,
 		Examples: []example{
 			{"what the Functions host runs (host.json's defaultExecutablePath)", "FUNCTIONS_CUSTOMHANDLER_PORT=7071 LANGSYNC_CONFIG=\"$(cat langsync.yaml)\" langsync serve"},
 		},

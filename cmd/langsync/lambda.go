@@ -52,8 +52,8 @@ func buildLambdaHandler(ctx context.Context, env *Env, log *slog.Logger) (lambda
 		return nil, err
 	}
 	aopts := &app.Options{Logger: log}
-	if hostAppOptions != nil {
-		hostAppOptions(aopts)
+	if env.appOptions != nil {
+		env.appOptions(aopts)
 	}
 	a, err := app.New(ctx, cfg, aopts)
 	if err != nil {

@@ -30,15 +30,14 @@ func TestHelperLambda(t *testing.T) {
 		t.Log("helper process for TestLambdaRuntimeInterfaceEmulator; nothing to do on its own")
 		return
 	}
-	hostAppOptions = func(o *app.Options) {
+	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, appOptions: func(o *app.Options) {
 		e2eAppOptions(o)
 		inner := o.Pipeline
 		o.Pipeline = func(po *pipeline.Options) {
 			inner(po)
 			po.PollBudget = 5 * time.Second
 		}
-	}
-	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	}}
 	code, ok := runLambda(context.Background(), e)
 	if !ok {
 		fmt.Fprintln(os.Stderr, "helper: AWS_LAMBDA_RUNTIME_API is not set")

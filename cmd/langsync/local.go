@@ -18,9 +18,6 @@ func localCommand() Command {
 // (restore runs of backups dropped under restore/).
 var localRestorer func(*app.App) local.Restorer
 
-// localAppOptions lets tests adjust the app (as serveAppOptions does).
-var localAppOptions func(*app.Options)
-
 func runLocal(ctx context.Context, env *Env, args []string) error {
 	fs := newFlagSet(env, "local")
 	cfgPath := fs.String("config", "", "config file (langsync.yaml); store: a directory keeps state and backups on this machine")
@@ -42,7 +39,7 @@ func runLocal(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := local.New(ctx, cfg, &local.Options{Logger: logger, Workers: *workers, SyncOnStart: *syncNow, App: localAppOptions})
+	h, err := local.New(ctx, cfg, &local.Options{Logger: logger, Workers: *workers, SyncOnStart: *syncNow, App: env.appOptions})
 	if err != nil {
 		return err
 	}

@@ -34,10 +34,9 @@ func TestHelperLocal(t *testing.T) {
 	defer stop()
 	// A host killed between a job's POST and its save is resumed at the
 	// claim's deadline: 5 s here, not the default 20 s.
-	localAppOptions = func(o *app.Options) {
+	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, appOptions: func(o *app.Options) {
 		o.Pipeline = func(po *pipeline.Options) { po.BeginTimeout = 5 * time.Second }
-	}
-	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	}}
 	os.Exit(run(ctx, e, append([]string{"local"}, strings.Fields(os.Getenv("LANGSYNC_HELPER_ARGS"))...)))
 }
 

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/langsync/langsync/shared/app"
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/queue"
 )
@@ -44,6 +45,13 @@ type Env struct {
 	// nothing leaks between tests).
 	tuneBlob  func(*blobstore.Options)
 	tuneQueue func(*queue.Options)
+
+	// Test seams, set per invocation rather than in package variables so
+	// that concurrent invocations (and goroutines outliving a test) cannot
+	// race: appOptions adjusts the app a command builds (serve, Lambda,
+	// local, replicate, sync); listening is told the address serve listens on.
+	appOptions func(*app.Options)
+	listening  func(addr string)
 }
 
 // Command is one subcommand. Run receives the arguments after its name.

@@ -5,17 +5,26 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/langsync/langsync/shared/app"
 )
 
 // runCLI runs the CLI in process and returns exit code, stdout and stderr.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIApp(t, env, nil, args...)
+}
+
+// runCLIApp is runCLI with appOptions adjusting the app the command builds.
+func runCLIApp(t *testing.T, env map[string]string, appOptions func(*app.Options), args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	e := &Env{
-		Stdin:  strings.NewReader(""),
-		Stdout: &stdout,
-		Stderr: &stderr,
-		Getenv: func(k string) string { return env[k] },
+		Stdin:      strings.NewReader(""),
+		Stdout:     &stdout,
+		Stderr:     &stderr,
+		Getenv:     func(k string) string { return env[k] },
+		appOptions: appOptions,
 	}
 	code := run(context.Background(), e, args)
 	return code, stdout.String(), stderr.String()

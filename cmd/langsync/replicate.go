@@ -241,15 +241,11 @@ func newApp(ctx context.Context, env *Env, cfg *config.Config, verbose bool, pro
 			o.OnProgress = printer.print
 		}
 	}}
-	if cliAppOptions != nil {
-		cliAppOptions(opts)
+	if env.appOptions != nil {
+		env.appOptions(opts)
 	}
 	return app.New(ctx, cfg, opts)
 }
-
-// cliAppOptions lets tests adjust the app of replicate and sync (as
-// hostAppOptions does for serve).
-var cliAppOptions func(*app.Options)
 
 type progressPrinter struct {
 	mu   sync.Mutex

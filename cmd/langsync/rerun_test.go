@@ -24,7 +24,7 @@ func TestHelperReplicate(t *testing.T) {
 		t.Log("helper process for TestReplicateRerunAfterKillDuringPOST; nothing to do on its own")
 		return
 	}
-	cliAppOptions = func(o *app.Options) {
+	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, appOptions: func(o *app.Options) {
 		inner := o.Pipeline
 		o.Pipeline = func(po *pipeline.Options) {
 			inner(po)
@@ -36,8 +36,7 @@ func TestHelperReplicate(t *testing.T) {
 				return nil
 			}
 		}
-	}
-	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	}}
 	os.Exit(run(context.Background(), e, append([]string{"replicate"}, strings.Fields(os.Getenv("LANGSYNC_HELPER_ARGS"))...)))
 }
 
@@ -119,7 +118,7 @@ func TestReplicateRerunAfterKillDuringPOST(t *testing.T) {
 	}
 
 	clock := &jumpClock{}
-	cliAppOptions = func(o *app.Options) {
+	appOptions := func(o *app.Options) {
 		inner := o.Pipeline
 		o.Pipeline = func(po *pipeline.Options) {
 			inner(po)
@@ -133,8 +132,7 @@ func TestReplicateRerunAfterKillDuringPOST(t *testing.T) {
 			}
 		}
 	}
-	t.Cleanup(func() { cliAppOptions = nil })
-	code, stdout, stderrOut := runCLI(t, nil, "replicate", "--config", r.cfgPath)
+	code, stdout, stderrOut := runCLIApp(t, nil, appOptions, "replicate", "--config", r.cfgPath)
 	if code != exitOK {
 		t.Fatalf("rerun exit %d\n%s\n%s", code, stdout, stderrOut)
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
@@ -21,14 +20,6 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 	"github.com/langsync/langsync/shared/queue"
-)
-
-// Test seams: serveListening is told the address serve listens on;
-// hostAppOptions adjusts the app options (rate budget, poll intervals) of
-// serve and Lambda.
-var (
-	serveListening func(addr string)
-	hostAppOptions func(*app.Options)
 )
 
 func serveCommand() Command {
@@ -59,12 +50,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: listening on %s: %w", addr, err)
 	}
-	if serveListening != nil {
-		serveListening(ln.Addr().String())
+	if env.listening != nil {
+		env.listening(ln.Addr().String())
 	}
 	lazy := &lazyHandler{ready: make(chan struct{})}
+	buildCtx, stopBuild := context.WithCancel(ctx)
+	defer stopBuild()
 	go func() {
-		h, cleanup, err := buildHandler(ctx, env, log)
+		h, cleanup, err := buildHandler(buildCtx, env, log)
 		if err != nil {
 			// stderr lines become Error logs in the host.
 			fmt.Fprintf(env.Stderr, "langsync serve: %v\n", err)
@@ -74,6 +67,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}()
 	log.Info("langsync serve listening", "addr", ln.Addr().String())
 	err = customhandler.Serve(ctx, ln, lazy, *grace)
+	// A stop can come while start-up is still running: end it and wait, so
+	// that the sender it opens is closed and nothing outlives serve.
+	stopBuild()
 	lazy.close(context.WithoutCancel(ctx))
 	return err
 }
@@ -85,7 +81,6 @@ type lazyHandler struct {
 	h       http.Handler
 	err     error
 	cleanup func(context.Context)
-	once    sync.Once
 }
 
 func (l *lazyHandler) set(h http.Handler, cleanup func(context.Context), err error) {
@@ -93,15 +88,11 @@ func (l *lazyHandler) set(h http.Handler, cleanup func(context.Context), err err
 	close(l.ready)
 }
 
+// close waits for start-up to finish and releases what it opened.
 func (l *lazyHandler) close(ctx context.Context) {
-	select {
-	case <-l.ready:
-		l.once.Do(func() {
-			if l.cleanup != nil {
-				l.cleanup(ctx)
-			}
-		})
-	default:
+	<-l.ready
+	if l.cleanup != nil {
+		l.cleanup(ctx)
 	}
 }
 
@@ -131,14 +122,16 @@ func buildHandler(ctx context.Context, env *Env, log *slog.Logger) (http.Handler
 		return nil, nil, err
 	}
 	aopts := &app.Options{Logger: log}
-	if hostAppOptions != nil {
-		hostAppOptions(aopts)
+	if env.appOptions != nil {
+		env.appOptions(aopts)
 	}
 	a, err := app.New(ctx, cfg, aopts)
 	if err != nil {
 		return nil, nil, err
 	}
-	setting := env.Getenv("LANGSYNC_SERVICEBUS")
+	// The config's serviceBus key (config falls back to LANGSYNC_SERVICEBUS
+	// itself), else the managed-identity form of the app setting.
+	setting := cfg.ServiceBus.Reveal()
 	if setting == "" {
 		setting = env.Getenv("LANGSYNC_SERVICEBUS__fullyQualifiedNamespace")
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -193,9 +194,13 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
-	hostAppOptions = e2eAppOptions
-	t.Cleanup(func() { hostAppOptions = nil })
-	s := startServe(t, r.env)
+	// serve sends its wake-ups to the config's serviceBus key here
+	// (TestServeKilledMidRun covers the LANGSYNC_SERVICEBUS setting); the
+	// simulated host's triggers still read the app setting.
+	serveEnv := maps.Clone(r.env)
+	delete(serveEnv, "LANGSYNC_SERVICEBUS")
+	serveEnv["LANGSYNC_CONFIG"] += fmt.Sprintf("serviceBus: %q\n", r.env["LANGSYNC_SERVICEBUS"])
+	s := startServe(t, serveEnv, e2eAppOptions)
 	host, front := r.simulate(t, s.url)
 	if err := host.WaitReady(ctx); err != nil {
 		t.Fatal(err)
@@ -418,8 +423,7 @@ func TestHelperServe(t *testing.T) {
 		t.Log("helper process for TestServeKilledMidRun; nothing to do on its own")
 		return
 	}
-	hostAppOptions = e2eAppOptions
-	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, appOptions: e2eAppOptions}
 	os.Exit(run(context.Background(), e, []string{"serve"}))
 }
 
@@ -526,7 +530,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
-	hostAppOptions = func(o *app.Options) {
+	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return r.env[k] }, appOptions: func(o *app.Options) {
 		e2eAppOptions(o)
 		inner := o.Pipeline
 		o.Pipeline = func(po *pipeline.Options) {
@@ -534,9 +538,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 			// Poll inline long enough for the emulator's jobs to finish.
 			po.PollBudget = 5 * time.Second
 		}
-	}
-	t.Cleanup(func() { hostAppOptions = nil })
-	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return r.env[k] }}
+	}}
 	h, err := buildLambdaHandler(ctx, env, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/config"
 )
 
 // serveBuffer is an output sink the server goroutine and the test share.
@@ -35,15 +39,17 @@ type served struct {
 }
 
 // startServe runs `langsync serve` in process on a free port with env as
-// the app settings; stop cancels it and returns the exit code.
-func startServe(t *testing.T, env map[string]string) *served {
+// the app settings and appOptions (may be nil) adjusting its app; stop
+// cancels it and returns the exit code.
+func startServe(t *testing.T, env map[string]string, appOptions func(*app.Options)) *served {
 	t.Helper()
 	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = "0"
 	addrc := make(chan string, 1)
-	serveListening = func(a string) { addrc <- a }
-	t.Cleanup(func() { serveListening = nil })
 	s := &served{stdout: &serveBuffer{}, stderr: &serveBuffer{}}
-	e := &Env{Stdin: strings.NewReader(""), Stdout: s.stdout, Stderr: s.stderr, Getenv: func(k string) string { return env[k] }}
+	e := &Env{
+		Stdin: strings.NewReader(""), Stdout: s.stdout, Stderr: s.stderr, Getenv: func(k string) string { return env[k] },
+		appOptions: appOptions, listening: func(a string) { addrc <- a },
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, e, []string{"serve", "--grace", "5s"}) }()
@@ -75,7 +81,7 @@ func TestServeNeedsPort(t *testing.T) {
 // unusable app settings every invocation answers 500 (the host retries and
 // logs), and the reason goes to stderr (an Error log in the host).
 func TestServeStartupFailure(t *testing.T) {
-	s := startServe(t, map[string]string{"LANGSYNC_CONFIG": "resources: [", "LANGSYNC_SERVICEBUS": "x.servicebus.windows.net"})
+	s := startServe(t, map[string]string{"LANGSYNC_CONFIG": "resources: [", "LANGSYNC_SERVICEBUS": "x.servicebus.windows.net"}, nil)
 	resp, err := http.Get(s.url + "/")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("readiness: %v %v", resp, err)
@@ -112,5 +118,39 @@ func TestServeNegativeGrace(t *testing.T) {
 	code, stdout, stderr := runCLI(t, map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": "0"}, "serve", "--grace", "-1s")
 	if code != exitUsage || !strings.Contains(stderr, "--grace -1s is negative") {
 		t.Fatalf("exit %d, want %d\nstdout %q\nstderr %q", code, exitUsage, stdout, stderr)
+	}
+}
+
+// TestServeStopDuringStartup: a stop while start-up is still wiring the app
+// waits for start-up to end, so nothing it opens outlives serve.
+func TestServeStopDuringStartup(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var startupDone atomic.Bool
+	settings := map[string]string{
+		"LANGSYNC_CONFIG": `resources:
+  primary: {endpoint: "https://a.cognitiveservices.azure.com", key: k}
+  secondary: {endpoint: "https://b.cognitiveservices.azure.com", key: k}
+projects: [{name: P, source: primary, targets: [secondary]}]
+store: ` + t.TempDir(),
+		"LANGSYNC_SERVICEBUS": "x.servicebus.windows.net",
+	}
+	// Start-up reaches the app options only with valid settings.
+	if _, err := config.FromAppSettings(func(k string) string { return settings[k] }); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, settings, func(*app.Options) {
+		close(entered)
+		<-release
+		startupDone.Store(true)
+	})
+	<-entered
+	stopped := make(chan int, 1)
+	go func() { stopped <- s.stop() }()
+	close(release)
+	if code := <-stopped; code != exitOK {
+		t.Fatalf("exit=%d after stop\n%s", code, s.stderr)
+	}
+	if !startupDone.Load() {
+		t.Fatal("serve returned while start-up was still running")
 	}
 }

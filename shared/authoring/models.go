@@ -1,5 +1,7 @@
 package authoring
 
+//go:generate go run ./internal/gen/modelsjsongen
+
 import (
 	"encoding/json"
 	"time"
@@ -9,8 +11,9 @@ import (
 
 // Wire types of the authoring API (spec §5, §6), 2023-04-01 field names.
 // Every type keeps the members it does not model in Extra and re-encodes
-// them (see rawjson.go), so a document read from the service and written
-// back loses nothing. Optional members are omitted when zero unless the
+// them (see rawjson.go; go generate writes their JSON methods into
+// models_json.go), so a document read from the service and written back
+// loses nothing. Optional members are omitted when zero unless the
 // service sent them.
 
 // ProjectSettings is a project's settings object (2022-05-01: always empty).

@@ -455,7 +455,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 func checkEntry(hdr *tar.Header) error {
 	name := hdr.Name
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old writers still emit TypeRegA
+	case tar.TypeReg: // tar.Reader already reports old writers' NUL typeflag (TypeRegA) as TypeReg
 	case tar.TypeSymlink, tar.TypeLink:
 		return &PathError{Name: name, Reason: "links are not allowed (only regular files)"}
 	case tar.TypeDir:

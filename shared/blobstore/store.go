@@ -171,17 +171,6 @@ func isIdentifier(s string) bool {
 	return true
 }
 
-func lowerKeys(md map[string]string) map[string]string {
-	if len(md) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(md))
-	for k, v := range md {
-		out[strings.ToLower(k)] = v
-	}
-	return out
-}
-
 // checkKey rejects keys that could escape a directory or that Azure treats
 // differently from a directory.
 func checkKey(key string) error {

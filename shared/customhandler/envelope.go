@@ -26,13 +26,13 @@ func splitEnvelope(raw []byte, keep func(binding string) bool) (InvokeRequest, e
 		case strings.EqualFold(key, "Data"):
 			m, err := s.members(raw[vs:ve], vs, func(name string) bool { return keep == nil || keep(name) })
 			if err != nil {
-				return fmt.Errorf("Data: %w", err)
+				return fmt.Errorf("in Data: %w", err)
 			}
 			req.Data = m
 		case strings.EqualFold(key, "Metadata"):
 			m, err := s.members(raw[vs:ve], vs, nil)
 			if err != nil {
-				return fmt.Errorf("Metadata: %w", err)
+				return fmt.Errorf("in Metadata: %w", err)
 			}
 			req.Metadata = m
 		}

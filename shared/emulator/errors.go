@@ -81,7 +81,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // nextLink and resultUrl keep their '&'
-	b := buf.Bytes()
+	var b []byte
 	if err := enc.Encode(v); err != nil {
 		b = []byte(`{"error":{"code":"InternalServerError","message":"encoding the response failed"}}`)
 		status = http.StatusInternalServerError

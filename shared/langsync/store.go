@@ -216,7 +216,8 @@ func parseConnectionString(s string) (StoreLocator, error) {
 			secrets = append(secrets, p.value)
 		}
 	}
-	for _, seg := range bad {
+	if len(bad) > 0 { // the first bad segment is reported
+		seg := bad[0]
 		if k := knownPrefix(seg); k != "" {
 			return fail("the segment starting with %s has no '=' after the key name (write %s=<value>)", k, k)
 		}

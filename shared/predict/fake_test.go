@@ -94,13 +94,6 @@ func hang() fault {
 	}
 }
 
-// onlyPost applies f to submissions, letting polls through.
-func onlyPost(f fault) fault {
-	return func(w http.ResponseWriter, r *http.Request) bool {
-		return r.Method == http.MethodPost && f(w, r)
-	}
-}
-
 // onlyGet applies f to polls.
 func onlyGet(f fault) fault {
 	return func(w http.ResponseWriter, r *http.Request) bool {

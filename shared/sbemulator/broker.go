@@ -175,15 +175,6 @@ func (s *Server) makeReady(e *entity, msg *message) {
 	s.pumpSoon(e)
 }
 
-func (s *Server) removeReady(e *entity, msg *message) {
-	for i, m := range e.ready {
-		if m == msg {
-			e.ready = append(e.ready[:i], e.ready[i+1:]...)
-			return
-		}
-	}
-}
-
 // lock marks msg as locked by a new token until now + LockDuration.
 func (s *Server) lock(e *entity, msg *message) {
 	msg.state = StateLocked

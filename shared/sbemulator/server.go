@@ -273,7 +273,6 @@ type conn struct {
 	s        *Server
 	nc       net.Conn
 	maxFrame uint32 // the client's max-frame-size
-	idle     time.Duration
 	sessions map[uint16]*session
 	replies  map[string]*link // RPC reply links by target address
 	closed   bool
