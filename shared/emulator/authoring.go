@@ -25,7 +25,6 @@ type call struct {
 	version string
 	base    string // scheme://host of the request, for absolute URLs
 	path    string // r.URL.Path without a trailing slash
-	segs    []string
 }
 
 const (
@@ -38,18 +37,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	c := &call{w: w, r: r, now: now, base: baseURL(r), path: path}
 	var versions []string
-	var route func(*call) error
 	switch {
-	case path == projectsPath || strings.HasPrefix(path, projectsPath+"/"):
-		versions, route = authoringVersions, s.routeAuthoring
-		if rest := strings.TrimPrefix(path, projectsPath); rest != "" {
-			c.segs = strings.Split(strings.TrimPrefix(rest, "/"), "/")
-		}
-	case path == runtimePath || strings.HasPrefix(path, runtimePath+"/"):
-		versions, route = runtimeVersions, s.routeRuntime
-		if rest := strings.TrimPrefix(path, runtimePath); rest != "" {
-			c.segs = strings.Split(strings.TrimPrefix(rest, "/"), "/")
-		}
+	case within(path, projectsPath):
+		versions = authoringVersions
+	case within(path, runtimePath):
+		versions = runtimeVersions
 	default:
 		return errNoRoute()
 	}
@@ -60,14 +52,18 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	if !slices.Contains(versions, c.version) {
 		return errBadRequest("InvalidParameterValue", "Unsupported api-version '%s'. Supported versions: %s.", c.version, strings.Join(versions, ", "))
 	}
-	for _, seg := range c.segs {
-		if seg == "" {
-			return errNoRoute()
-		}
+	segs := strings.Split(path, "/")
+	if slices.Contains(segs[1:], "") {
+		return errNoRoute()
 	}
 	// Job effects must not depend on whether this client waits for the answer.
 	s.tick(context.WithoutCancel(r.Context()), now)
-	return route(c)
+	return s.route(c, segs)
+}
+
+// within reports whether path is prefix or below it.
+func within(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // baseURL is scheme://host of the request, so that operation-location,
@@ -81,88 +77,6 @@ func baseURL(r *http.Request) string {
 		scheme = p
 	}
 	return scheme + "://" + r.Host
-}
-
-func (s *Server) routeAuthoring(c *call) error {
-	seg, m := c.segs, c.r.Method
-	n := len(seg)
-	is := func(method string, want int) bool { return m == method && n == want }
-	switch {
-	case n == 0:
-		if m == http.MethodGet {
-			return s.listProjects(c)
-		}
-	case seg[0] == "global":
-		switch {
-		case is("GET", 3) && seg[1] == "deletion-jobs":
-			return s.getJob(c, seg[2])
-		case is("GET", 2) && seg[1] == "languages":
-			return s.listLanguages(c)
-		case is("GET", 2) && seg[1] == "training-config-versions":
-			return s.listConfigVersions(c)
-		}
-	case n == 1:
-		switch m {
-		case http.MethodGet:
-			return s.getProject(c, seg[0])
-		case http.MethodPatch:
-			return s.patchProject(c, seg[0])
-		case http.MethodDelete:
-			return s.deleteProject(c, seg[0])
-		}
-	case is("POST", 2) && seg[1] == ":export":
-		return s.export(c, seg[0])
-	case is("POST", 2) && seg[1] == ":import":
-		return s.importProject(c, seg[0])
-	case is("POST", 2) && seg[1] == ":train":
-		return s.trainProject(c, seg[0])
-	case is("GET", 3) && seg[1] == "train" && seg[2] == "jobs":
-		return s.listTrainingJobs(c, seg[0])
-	case is("GET", 4) && seg[2] == "jobs" && (seg[1] == "export" || seg[1] == "import" || seg[1] == "train"):
-		return s.getJob(c, seg[3])
-	case is("GET", 5) && seg[1] == "export" && seg[2] == "jobs" && seg[4] == "result":
-		return s.exportResult(c, seg[0], seg[3])
-	case is("POST", 5) && seg[1] == "train" && seg[2] == "jobs" && seg[4] == ":cancel":
-		return s.cancelTraining(c, seg[0], seg[3])
-	case is("GET", 2) && seg[1] == "models":
-		return s.listModels(c, seg[0])
-	case n == 3 && seg[1] == "models" && m == http.MethodPost && strings.HasSuffix(seg[2], ":load-snapshot") && c.version >= "2023-04-01":
-		// The docs' spelling without the slash (gotcha 19).
-		return s.loadSnapshot(c, seg[0], strings.TrimSuffix(seg[2], ":load-snapshot"))
-	case n == 3 && seg[1] == "models":
-		switch m {
-		case http.MethodGet:
-			return s.getModel(c, seg[0], seg[2])
-		case http.MethodDelete:
-			return s.deleteModel(c, seg[0], seg[2])
-		}
-	case is("POST", 4) && seg[1] == "models" && seg[3] == ":load-snapshot" && c.version >= "2023-04-01":
-		return s.loadSnapshot(c, seg[0], seg[2])
-	case is("GET", 6) && seg[1] == "models" && seg[3] == "load-snapshot" && seg[4] == "jobs" && c.version >= "2023-04-01":
-		return s.getJob(c, seg[5])
-	case is("GET", 5) && seg[1] == "models" && seg[3] == "evaluation" && seg[4] == "summary-result":
-		return s.evaluationSummary(c, seg[0], seg[2])
-	case is("GET", 5) && seg[1] == "models" && seg[3] == "evaluation" && seg[4] == "result":
-		return s.evaluationResults(c, seg[0], seg[2])
-	case is("GET", 2) && seg[1] == "deployments":
-		return s.listDeployments(c, seg[0])
-	case is("POST", 3) && seg[1] == "deployments" && seg[2] == ":swap":
-		return s.swapDeployments(c, seg[0])
-	case n == 3 && seg[1] == "deployments":
-		switch m {
-		case http.MethodGet:
-			return s.getDeployment(c, seg[0], seg[2])
-		case http.MethodPut:
-			return s.deploy(c, seg[0], seg[2])
-		case http.MethodDelete:
-			return s.deleteDeployment(c, seg[0], seg[2])
-		}
-	case is("GET", 5) && seg[1] == "deployments" && seg[3] == "jobs":
-		// Deployment jobs and swap jobs (deployments/swap/jobs/{id}) share
-		// this shape; the job's stored path tells them apart.
-		return s.getJob(c, seg[4])
-	}
-	return errNoRoute()
 }
 
 // ---- names and enums ----

@@ -34,18 +34,6 @@ type runtimeResult struct {
 	Results  json.RawMessage `json:"results"`
 }
 
-func (s *Server) routeRuntime(c *call) error {
-	switch {
-	case len(c.segs) == 0 && c.r.Method == "POST":
-		return s.analyze(c)
-	case len(c.segs) == 1 && c.r.Method == "GET":
-		return s.getRuntimeJob(c, c.segs[0])
-	case len(c.segs) == 1 && c.r.Method == "POST" && strings.HasSuffix(c.segs[0], ":cancel"):
-		return s.cancelRuntimeJob(c, strings.TrimSuffix(c.segs[0], ":cancel"))
-	}
-	return errNoRoute()
-}
-
 type analyzeBody struct {
 	DisplayName   string `json:"displayName"`
 	AnalysisInput *struct {
