@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
+	"github.com/langsync/langsync/shared/internal/langhttp"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -32,10 +32,10 @@ const (
 )
 
 // KeyHeader is the header that carries a subscription key.
-const KeyHeader = "Ocp-Apim-Subscription-Key"
+const KeyHeader = langhttp.KeyHeader
 
 // EntraScope is the token scope for Microsoft Entra ID.
-const EntraScope = "https://cognitiveservices.azure.com/.default"
+const EntraScope = langhttp.EntraScope
 
 // Defaults of RetryOptions.
 const (
@@ -102,7 +102,7 @@ type Client struct {
 	budget     *RateBudget
 	logger     *slog.Logger
 	poll       pollConfig
-	secret     langsync.Secret // only to scrub it from service messages
+	secret     langsync.Secret // only to scrub it from service messages; zero with Entra ID
 	now        func() time.Time
 }
 
@@ -113,15 +113,7 @@ func NewKeyClient(endpoint string, key langsync.Secret, opts *ClientOptions) (*C
 	if key.IsZero() {
 		return nil, errors.New("authoring: no key: give the resource's key (Keys and Endpoint in the Azure portal), or use Entra ID")
 	}
-	c, allowHTTP, err := newClient(endpoint, opts)
-	if err != nil {
-		return nil, err
-	}
-	c.secret = key
-	auth := runtime.NewKeyCredentialPolicy(azcore.NewKeyCredential(key.Reveal()), KeyHeader,
-		&runtime.KeyCredentialPolicyOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
-	c.pl = c.pipeline(opts, auth)
-	return c, nil
+	return newClient(endpoint, opts, key, nil)
 }
 
 // NewClient returns a client that authenticates with Microsoft Entra ID,
@@ -131,43 +123,33 @@ func NewClient(endpoint string, cred azcore.TokenCredential, opts *ClientOptions
 	if cred == nil {
 		return nil, errors.New("authoring: no token credential")
 	}
-	c, allowHTTP, err := newClient(endpoint, opts)
-	if err != nil {
-		return nil, err
-	}
-	auth := runtime.NewBearerTokenPolicy(cred, []string{EntraScope},
-		&policy.BearerTokenOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
-	c.pl = c.pipeline(opts, auth)
-	return c, nil
+	return newClient(endpoint, opts, "", cred)
 }
 
-func newClient(endpoint string, opts *ClientOptions) (*Client, bool, error) {
+// newClient authenticates with key, or with cred when it is not nil.
+func newClient(endpoint string, opts *ClientOptions, key langsync.Secret, cred azcore.TokenCredential) (*Client, error) {
 	if opts == nil {
 		opts = &ClientOptions{}
 	}
 	u, err := url.Parse(strings.TrimSpace(endpoint))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, false, fmt.Errorf("authoring: endpoint %q is not an http(s) URL: use https://<resource>.cognitiveservices.azure.com", endpoint)
+		return nil, fmt.Errorf("authoring: endpoint %q is not an http(s) URL: use https://<resource>.cognitiveservices.azure.com", endpoint)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, false, fmt.Errorf("authoring: endpoint %s must not carry a query, fragment or user info", redactURL(u))
+		return nil, fmt.Errorf("authoring: endpoint %s must not carry a query, fragment or user info", langhttp.RedactURL(u))
 	}
 	// Accept ".../language" as given in some portal pages: paths are built
 	// below it.
 	p := strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/language")
-	allowHTTP := false
-	if u.Scheme == "http" {
-		if !isLoopback(u.Hostname()) && !opts.InsecureAllowHTTP {
-			return nil, false, fmt.Errorf("authoring: endpoint %s is plain http on a non-loopback host: use https (plain http is accepted only to localhost, for emulators)", redactURL(u))
-		}
-		allowHTTP = true
+	if u.Scheme == "http" && !langhttp.IsLoopback(u.Hostname()) && !opts.InsecureAllowHTTP {
+		return nil, fmt.Errorf("authoring: endpoint %s is plain http on a non-loopback host: use https (plain http is accepted only to localhost, for emulators)", langhttp.RedactURL(u))
 	}
 	v := opts.APIVersion
 	if v == "" {
 		v = DefaultAPIVersion
 	}
 	if !apiVersionRE.MatchString(v) {
-		return nil, false, fmt.Errorf("authoring: api-version %q is not a version: use %s (default) or %s", v, APIVersion20230401, APIVersion20220501)
+		return nil, fmt.Errorf("authoring: api-version %q is not a version: use %s (default) or %s", v, APIVersion20230401, APIVersion20220501)
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -192,74 +174,45 @@ func newClient(endpoint string, opts *ClientOptions) (*Client, bool, error) {
 	if ro.MaxRetryDelay == 0 {
 		ro.MaxRetryDelay = DefaultMaxRetryDelay
 	}
+	tryTimeout := r.TryTimeout
+	if tryTimeout == 0 {
+		tryTimeout = DefaultTryTimeout
+	}
 	download := opts.DownloadTimeout
 	if download <= 0 {
 		download = DefaultDownloadTimeout
 	}
 	c := &Client{
 		endpoint:   u.Scheme + "://" + u.Host + p,
-		origin:     originOf(u),
+		origin:     langhttp.OriginOf(u),
 		apiVersion: v,
 		retry:      ro,
 		download:   download,
 		budget:     budget,
 		logger:     logger.With("endpoint", u.Scheme+"://"+u.Host),
 		poll:       newPollConfig(opts),
+		secret:     key,
 		now:        time.Now,
 	}
-	return c, allowHTTP, nil
-}
-
-func (c *Client) pipeline(opts *ClientOptions, auth policy.Policy) runtime.Pipeline {
-	if opts == nil {
-		opts = &ClientOptions{}
-	}
-	tryTimeout := opts.Retry.TryTimeout
-	if tryTimeout == 0 {
-		tryTimeout = DefaultTryTimeout
-	}
-	co := &policy.ClientOptions{
-		Transport: noRedirects(opts.Transport),
-		// Our retry decisions are per request (see send); the try timeout
-		// is applied in sendPolicy.
-		Retry:     c.retry,
-		Telemetry: policy.TelemetryOptions{ApplicationID: "langsync"},
-	}
-	return runtime.NewPipeline("authoring", "v1", runtime.PipelineOptions{
-		PerCall: []policy.Policy{hostPinPolicy{origin: c.origin}},
-		PerRetry: []policy.Policy{
+	c.pl = langhttp.NewPipeline(langhttp.Options{
+		Name:        "authoring",
+		Origin:      c.origin,
+		ForeignHost: ErrForeignHost,
+		Key:         key,
+		Cred:        cred,
+		AllowHTTP:   u.Scheme == "http",
+		Transport:   opts.Transport,
+		// Our retry decisions are per request (see send).
+		Retry:        c.retry,
+		TryTimeout:   tryTimeout,
+		Logger:       c.logger,
+		FailureLevel: slog.LevelWarn, // throttling and server errors are worth seeing
+		PerTry: []policy.Policy{
 			budgetPolicy{budget: c.budget, origin: c.origin},
-			logPolicy{logger: c.logger},
 			throttlePolicy{budget: c.budget, origin: c.origin},
-			auth,
-			sendPolicy{tryTimeout: tryTimeout},
 		},
-	}, co)
-}
-
-// noRedirects makes the transport return 3xx responses instead of
-// following them: net/http forwards custom headers such as the key header
-// to the redirect target, even on another host, so a redirect must never be
-// followed below the host pin. send turns a 3xx into an error.
-func noRedirects(t policy.Transporter) policy.Transporter {
-	refuse := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	switch c := t.(type) {
-	case nil:
-		return &http.Client{Transport: http.DefaultTransport, CheckRedirect: refuse}
-	case *http.Client:
-		cp := *c
-		cp.CheckRedirect = refuse
-		return &cp
-	}
-	return t
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	})
+	return c, nil
 }
 
 // APIVersion returns the api-version the client sends.
@@ -285,7 +238,7 @@ type request struct {
 // How duplicate jobs are avoided. A request that starts a job is re-sent
 // only when the service cannot have acted on it:
 //   - the transport failed before the request was completely written
-//     (sendPolicy's httptrace saw no successful WroteRequest), or
+//     (the send policy's httptrace saw no successful WroteRequest), or
 //   - the service answered 429 or 503, which reject a request before it is
 //     accepted (the API gateway throttles, the service is unavailable).
 //
@@ -304,7 +257,7 @@ func retryDecider(startsJob bool) func(*http.Response, error) bool {
 	decide := retryDeciderFor(startsJob)
 	unreachable := 0
 	return func(resp *http.Response, err error) bool {
-		var na *noAnswerError
+		var na *langhttp.NoAnswerError
 		if err != nil && errors.As(err, &na) {
 			if unreachable++; unreachable > maxUnreachableRetries {
 				return false
@@ -321,7 +274,7 @@ func retryDeciderFor(startsJob bool) func(*http.Response, error) bool {
 	if startsJob {
 		return func(resp *http.Response, err error) bool {
 			if err != nil {
-				var se *sentError
+				var se *langhttp.SentError
 				return !errors.As(err, &se)
 			}
 			return (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) && !waitTooLong(resp)
@@ -345,7 +298,7 @@ func retryDeciderFor(startsJob bool) func(*http.Response, error) bool {
 
 // waitTooLong reports a Retry-After beyond MaxRetryAfter.
 func waitTooLong(resp *http.Response) bool {
-	d, ok := parseRetryAfter(resp.Header, time.Now())
+	d, ok := langhttp.ParseRetryAfter(resp.Header, time.Now())
 	return ok && d > MaxRetryAfter
 }
 
@@ -357,7 +310,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	ctx = policy.WithRetryOptions(ctx, ro)
 	req, err := runtime.NewRequest(ctx, r.method, r.url)
 	if err != nil {
-		return nil, fmt.Errorf("authoring: building %s request: %w", r.method, sanitizeErr(err))
+		return nil, fmt.Errorf("authoring: building %s request: %w", r.method, langhttp.SanitizeErr(err))
 	}
 	req.Raw().Header.Set("Accept", "application/json")
 	if r.body != nil {
@@ -368,18 +321,18 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if r.stream {
 		runtime.SkipBodyDownload(req)
 	}
-	req.SetOperationValue(reqOptions{tryTimeout: r.timeout, stream: r.stream})
+	req.SetOperationValue(langhttp.TryOptions{Timeout: r.timeout, Stream: r.stream})
 	resp, err := c.pl.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrForeignHost) {
 			return nil, err
 		}
-		var se *sentError
-		var ne *noAnswerError
+		var se *langhttp.SentError
+		var ne *langhttp.NoAnswerError
 		return nil, &requestError{
 			method:       r.method,
-			url:          redactURL(req.Raw().URL),
-			err:          sanitizeErr(err),
+			url:          langhttp.RedactURL(req.Raw().URL),
+			err:          langhttp.SanitizeErr(err),
 			maybeStarted: r.startsJob && errors.As(err, &se),
 			unreachable:  errors.As(err, &ne),
 		}
@@ -392,10 +345,10 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		resp.Body.Close()
 		target := "elsewhere"
 		if loc, err := req.Raw().URL.Parse(resp.Header.Get("Location")); err == nil && loc.Host != "" {
-			target = originOf(loc)
+			target = langhttp.OriginOf(loc)
 		}
 		return nil, &ResponseError{
-			StatusCode: resp.StatusCode, Method: r.method, URL: redactURL(req.Raw().URL),
+			StatusCode: resp.StatusCode, Method: r.method, URL: langhttp.RedactURL(req.Raw().URL),
 			Message:   "the service redirected to " + target + "; redirects are not followed (they would carry the credentials)",
 			RequestID: resp.Header.Get("Apim-Request-Id"),
 		}
@@ -409,13 +362,13 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 	e := &ResponseError{
 		StatusCode: resp.StatusCode,
 		Method:     req.Method,
-		URL:        redactURL(req.URL),
+		URL:        langhttp.RedactURL(req.URL),
 		RequestID:  resp.Header.Get("Apim-Request-Id"),
 	}
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("X-Ms-Request-Id")
 	}
-	if d, ok := parseRetryAfter(resp.Header, c.now()); ok {
+	if d, ok := langhttp.ParseRetryAfter(resp.Header, c.now()); ok {
 		e.RetryAfter = d
 	}
 	var eb errorBody
@@ -478,7 +431,7 @@ func (c *Client) url(path string, query url.Values) string {
 func (c *Client) followURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
-		return "", fmt.Errorf("authoring: service returned an unusable URL (%v)", sanitizeErr(err))
+		return "", fmt.Errorf("authoring: service returned an unusable URL (%v)", langhttp.SanitizeErr(err))
 	}
 	if u.Query().Get("api-version") == "" {
 		q := u.Query()
@@ -503,7 +456,7 @@ func (c *Client) getJSON(ctx context.Context, u string, out any) (*http.Response
 
 func decodeBody(resp *http.Response, out any) error {
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("authoring: decoding %s %s response: %w", resp.Request.Method, redactURL(resp.Request.URL), err)
+		return fmt.Errorf("authoring: decoding %s %s response: %w", resp.Request.Method, langhttp.RedactURL(resp.Request.URL), err)
 	}
 	return nil
 }
@@ -548,17 +501,17 @@ func (c *Client) begin(ctx context.Context, kind langsync.JobKind, r request) (l
 	defer resp.Body.Close()
 	loc := resp.Header.Get("Operation-Location")
 	if loc == "" {
-		return langsync.Job{}, fmt.Errorf("authoring: %s %s answered %d without an operation-location header", r.method, redactURL(resp.Request.URL), resp.StatusCode)
+		return langsync.Job{}, fmt.Errorf("authoring: %s %s answered %d without an operation-location header", r.method, langhttp.RedactURL(resp.Request.URL), resp.StatusCode)
 	}
 	job := langsync.Job{Kind: kind, Location: loc, Started: started}
 	u, err := url.Parse(loc)
 	if err != nil || !u.IsAbs() {
-		return job, fmt.Errorf("authoring: %s %s returned an unusable operation-location", r.method, redactURL(resp.Request.URL))
+		return job, fmt.Errorf("authoring: %s %s returned an unusable operation-location", r.method, langhttp.RedactURL(resp.Request.URL))
 	}
-	if originOf(u) != c.origin {
+	if langhttp.OriginOf(u) != c.origin {
 		// The job was started, but its status lives elsewhere: return the
 		// handle so it can be recorded, and refuse to follow it.
-		return job, fmt.Errorf("%w: operation-location %s is not on %s; the job was started but will not be polled there", ErrForeignHost, redactURL(u), c.origin)
+		return job, fmt.Errorf("%w: operation-location %s is not on %s; the job was started but will not be polled there", ErrForeignHost, langhttp.RedactURL(u), c.origin)
 	}
 	return job, nil
 }

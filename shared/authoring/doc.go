@@ -3,7 +3,8 @@
 // NER projects: projects, export/import, training, models, deployments and
 // the long-running jobs behind them (spec/language-authoring.md).
 //
-// It is built on the azcore pipeline. Requests are refused before any
+// It is built on the azcore pipeline of shared/internal/langhttp, which
+// shared/predict shares. Requests are refused before any
 // credential policy sees them unless they go to the configured endpoint's
 // scheme and host (ErrForeignHost), so an operation-location, resultUrl or
 // nextLink elsewhere never receives the key or token. Reads are retried on

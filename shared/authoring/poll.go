@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/langsync/langsync/shared/internal/langhttp"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -139,7 +140,7 @@ func kindName(k langsync.JobKind) string {
 
 func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) time.Duration {
 	now := c.now()
-	if d, ok := parseRetryAfter(resp.Header, now); ok {
+	if d, ok := langhttp.ParseRetryAfter(resp.Header, now); ok {
 		return d
 	}
 	var elapsed time.Duration

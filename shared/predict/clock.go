@@ -6,9 +6,9 @@ import (
 )
 
 // Clock is the client's source of time: breaker open periods, probe times,
-// poll intervals, retry backoff and job deadlines all go through it, so tests
-// drive them with a fake clock instead of sleeping. HTTP attempt timeouts use
-// real time (they bound real network calls).
+// poll intervals, Retry-After waits and job deadlines all go through it, so
+// tests drive them with a fake clock instead of sleeping. HTTP try timeouts
+// and the short backoff between tries (azcore's retry policy) use real time.
 type Clock interface {
 	Now() time.Time
 	// Sleep waits for d or until ctx is done, whichever comes first.

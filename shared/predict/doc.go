@@ -18,6 +18,11 @@
 // there: the client says exactly that with a *NotReplicatedError instead of
 // hiding it behind a generic failure.
 //
+// Each endpoint has the azcore pipeline that shared/authoring uses too
+// (shared/internal/langhttp): host pin, azcore's retry policy, key or
+// bearer token credential policy, per-try timeout and logging; this package
+// adds its Retry-After budget and the decisions what to retry.
+//
 // Every Result names the endpoint that served it and State reports which
 // endpoint is active and why, for logs and metrics. Keys and tokens are sent
 // only to the scheme and host of the endpoint they belong to: an

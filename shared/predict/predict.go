@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/langsync/langsync/shared/internal/langhttp"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -57,31 +60,38 @@ type Options struct {
 	// Transport sends the HTTP requests. Default http.DefaultTransport.
 	// Redirects are never followed (a key must not follow them).
 	Transport http.RoundTripper
-	// Clock drives waits and breaker times. Default the wall clock.
+	// Clock drives Retry-After waits, polls and breaker times. Default the
+	// wall clock.
 	Clock Clock
-	// Rand returns a number in [0,1) for jitter. Default math/rand/v2.
+	// Rand returns a number in [0,1) for the jitter of probe times. Default
+	// math/rand/v2.
 	Rand func() float64
-	// Logger receives breaker transitions and failovers. Default discards.
+	// Logger receives breaker transitions and failovers, and at debug level
+	// one line per HTTP try. Default discards.
 	Logger *slog.Logger
 	// Breaker configures each endpoint's circuit breaker.
 	Breaker BreakerOptions
-	// MaxAttempts is how often one request is tried on one endpoint before
-	// it counts as failed there and goes to the next endpoint. Default 3.
+	// MaxAttempts is how often a request's submit is tried on one endpoint,
+	// and how many jobs are submitted when one fails transiently, before
+	// the request counts as failed there and goes to the next endpoint.
+	// Default 3.
 	MaxAttempts int
-	// RetryDelay is the first backoff between attempts; it doubles. Default 100ms.
+	// RetryDelay is the first backoff between tries (azcore's retry
+	// policy, on the wall clock); it grows exponentially with jitter up to
+	// RetryDelay << (MaxAttempts-1). Default 100ms.
 	RetryDelay time.Duration
 	// RetryAfterBudget is how long one request may wait on one endpoint for
 	// 429 Retry-After answers before the throttling counts as a failure.
 	// Default 5s.
 	RetryAfterBudget time.Duration
-	// AttemptTimeout bounds one HTTP exchange (real time). Default 10s.
+	// AttemptTimeout bounds one HTTP try (real time). Default 10s.
 	AttemptTimeout time.Duration
 	// PollInterval is the wait between job polls when the service sends no
 	// Retry-After. Default 250ms.
 	PollInterval time.Duration
-	// PollRetries is how many failed poll GETs are retried before the
-	// attempt fails (the job already exists, so it is polled again rather
-	// than resubmitted). Default 3.
+	// PollRetries is how often a failed poll GET is retried before the
+	// request fails on the endpoint (the job already exists, so it is
+	// polled again rather than resubmitted). Default 3.
 	PollRetries int
 	// JobTimeout bounds one prediction job from submit to result (Clock
 	// time). Default 60s.
@@ -142,10 +152,10 @@ func (o *Options) withDefaults() Options {
 // Client sends prediction requests to the first healthy endpoint. It is safe
 // for concurrent use.
 type Client struct {
-	opts Options
-	eps  []*endpoint
-	hc   *http.Client
-	log  *slog.Logger
+	opts  Options
+	eps   []*endpoint
+	retry policy.RetryOptions // per exchange: see send
+	log   *slog.Logger
 
 	mu          sync.Mutex // guards the breakers and the fields below
 	active      int        // index of the first closed endpoint, -1 if none
@@ -167,15 +177,13 @@ func New(endpoints []Endpoint, opts *Options) (*Client, error) {
 			langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition)
 	}
 	c := &Client{opts: o, log: o.Logger, activeSince: o.Clock.Now()}
-	c.hc = &http.Client{
-		Transport: o.Transport,
-		// A redirect would carry the key header to wherever it points.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// azcore counts waited-out 429s as tries too: the cap keeps them from
+	// growing the backoff past what MaxAttempts failures would reach.
+	c.retry = policy.RetryOptions{RetryDelay: o.RetryDelay, MaxRetryDelay: o.RetryDelay << (o.MaxAttempts - 1)}
 	seen := map[string]bool{}
 	var problems []error
 	for i, ep := range endpoints {
-		e, err := newEndpoint(ep, o)
+		e, err := newEndpoint(ep, o, c.retry)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("endpoint %d: %w", i+1, err))
 			continue
@@ -195,16 +203,14 @@ func New(endpoints []Endpoint, opts *Options) (*Client, error) {
 type endpoint struct {
 	name     string
 	base     *url.URL // scheme://host[:port]
-	key      langsync.Secret
-	cred     azcore.TokenCredential
+	pl       runtime.Pipeline
 	projects map[string]string
 	br       *breaker
-	tok      tokenCache
 
 	served, failed, notReplicated int64 // guarded by Client.mu
 }
 
-func newEndpoint(ep Endpoint, o Options) (*endpoint, error) {
+func newEndpoint(ep Endpoint, o Options, retry policy.RetryOptions) (*endpoint, error) {
 	if strings.TrimSpace(ep.Name) == "" {
 		return nil, errors.New("name is empty (give each endpoint a name, e.g. primary)")
 	}
@@ -215,7 +221,7 @@ func newEndpoint(ep Endpoint, o Options) (*endpoint, error) {
 	if u.Path != "" || u.RawQuery != "" || u.User != nil {
 		return nil, fmt.Errorf("%s: URL %s://%s%s has a path, query or user info (give only https://<resource>.cognitiveservices.azure.com)", ep.Name, u.Scheme, u.Host, u.Path)
 	}
-	if u.Scheme == "http" && !loopback(u.Hostname()) {
+	if u.Scheme == "http" && !langhttp.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%s: URL %s://%s uses plain http; credentials are sent over https only (http is allowed for 127.0.0.1 and localhost)", ep.Name, u.Scheme, u.Host)
 	}
 	switch {
@@ -224,22 +230,30 @@ func newEndpoint(ep Endpoint, o Options) (*endpoint, error) {
 	case !ep.Key.IsZero() && ep.Cred != nil:
 		return nil, fmt.Errorf("%s: both Key and Cred are set (choose one)", ep.Name)
 	}
+	base := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	pl := langhttp.NewPipeline(langhttp.Options{
+		Name:        "predict",
+		Origin:      langhttp.OriginOf(base),
+		ForeignHost: ErrForeignHost,
+		Key:         ep.Key,
+		Cred:        ep.Cred,
+		AllowHTTP:   u.Scheme == "http", // loopback only, checked above
+		Transport:   &http.Client{Transport: o.Transport},
+		Retry:       retry,
+		TryTimeout:  o.AttemptTimeout,
+		Logger:      o.Logger.With("endpoint", ep.Name),
+		// A failed try is routine here: the breaker and failover report
+		// what matters.
+		FailureLevel: slog.LevelDebug,
+		PerTry:       []policy.Policy{throttlePolicy{name: ep.Name, clock: o.Clock, log: o.Logger}},
+	})
 	return &endpoint{
 		name:     ep.Name,
-		base:     &url.URL{Scheme: u.Scheme, Host: u.Host},
-		key:      ep.Key,
-		cred:     ep.Cred,
+		base:     base,
+		pl:       pl,
 		projects: ep.Projects,
 		br:       newBreaker(o.Breaker, o.Rand),
 	}, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // projectName is the project's name on this endpoint.

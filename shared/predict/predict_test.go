@@ -232,6 +232,22 @@ func TestAnswers(t *testing.T) {
 	}
 }
 
+// TestThrottlingDoesNotUseUpTries: 429s waited out within the Retry-After
+// budget do not count against MaxAttempts; the failures between them do.
+func TestThrottlingDoesNotUseUpTries(t *testing.T) {
+	p := newPair(t, nil)
+	p.primary.push(status(429, "429", 1), status(503, "", 0), status(429, "429", 1), status(503, "", 0))
+	if res := p.classify(t, "Billing: x"); res.Endpoint != "primary" {
+		t.Fatalf("served by %s, want primary (2 failures of 3 tries)", res.Endpoint)
+	}
+	if posts, _ := p.primary.counts(); posts != 5 {
+		t.Errorf("primary POSTs = %d, want 5", posts)
+	}
+	if got := p.clock.Slept(); len(got) != 2 || got[0] != time.Second || got[1] != time.Second {
+		t.Errorf("waits = %v, want [1s 1s] from Retry-After on the client's clock", got)
+	}
+}
+
 func TestJobPollingHonoursRetryAfter(t *testing.T) {
 	p := newPair(t, nil)
 	p.primary.running = 2

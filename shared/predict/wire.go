@@ -7,74 +7,45 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
+
+	"github.com/langsync/langsync/shared/internal/langhttp"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// tokenScope is the Entra ID scope of Cognitive Services (spec §2).
-const tokenScope = "https://cognitiveservices.azure.com/.default"
-
-// maxBody bounds what is read of one response.
-const maxBody = 32 << 20
-
-// tryEndpoint runs the request on one endpoint, retrying failures there
-// (MaxAttempts; a probe gets one attempt) and waiting out 429s within the
-// Retry-After budget.
+// tryEndpoint runs the request on one endpoint. The endpoint's pipeline
+// retries each exchange and waits out 429s within the request's Retry-After
+// budget (see tries); here a job that the endpoint accepted but that failed
+// transiently or ran past JobTimeout is submitted again, MaxAttempts jobs in
+// all. A probe (single) gets one try of its submit and one job.
 func (c *Client) tryEndpoint(ctx context.Context, e *endpoint, req Request, single bool) (*Result, error) {
-	maxAttempts := c.opts.MaxAttempts
+	t := &tries{submits: c.opts.MaxAttempts, budget: c.opts.RetryAfterBudget}
 	if single {
-		maxAttempts = 1
+		t.submits = 1
 	}
-	budget := c.opts.RetryAfterBudget
-	throttled := 0
-	for attempt := 1; ; {
-		res, err := c.runJob(ctx, e, req)
-		if err == nil {
-			return res, nil
+	for job := 1; ; job++ {
+		res, err := c.runJob(ctx, e, t, req)
+		if err == nil || job >= t.submits || ctx.Err() != nil || !resubmit(err) {
+			return res, err
 		}
-		if ctx.Err() != nil || classify(err) != kindFailure {
-			return nil, err
-		}
-		var re *ResponseError
-		if errors.As(err, &re) && re.StatusCode == http.StatusTooManyRequests {
-			wait := re.RetryAfter
-			if wait <= 0 {
-				wait = time.Second
-			}
-			if wait > budget || throttled >= 10 {
-				return nil, fmt.Errorf("predict: %s: throttled beyond the Retry-After budget of %s: %w", e.name, c.opts.RetryAfterBudget, err)
-			}
-			budget -= wait
-			throttled++
-			c.log.DebugContext(ctx, "throttled; waiting Retry-After", "endpoint", e.name, "wait", wait)
-			if err := c.opts.Clock.Sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if attempt >= maxAttempts {
-			return nil, err
-		}
-		c.log.DebugContext(ctx, "attempt failed; retrying on the same endpoint", "endpoint", e.name, "attempt", attempt, "error", err)
-		if err := c.opts.Clock.Sleep(ctx, c.backoff(attempt)); err != nil {
-			return nil, err
-		}
-		attempt++
+		c.log.DebugContext(ctx, "job failed; submitting it again", "endpoint", e.name, "job", job, "error", err)
 	}
 }
 
-// backoff is RetryDelay doubled per attempt, with up to 50% jitter.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.RetryDelay << (attempt - 1)
-	return d + time.Duration(c.opts.Rand()*0.5*float64(d))
+// resubmit reports a job that the endpoint accepted but that failed for a
+// reason another run may not meet. A failed exchange is not resubmitted:
+// the pipeline has already spent its retries on it.
+func resubmit(err error) bool {
+	var re *ResponseError
+	return errors.Is(err, ErrJobTimeout) || errors.As(err, &re) && re.JobStatus != "" && classify(err) == kindFailure
 }
 
 // Wire types of the analyze-text jobs API (spec §8).
@@ -154,18 +125,18 @@ func (c *Client) jobBody(e *endpoint, req Request) ([]byte, error) {
 }
 
 // runJob submits one analyze-text job and polls it to the end.
-func (c *Client) runJob(ctx context.Context, e *endpoint, req Request) (*Result, error) {
+func (c *Client) runJob(ctx context.Context, e *endpoint, t *tries, req Request) (*Result, error) {
 	body, err := c.jobBody(e, req)
 	if err != nil {
 		return nil, err
 	}
 	submit := e.base.String() + "/language/analyze-text/jobs?api-version=" + url.QueryEscape(c.opts.APIVersion)
-	resp, data, err := c.send(ctx, e, http.MethodPost, submit, body)
+	resp, data, err := c.send(ctx, e, t, t.submits, http.MethodPost, submit, body)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusAccepted {
-		return nil, responseError(e, http.MethodPost, resp, data)
+		return nil, c.answerError(e, http.MethodPost, resp, data)
 	}
 	loc := resp.Header.Get("Operation-Location")
 	if loc == "" {
@@ -173,31 +144,20 @@ func (c *Client) runJob(ctx context.Context, e *endpoint, req Request) (*Result,
 		re.Code, re.Message = "MissingOperationLocation", "202 without an operation-location header"
 		return nil, re
 	}
-	if err := e.pinned(http.MethodGet, loc); err != nil {
-		return nil, err
-	}
 	deadline := c.opts.Clock.Now().Add(c.opts.JobTimeout)
-	pollFailures := 0
 	for {
-		resp, data, err := c.send(ctx, e, http.MethodGet, loc, nil)
-		if err == nil && resp.StatusCode != http.StatusOK {
-			err = responseError(e, http.MethodGet, resp, data)
+		// The job exists: a failed poll is polled again (PollRetries), never
+		// resubmitted.
+		resp, data, err := c.send(ctx, e, t, c.opts.PollRetries+1, http.MethodGet, loc, nil)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, c.answerError(e, http.MethodGet, resp, data)
 		}
 		var st jobState
-		if err == nil {
-			if jerr := json.Unmarshal(data, &st); jerr != nil {
-				err = fmt.Errorf("predict: %s: GET %s: reading job state: %w", e.name, stripQuery(loc), jerr)
-			}
-		}
-		if err != nil {
-			if ctx.Err() != nil || classify(err) != kindFailure || pollFailures >= c.opts.PollRetries {
-				return nil, err
-			}
-			pollFailures++
-			if err := c.opts.Clock.Sleep(ctx, c.backoff(pollFailures)); err != nil {
-				return nil, err
-			}
-			continue
+		if err := json.Unmarshal(data, &st); err != nil {
+			return nil, fmt.Errorf("predict: %s: GET %s: reading job state: %w", e.name, redact(loc), err)
 		}
 		switch langsync.JobStatus(st.Status) {
 		case langsync.JobSucceeded:
@@ -208,7 +168,7 @@ func (c *Client) runJob(ctx context.Context, e *endpoint, req Request) (*Result,
 		if !c.opts.Clock.Now().Before(deadline) {
 			return nil, fmt.Errorf("predict: %s: job %s still %s after %s: %w", e.name, st.JobID, st.Status, c.opts.JobTimeout, ErrJobTimeout)
 		}
-		wait := retryAfter(resp)
+		wait, _ := langhttp.ParseRetryAfter(resp.Header, time.Now())
 		if wait <= 0 {
 			wait = c.opts.PollInterval
 		}
@@ -227,7 +187,7 @@ func (c *Client) result(e *endpoint, req Request, st *jobState, loc string) (*Re
 		}
 	}
 	if tr == nil {
-		return nil, fmt.Errorf("predict: %s: GET %s: job %s succeeded without task results", e.name, stripQuery(loc), st.JobID)
+		return nil, fmt.Errorf("predict: %s: GET %s: job %s succeeded without task results", e.name, redact(loc), st.JobID)
 	}
 	res := &Result{Project: req.Project, Deployment: req.Deployment, Kind: req.Kind, JobID: st.JobID}
 	byID := map[string]int{}
@@ -266,92 +226,133 @@ func sortClasses(cs []Class) {
 	}
 }
 
-// send makes one HTTP exchange with the endpoint and reads the body. The URL
-// must be on the endpoint's scheme and host: credentials go nowhere else.
-func (c *Client) send(ctx context.Context, e *endpoint, method, rawURL string, body []byte) (*http.Response, []byte, error) {
-	if err := e.pinned(method, rawURL); err != nil {
-		return nil, nil, err
+// send makes one exchange with the endpoint through its pipeline, which
+// tries it up to max times (see tries) and refuses a URL off the endpoint's
+// scheme and host: credentials go nowhere else.
+func (c *Client) send(ctx context.Context, e *endpoint, t *tries, max int, method, rawURL string, body []byte) (*http.Response, []byte, error) {
+	fail := func(err error) (*http.Response, []byte, error) {
+		if errors.Is(err, ErrForeignHost) {
+			return nil, nil, fmt.Errorf("predict: %s: %w", e.name, err)
+		}
+		err = langhttp.SanitizeErr(err)
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s: %w", c.opts.AttemptTimeout, err)
+		}
+		return nil, nil, fmt.Errorf("predict: %s: %s %s: %w", e.name, method, redact(rawURL), err)
 	}
-	actx, cancel := context.WithTimeout(ctx, c.opts.AttemptTimeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	hreq, err := http.NewRequestWithContext(actx, method, rawURL, rd)
+	t.max, t.failures, t.waited = max, 0, false
+	ro := c.retry
+	ro.MaxRetries = int32(max - 1 + maxThrottles)
+	ro.ShouldRetry = t.shouldRetry
+	req, err := runtime.NewRequest(policy.WithRetryOptions(ctx, ro), method, rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("predict: %s: %s %s: %w", e.name, method, stripQuery(rawURL), err)
+		return fail(err)
 	}
 	if body != nil {
-		hreq.Header.Set("Content-Type", "application/json")
+		if err := req.SetBody(streaming.NopCloser(bytes.NewReader(body)), "application/json"); err != nil {
+			return fail(err)
+		}
 	}
-	hreq.Header.Set("Accept", "application/json")
-	if err := e.authorize(actx, hreq); err != nil {
-		return nil, nil, err
+	req.Raw().Header.Set("Accept", "application/json")
+	req.SetOperationValue(t)
+	resp, err := e.pl.Do(req)
+	if err != nil {
+		return fail(err)
 	}
-	resp, err := c.hc.Do(hreq)
+	// azcore's body download policy has read the body already.
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fail(err)
+	}
+	return resp, data, nil
+}
+
+// maxThrottles bounds the 429s waited out for one request on one endpoint,
+// however short their Retry-After.
+const maxThrottles = 10
+
+// tries is the retry state of one request on one endpoint, which azcore's
+// retry policy consults through shouldRetry and throttlePolicy through the
+// request's operation value. The Retry-After budget spans the request's
+// submits and polls; the failure count is one exchange's.
+type tries struct {
+	submits   int           // tries of a submit, and jobs submitted
+	budget    time.Duration // Retry-After still to be waited out
+	throttled int           // 429s waited out
+
+	max      int  // tries of the current exchange
+	failures int  // failed tries of the current exchange
+	waited   bool // throttlePolicy waited out the last answer, a 429
+}
+
+// shouldRetry retries a 429 that throttlePolicy waited out, and transport
+// errors, 408 and 5xx until the exchange has failed max times. A 429 does
+// not count as a failure: the Retry-After budget bounds it.
+func (t *tries) shouldRetry(resp *http.Response, err error) bool {
 	if err == nil {
-		var data []byte
-		data, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		resp.Body.Close()
-		if err == nil {
-			return resp, data, nil
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			waited := t.waited
+			t.waited = false
+			return waited
+		case resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode < http.StatusInternalServerError:
+			return false
 		}
 	}
-	// url.Error repeats the whole URL; keep only the cause.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if ctx.Err() == nil && actx.Err() != nil {
-		err = fmt.Errorf("no answer within %s: %w", c.opts.AttemptTimeout, err)
-	}
-	return nil, nil, fmt.Errorf("predict: %s: %s %s: %w", e.name, method, stripQuery(rawURL), err)
+	t.failures++
+	return t.failures < t.max
 }
 
-// pinned refuses a URL on another scheme or host than the endpoint's.
-func (e *endpoint) pinned(method, rawURL string) error {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return fmt.Errorf("predict: %s: %s: bad URL from the service: %w", e.name, method, err)
-	}
-	if !strings.EqualFold(u.Scheme, e.base.Scheme) || !strings.EqualFold(u.Host, e.base.Host) {
-		return fmt.Errorf("predict: %s: %s %s://%s%s is not on %s: %w", e.name, method, u.Scheme, u.Host, u.Path, e.base, ErrForeignHost)
-	}
-	return nil
+// throttlePolicy waits out a 429's Retry-After (1s when it names none) on
+// the client's Clock while the request's Retry-After budget lasts, after
+// which shouldRetry lets azcore's retry policy send the request again; a
+// 429 beyond the budget stands, and the endpoint counts as failing. The
+// Retry-After of every error answer is hidden from azcore's retry policy,
+// which would sleep it on the wall clock or give up when it exceeds
+// MaxRetryDelay.
+type throttlePolicy struct {
+	name  string
+	clock Clock
+	log   *slog.Logger
 }
 
-// authorize adds the endpoint's key or bearer token.
-func (e *endpoint) authorize(ctx context.Context, req *http.Request) error {
-	if !e.key.IsZero() {
-		req.Header.Set("Ocp-Apim-Subscription-Key", e.key.Reveal())
-		return nil
+func (p throttlePolicy) Do(req *policy.Request) (*http.Response, error) {
+	resp, err := req.Next()
+	if err != nil || resp.StatusCode < http.StatusBadRequest {
+		return resp, err
 	}
-	tok, err := e.tok.get(ctx, e.cred)
-	if err != nil {
-		return fmt.Errorf("predict: %s: getting a Microsoft Entra ID token: %w", e.name, err)
+	wait, _ := langhttp.HideRetryAfter(resp.Header, time.Now())
+	var t *tries
+	if resp.StatusCode != http.StatusTooManyRequests || !req.OperationValue(&t) {
+		return resp, nil
 	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	return nil
+	if wait <= 0 {
+		wait = time.Second
+	}
+	if wait > t.budget || t.throttled >= maxThrottles {
+		return resp, nil
+	}
+	t.budget -= wait
+	t.throttled++
+	ctx := req.Raw().Context()
+	p.log.DebugContext(ctx, "throttled; waiting Retry-After", "endpoint", p.name, "wait", wait)
+	if err := p.clock.Sleep(ctx, wait); err != nil {
+		return nil, err
+	}
+	t.waited = true
+	return resp, nil
 }
 
-// tokenCache keeps an endpoint's token until shortly before it expires.
-type tokenCache struct {
-	mu  sync.Mutex
-	tok azcore.AccessToken
-}
-
-func (t *tokenCache) get(ctx context.Context, cred azcore.TokenCredential) (string, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.tok.Token == "" || time.Until(t.tok.ExpiresOn) < 2*time.Minute {
-		tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{tokenScope}})
-		if err != nil {
-			return "", err
-		}
-		t.tok = tok
+// answerError is the error for an answer the request cannot use. A 429
+// that is still the answer after the pipeline is throttling beyond the
+// request's Retry-After budget.
+func (c *Client) answerError(e *endpoint, method string, resp *http.Response, data []byte) error {
+	re := responseError(e, method, resp, data)
+	if re.StatusCode == http.StatusTooManyRequests {
+		return fmt.Errorf("predict: %s: throttled beyond the Retry-After budget of %s: %w", e.name, c.opts.RetryAfterBudget, re)
 	}
-	return t.tok.Token, nil
+	return re
 }
 
 func responseError(e *endpoint, method string, resp *http.Response, data []byte) *ResponseError {
@@ -360,9 +361,9 @@ func responseError(e *endpoint, method string, resp *http.Response, data []byte)
 		StatusCode: resp.StatusCode,
 		RequestID:  resp.Header.Get("apim-request-id"),
 		Method:     method,
-		URL:        stripQuery(resp.Request.URL.String()),
-		RetryAfter: retryAfter(resp),
+		URL:        langhttp.RedactURL(resp.Request.URL),
 	}
+	re.RetryAfter, _ = langhttp.ParseRetryAfter(resp.Header, time.Now())
 	var body struct {
 		Error apiError `json:"error"`
 	}
@@ -384,7 +385,7 @@ func jobError(e *endpoint, resp *http.Response, loc string, st *jobState) *Respo
 		StatusCode: resp.StatusCode,
 		RequestID:  resp.Header.Get("apim-request-id"),
 		Method:     http.MethodGet,
-		URL:        stripQuery(loc),
+		URL:        redact(loc),
 		JobStatus:  st.Status,
 	}
 	if len(st.Errors) > 0 {
@@ -396,25 +397,11 @@ func jobError(e *endpoint, resp *http.Response, loc string, st *jobState) *Respo
 	return re
 }
 
-// retryAfter reads Retry-After in seconds (or an HTTP date).
-func retryAfter(resp *http.Response) time.Duration {
-	v := resp.Header.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
-}
-
-func stripQuery(raw string) string {
+// redact renders a URL string as scheme://host/path, for errors.
+func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(bad URL)"
 	}
-	return u.Scheme + "://" + u.Host + u.Path
+	return langhttp.RedactURL(u)
 }
