@@ -192,7 +192,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		// backup stand in for every later run.
 		good, warning, err := b.catalog().CheckReuse(ctx, key, "run "+in.RunID+" (backup step)")
 		if err != nil {
-			return res, mapStoreErr(err)
+			return res, err
 		}
 		if good {
 			res.Key = key
@@ -207,7 +207,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	}
 	res.Key, _, err = b.catalog().KeyFor(ctx, in.Source, in.Project, now(), sum)
 	if err != nil {
-		return res, fmt.Errorf("app: naming the backup: %w", mapStoreErr(err))
+		return res, fmt.Errorf("app: naming the backup: %w", err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return res, err
@@ -223,7 +223,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		err = nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, mapStoreErr(err))
+		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, err)
 	}
 	res.Created = true
 	if !seen.overflow {
@@ -324,7 +324,7 @@ func (b *Backups) OpenExport(ctx context.Context, key string) (io.ReadCloser, er
 	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
-		return nil, mapStoreErr(err)
+		return nil, err
 	}
 	defer rc.Close()
 	data, err := ar.Export(ctx, rc)
@@ -353,7 +353,7 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
-		return 0, mapStoreErr(err)
+		return 0, err
 	}
 	defer rc.Close()
 	// Documents are many and small: write them with a few workers, since
