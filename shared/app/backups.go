@@ -18,6 +18,7 @@ import (
 
 	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -447,7 +448,7 @@ func (a *App) documents(ctx context.Context, resource string) (blobstore.Store, 
 	if s, ok := a.docStores[resource]; ok {
 		return s, nil
 	}
-	s, err := blobstore.Open(ctx, res.Storage.Reveal(), a.blobOptions())
+	s, err := storeopen.Open(ctx, res.Storage.Reveal(), a.blobOptions())
 	if err != nil {
 		return nil, fmt.Errorf("app: storage of resource %q: %w", resource, scrub(err, res.Storage.Reveal()))
 	}

@@ -55,7 +55,9 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel or underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-func opErr(op, container, key string, err error) error {
+// OpError returns err as an *Error of op on container/key (nil for nil):
+// every Store reports failures this way.
+func OpError(op, container, key string, err error) error {
 	if err == nil {
 		return nil
 	}
