@@ -12,6 +12,7 @@ import (
 
 	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -101,7 +102,7 @@ func runBackups(ctx context.Context, env *Env, args []string) error {
 	if err := policy.Validate(); sub == "prune" && err != nil {
 		return &UsageError{Message: "config retention: " + err.Error(), Hint: "fix retention in the config file, or give --keep-last/--keep-days"}
 	}
-	store, err := blobstore.Open(ctx, cfg.Store.Reveal(), blobOptions(env, &lockedWriter{w: env.Stderr}))
+	store, err := storeopen.Open(ctx, cfg.Store.Reveal(), blobOptions(env, &lockedWriter{w: env.Stderr}))
 	if err != nil {
 		return err
 	}

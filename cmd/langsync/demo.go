@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/langsync"
@@ -253,7 +253,7 @@ probes: %s
 }
 
 func (d *demo) loadSample(ctx context.Context) (string, error) {
-	st, err := blobstore.Open(ctx, d.storeConn, nil)
+	st, err := storeopen.Open(ctx, d.storeConn, nil)
 	if err != nil {
 		return "", err
 	}
@@ -345,7 +345,7 @@ func (d *demo) status(ctx context.Context) (string, error) {
 const demoChange = "I was billed three times for the same order and want my money back"
 
 func (d *demo) syncTwice(ctx context.Context) (string, error) {
-	st, err := blobstore.Open(ctx, d.storeConn, nil)
+	st, err := storeopen.Open(ctx, d.storeConn, nil)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/emulator"
 )
 
@@ -24,7 +25,7 @@ var (
 // openStorageDocuments opens the store given to --storage (a connection
 // string, an account URL or a directory) as the emulator's document source.
 func openStorageDocuments(ctx context.Context, locator string) (emulator.DocumentSource, error) {
-	st, err := blobstore.Open(ctx, locator, nil)
+	st, err := storeopen.Open(ctx, locator, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/azuritetest"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
 )
@@ -21,7 +21,7 @@ import (
 func TestBlobDocumentsAzurite(t *testing.T) {
 	ctx := context.Background()
 	conn := azuritetest.Start(t)
-	st, err := blobstore.Open(ctx, conn, nil)
+	st, err := storeopen.Open(ctx, conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestBlobDocumentsAzurite(t *testing.T) {
 func TestEmulatorTrainsFromAzurite(t *testing.T) {
 	ctx := context.Background()
 	conn := azuritetest.Start(t)
-	st, err := blobstore.Open(ctx, conn, nil)
+	st, err := storeopen.Open(ctx, conn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"syscall"
 
 	"github.com/langsync/langsync/shared/app"
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/queue"
 )
 
@@ -43,7 +43,7 @@ type Env struct {
 	// tuneBlob and tuneQueue, if set, adjust the store and Service Bus
 	// options of this run (tests shorten the retry bounds; per run, so
 	// nothing leaks between tests).
-	tuneBlob  func(*blobstore.Options)
+	tuneBlob  func(*storeopen.Options)
 	tuneQueue func(*queue.Options)
 
 	// Test seams, set per invocation rather than in package variables so

@@ -5,7 +5,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/azblobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/queue"
 )
 
@@ -32,8 +33,8 @@ func printRetry(w io.Writer, service, endpoint string, attempt, attempts int, er
 
 // blobOptions are the store options of a command: a line on w per retry,
 // and the run's tuning (tests shorten the bounds).
-func blobOptions(env *Env, w io.Writer) *blobstore.Options {
-	o := &blobstore.Options{OnRetry: func(e blobstore.RetryEvent) {
+func blobOptions(env *Env, w io.Writer) *storeopen.Options {
+	o := &storeopen.Options{OnRetry: func(e azblobstore.RetryEvent) {
 		printRetry(w, "blob store", e.Endpoint, e.Attempt, e.Attempts, e.Err)
 	}}
 	if env.tuneBlob != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/azuritetest"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
@@ -297,7 +298,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := snd.Send(ctx, "langsync-import", []byte(`{"restore":"everything"}`), "bad-e2e"); err != nil {
 		t.Fatal(err)
 	}
-	bs, err := blobstore.Open(ctx, r.store, nil)
+	bs, err := storeopen.Open(ctx, r.store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +584,7 @@ func TestLambdaEndToEnd(t *testing.T) {
 		t.Fatalf("%d training jobs on the target, want 1", n)
 	}
 	// A direct restore invoke restores the backup under another name.
-	bs, err := blobstore.Open(ctx, r.store, nil)
+	bs, err := storeopen.Open(ctx, r.store, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/azblobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/nettest"
 	"github.com/langsync/langsync/shared/queue"
 )
@@ -24,8 +25,8 @@ func runTuned(t *testing.T, env map[string]string, args ...string) (int, string,
 	e := &Env{
 		Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
 		Getenv: func(k string) string { return env[k] },
-		tuneBlob: func(o *blobstore.Options) {
-			o.Retry = blobstore.RetryOptions{MaxRetries: 2, TryTimeout: 200 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}
+		tuneBlob: func(o *storeopen.Options) {
+			o.Retry = azblobstore.RetryOptions{MaxRetries: 2, TryTimeout: 200 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}
 		},
 		tuneQueue: func(o *queue.Options) {
 			o.TryTimeout, o.Tries = 200*time.Millisecond, 3

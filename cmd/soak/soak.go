@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/sample"
@@ -95,7 +96,7 @@ func (h *harness) setup(ctx context.Context) error {
 		return fmt.Errorf("-store %q: want azurite or dir", h.o.store)
 	}
 	h.env = append(h.env, "LANGSYNC_STORE="+h.storeLoc)
-	if h.store, err = blobstore.Open(ctx, h.storeLoc, nil); err != nil {
+	if h.store, err = storeopen.Open(ctx, h.storeLoc, nil); err != nil {
 		return fmt.Errorf("opening the store: %w", err)
 	}
 

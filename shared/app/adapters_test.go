@@ -64,16 +64,22 @@ func TestClassifyThrottledKeepsRetryAfter(t *testing.T) {
 	}
 }
 
-func TestStateStoreOverDir(t *testing.T) {
-	ctx := context.Background()
+// dirState is a StateStore over a fresh directory store's "state" container.
+func dirState(t *testing.T) *StateStore {
+	t.Helper()
 	d, err := blobstore.NewDir(t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.EnsureContainer(ctx, "state"); err != nil {
+	if err := d.EnsureContainer(context.Background(), "state"); err != nil {
 		t.Fatal(err)
 	}
-	s := &StateStore{Store: d, Container: "state"}
+	return &StateStore{Store: d, Container: "state"}
+}
+
+func TestStateStoreOverDir(t *testing.T) {
+	ctx := context.Background()
+	s := dirState(t)
 	if _, _, err := s.Get(ctx, "runs/x.json"); !errors.Is(err, pipeline.ErrNotFound) {
 		t.Errorf("Get(missing) = %v, want ErrNotFound", err)
 	}

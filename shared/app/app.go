@@ -11,6 +11,7 @@ import (
 	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -23,7 +24,7 @@ type Options struct {
 	// every client of the process unless set.
 	Authoring *authoring.ClientOptions
 	// Blob configures the state/backup store and Blob linked storage.
-	Blob *blobstore.Options
+	Blob *storeopen.Options
 	// Credential for resources with auth: entra and account-URL stores;
 	// default DefaultAzureCredential (created on first use).
 	Credential azcore.TokenCredential
@@ -66,7 +67,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	}
 	a := &App{Config: cfg, Logger: o.Logger, opts: o, clients: map[string]*authoring.Client{}, docStores: map[string]blobstore.Store{}, cred: o.Credential}
 	bopts := a.blobOptions()
-	store, err := blobstore.Open(ctx, cfg.Store.Reveal(), bopts)
+	store, err := storeopen.Open(ctx, cfg.Store.Reveal(), bopts)
 	if err != nil {
 		return nil, fmt.Errorf("app: opening store: %w", scrub(err, cfg.Store.Reveal()))
 	}
@@ -111,8 +112,8 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	return a, nil
 }
 
-func (a *App) blobOptions() *blobstore.Options {
-	var bo blobstore.Options
+func (a *App) blobOptions() *storeopen.Options {
+	var bo storeopen.Options
 	if a.opts.Blob != nil {
 		bo = *a.opts.Blob
 	}

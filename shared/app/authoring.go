@@ -22,18 +22,16 @@ type Authoring struct {
 
 var _ pipeline.Authoring = (*Authoring)(nil)
 
-// classify adds the pipeline's sentinels: not found; unreachable for a
+// classify adds the pipeline's retry sentinels: unreachable for a
 // resource that gave no answer at all (bounded by unreachableBudget);
 // throttled with the service's Retry-After (waited as asked); and transient
 // for other throttling, conflicts (a job still running), 5xx, network
 // failures and a start request whose fate is unknown (the pipeline then
-// looks for the job before sending it again).
+// looks for the job before sending it again). A 404 already matches
+// langsync.ErrNotFound and is final: it is returned as it is.
 func classify(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, authoring.ErrNotFound) {
-		return fmt.Errorf("%w: %w", pipeline.ErrNotFound, err)
+	if err == nil || errors.Is(err, langsync.ErrNotFound) {
+		return err
 	}
 	if errors.Is(err, authoring.ErrUnreachable) {
 		return fmt.Errorf("%w: %w", pipeline.ErrUnreachable, err)

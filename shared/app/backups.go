@@ -18,6 +18,7 @@ import (
 
 	"github.com/langsync/langsync/shared/backup"
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -192,7 +193,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		// backup stand in for every later run.
 		good, warning, err := b.catalog().CheckReuse(ctx, key, "run "+in.RunID+" (backup step)")
 		if err != nil {
-			return res, mapStoreErr(err)
+			return res, err
 		}
 		if good {
 			res.Key = key
@@ -207,7 +208,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	}
 	res.Key, _, err = b.catalog().KeyFor(ctx, in.Source, in.Project, now(), sum)
 	if err != nil {
-		return res, fmt.Errorf("app: naming the backup: %w", mapStoreErr(err))
+		return res, fmt.Errorf("app: naming the backup: %w", err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return res, err
@@ -223,7 +224,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		err = nil
 	}
 	if err != nil {
-		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, mapStoreErr(err))
+		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, err)
 	}
 	res.Created = true
 	if !seen.overflow {
@@ -324,7 +325,7 @@ func (b *Backups) OpenExport(ctx context.Context, key string) (io.ReadCloser, er
 	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
-		return nil, mapStoreErr(err)
+		return nil, err
 	}
 	defer rc.Close()
 	data, err := ar.Export(ctx, rc)
@@ -353,7 +354,7 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
-		return 0, mapStoreErr(err)
+		return 0, err
 	}
 	defer rc.Close()
 	// Documents are many and small: write them with a few workers, since
@@ -447,7 +448,7 @@ func (a *App) documents(ctx context.Context, resource string) (blobstore.Store, 
 	if s, ok := a.docStores[resource]; ok {
 		return s, nil
 	}
-	s, err := blobstore.Open(ctx, res.Storage.Reveal(), a.blobOptions())
+	s, err := storeopen.Open(ctx, res.Storage.Reveal(), a.blobOptions())
 	if err != nil {
 		return nil, fmt.Errorf("app: storage of resource %q: %w", resource, scrub(err, res.Storage.Reveal()))
 	}

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -12,7 +11,9 @@ import (
 	"github.com/langsync/langsync/shared/pipeline"
 )
 
-// StateStore adapts a blobstore container to pipeline.StateStore.
+// StateStore adapts a blobstore container to pipeline.StateStore. The
+// store's errors pass through as they are: they already match the domain
+// errors (langsync.ErrNotFound, ErrConflict, ErrLocked) the port speaks of.
 type StateStore struct {
 	Store     blobstore.Store
 	Container string
@@ -24,7 +25,7 @@ var _ pipeline.StateStore = (*StateStore)(nil)
 func (s *StateStore) Get(ctx context.Context, key string) ([]byte, string, error) {
 	rc, info, err := s.Store.Get(ctx, s.Container, key)
 	if err != nil {
-		return nil, "", mapStoreErr(err)
+		return nil, "", err
 	}
 	defer rc.Close()
 	// State documents are small; 16 MiB guards against a wrong blob.
@@ -39,7 +40,7 @@ func (s *StateStore) Get(ctx context.Context, key string) ([]byte, string, error
 func (s *StateStore) Put(ctx context.Context, key string, data []byte, cond pipeline.Condition) (string, error) {
 	info, err := s.Store.Put(ctx, s.Container, key, bytes.NewReader(data), &blobstore.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch, ContentType: "application/json"})
 	if err != nil {
-		return "", mapStoreErr(err)
+		return "", err
 	}
 	return info.ETag, nil
 }
@@ -48,20 +49,7 @@ func (s *StateStore) Put(ctx context.Context, key string, data []byte, cond pipe
 func (s *StateStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	l, err := s.Store.Lock(ctx, s.Container, key, ttl)
 	if err != nil {
-		return nil, mapStoreErr(err)
+		return nil, err
 	}
 	return l.Release, nil
-}
-
-// mapStoreErr keeps the blobstore error and adds the pipeline sentinel.
-func mapStoreErr(err error) error {
-	switch {
-	case errors.Is(err, blobstore.ErrNotFound):
-		return fmt.Errorf("%w: %w", pipeline.ErrNotFound, err)
-	case errors.Is(err, blobstore.ErrConflict):
-		return fmt.Errorf("%w: %w", pipeline.ErrConflict, err)
-	case errors.Is(err, blobstore.ErrLocked):
-		return fmt.Errorf("%w: %w", pipeline.ErrLocked, err)
-	}
-	return err
 }

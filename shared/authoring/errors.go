@@ -11,12 +11,13 @@ import (
 )
 
 // Sentinels for errors.Is. A *ResponseError matches the one its status
-// code maps to.
+// code maps to. ErrNotFound and ErrConflict wrap the domain's, so a 404 is
+// langsync.ErrNotFound to callers that do not know this package.
 var (
 	// ErrNotFound: 404 (project, model, deployment or job not found).
-	ErrNotFound = errors.New("authoring: not found")
+	ErrNotFound = fmt.Errorf("authoring: %w", langsync.ErrNotFound)
 	// ErrConflict: 409 (a job is already running, or a name clash).
-	ErrConflict = errors.New("authoring: conflict")
+	ErrConflict = fmt.Errorf("authoring: %w", langsync.ErrConflict)
 	// ErrThrottled: 429 (rate limit or quota) after the retries ran out.
 	ErrThrottled = errors.New("authoring: throttled")
 	// ErrUnauthorized: 401 (missing or wrong key or token).
@@ -89,12 +90,12 @@ func (e *ResponseError) Error() string {
 	return b.String()
 }
 
-// Is maps the status code to the package's sentinels.
+// Is maps the status code to the package's sentinels and the domain's.
 func (e *ResponseError) Is(target error) bool {
 	switch target {
-	case ErrNotFound:
+	case ErrNotFound, langsync.ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
-	case ErrConflict:
+	case ErrConflict, langsync.ErrConflict:
 		return e.StatusCode == http.StatusConflict
 	case ErrThrottled:
 		return e.StatusCode == http.StatusTooManyRequests

@@ -20,6 +20,7 @@ import (
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/azuritetest"
 	"github.com/langsync/langsync/shared/blobstore/blobstoretest"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 )
 
 // The synthetic project: LANGSYNC_BENCH_DOCS documents (default 2,000 so
@@ -185,7 +186,7 @@ func BenchmarkBackupToAzurite(b *testing.B) {
 		total += int64(docSize(i))
 	}
 	ctx := context.Background()
-	store, err := blobstore.Open(ctx, azuritetest.Shared(b), nil)
+	store, err := storeopen.Open(ctx, azuritetest.Shared(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func BenchmarkPrune(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	s, err := blobstore.Open(ctx, azuritetest.Shared(b), nil)
+	s, err := storeopen.Open(ctx, azuritetest.Shared(b), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/azuritetest"
 	"github.com/langsync/langsync/shared/blobstore/blobstoretest"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -30,7 +31,7 @@ func stores(t *testing.T, fn func(t *testing.T, s blobstore.Store)) {
 		fn(t, s)
 	})
 	t.Run("Azurite", func(t *testing.T) {
-		s, err := blobstore.Open(context.Background(), azuritetest.Shared(t), nil)
+		s, err := storeopen.Open(context.Background(), azuritetest.Shared(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,15 +26,37 @@ import (
 // file lock (flock), so conditional writes and locks hold across processes.
 type Dir struct {
 	root string
-	opts *Options
+	opts *DirOptions
 }
 
 var _ Store = (*Dir)(nil)
 
 const metaDir = ".blobmeta"
 
+// DirOptions configure NewDir; nil means defaults.
+type DirOptions struct {
+	// Now is the clock used for lock expiry; default time.Now.
+	Now func() time.Time
+	// Logger records lock takeovers; default discard.
+	Logger *slog.Logger
+}
+
+func (o *DirOptions) logger() *slog.Logger {
+	if o != nil && o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (o *DirOptions) now() time.Time {
+	if o != nil && o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
 // NewDir returns a Dir store rooted at path, creating the directory.
-func NewDir(path string, opts *Options) (*Dir, error) {
+func NewDir(path string, opts *DirOptions) (*Dir, error) {
 	if path == "" {
 		return nil, errors.New("blobstore: empty directory path")
 	}
@@ -74,12 +97,12 @@ func (d *Dir) leasePath(c, key string) string {
 }
 
 func (d *Dir) check(op, c, key string) error {
-	if err := checkContainer(c); err != nil {
-		return opErr(op, c, key, err)
+	if err := CheckContainer(c); err != nil {
+		return OpError(op, c, key, err)
 	}
 	if key != "" || op == "get" || op == "put" || op == "stat" || op == "delete" || op == "lock" {
-		if err := checkKey(key); err != nil {
-			return opErr(op, c, key, err)
+		if err := CheckKey(key); err != nil {
+			return OpError(op, c, key, err)
 		}
 	}
 	return nil
@@ -131,11 +154,11 @@ func (d *Dir) Stat(ctx context.Context, c, key string) (Info, error) {
 	}
 	g, err := d.guard(c, false)
 	if err != nil {
-		return Info{}, opErr("stat", c, key, err)
+		return Info{}, OpError("stat", c, key, err)
 	}
 	defer g.unlock()
 	info, err := d.stat(c, key)
-	return info, opErr("stat", c, key, err)
+	return info, OpError("stat", c, key, err)
 }
 
 // Get implements Store.
@@ -145,17 +168,17 @@ func (d *Dir) Get(ctx context.Context, c, key string) (io.ReadCloser, Info, erro
 	}
 	g, err := d.guard(c, false)
 	if err != nil {
-		return nil, Info{}, opErr("get", c, key, err)
+		return nil, Info{}, OpError("get", c, key, err)
 	}
 	defer g.unlock()
 	info, err := d.stat(c, key)
 	if err != nil {
-		return nil, Info{}, opErr("get", c, key, err)
+		return nil, Info{}, OpError("get", c, key, err)
 	}
 	// The open file stays readable after a later rename replaces it.
 	f, err := os.Open(d.dataPath(c, key))
 	if err != nil {
-		return nil, Info{}, opErr("get", c, key, err)
+		return nil, Info{}, OpError("get", c, key, err)
 	}
 	return f, info, nil
 }
@@ -168,42 +191,42 @@ func (d *Dir) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOpti
 	if err := d.check("put", c, key); err != nil {
 		return Info{}, err
 	}
-	md, err := checkMetadata(opts.Metadata)
+	md, err := CheckMetadata(opts.Metadata)
 	if err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	if err := d.containerExists(c); err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	// Stream to a temporary file first, outside the guard.
 	tmp, size, err := d.writeTemp(ctx, r)
 	if err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	defer os.Remove(tmp)
 
 	g, err := d.guard(c, true)
 	if err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	defer g.unlock()
 	cur, err := d.stat(c, key)
 	exists := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	switch {
 	case opts.IfNoneMatch && exists:
-		return Info{}, opErr("put", c, key, ErrConflict)
+		return Info{}, OpError("put", c, key, ErrConflict)
 	case opts.IfMatch != "" && (!exists || cur.ETag != opts.IfMatch):
-		return Info{}, opErr("put", c, key, ErrConflict)
+		return Info{}, OpError("put", c, key, ErrConflict)
 	}
 	if d.leased(c, key) {
-		return Info{}, opErr("put", c, key, ErrLocked)
+		return Info{}, OpError("put", c, key, ErrLocked)
 	}
 	info := Info{Key: key, Size: size, ETag: newETag(), LastModified: d.opts.now().UTC().Truncate(time.Millisecond), ContentType: opts.ContentType, Metadata: md}
 	if err := d.install(c, key, tmp, info); err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return Info{}, OpError("put", c, key, err)
 	}
 	return info, nil
 }
@@ -268,16 +291,16 @@ func (d *Dir) writeFileAtomic(path string, b []byte) error {
 
 // List implements Store.
 func (d *Dir) List(ctx context.Context, c, prefix string) ([]Info, error) {
-	if err := checkContainer(c); err != nil {
-		return nil, opErr("list", c, prefix, err)
+	if err := CheckContainer(c); err != nil {
+		return nil, OpError("list", c, prefix, err)
 	}
 	g, err := d.guard(c, false)
 	if err != nil {
-		return nil, opErr("list", c, prefix, err)
+		return nil, OpError("list", c, prefix, err)
 	}
 	defer g.unlock()
 	if err := d.containerExists(c); err != nil {
-		return nil, opErr("list", c, prefix, err)
+		return nil, OpError("list", c, prefix, err)
 	}
 	base := filepath.Join(d.root, c)
 	var out []Info
@@ -311,7 +334,7 @@ func (d *Dir) List(ctx context.Context, c, prefix string) ([]Info, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, opErr("list", c, prefix, err)
+		return nil, OpError("list", c, prefix, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
@@ -324,21 +347,21 @@ func (d *Dir) Delete(ctx context.Context, c, key string, ifMatch string) error {
 	}
 	g, err := d.guard(c, true)
 	if err != nil {
-		return opErr("delete", c, key, err)
+		return OpError("delete", c, key, err)
 	}
 	defer g.unlock()
 	cur, err := d.stat(c, key)
 	if err != nil {
-		return opErr("delete", c, key, err)
+		return OpError("delete", c, key, err)
 	}
 	if ifMatch != "" && cur.ETag != ifMatch {
-		return opErr("delete", c, key, ErrConflict)
+		return OpError("delete", c, key, ErrConflict)
 	}
 	if d.leased(c, key) {
-		return opErr("delete", c, key, ErrLocked)
+		return OpError("delete", c, key, ErrLocked)
 	}
 	if err := os.Remove(d.dataPath(c, key)); err != nil {
-		return opErr("delete", c, key, err)
+		return OpError("delete", c, key, err)
 	}
 	os.Remove(d.metaPath(c, key))
 	os.Remove(d.leasePath(c, key))
@@ -360,11 +383,11 @@ func (d *Dir) pruneDirs(base, dir string) {
 
 // EnsureContainer implements Store.
 func (d *Dir) EnsureContainer(ctx context.Context, c string) error {
-	if err := checkContainer(c); err != nil {
-		return opErr("ensure-container", c, "", err)
+	if err := CheckContainer(c); err != nil {
+		return OpError("ensure-container", c, "", err)
 	}
 	if err := os.MkdirAll(filepath.Join(d.root, c), 0o755); err != nil {
-		return opErr("ensure-container", c, "", err)
+		return OpError("ensure-container", c, "", err)
 	}
 	return nil
 }
@@ -395,37 +418,37 @@ func (d *Dir) Lock(ctx context.Context, c, key string, ttl time.Duration) (Lock,
 		return nil, err
 	}
 	if ttl <= 0 {
-		return nil, opErr("lock", c, key, fmt.Errorf("lock TTL %s must be positive", ttl))
+		return nil, OpError("lock", c, key, fmt.Errorf("lock TTL %s must be positive", ttl))
 	}
 	if err := d.containerExists(c); err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, OpError("lock", c, key, err)
 	}
 	g, err := d.guard(c, true)
 	if err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, OpError("lock", c, key, err)
 	}
 	defer g.unlock()
 	if _, err := d.stat(c, key); errors.Is(err, ErrNotFound) {
 		tmp, _, err := d.writeTemp(ctx, strings.NewReader(""))
 		if err != nil {
-			return nil, opErr("lock", c, key, err)
+			return nil, OpError("lock", c, key, err)
 		}
 		if err := d.install(c, key, tmp, Info{Key: key, ETag: newETag(), LastModified: d.opts.now().UTC()}); err != nil {
 			os.Remove(tmp)
-			return nil, opErr("lock", c, key, err)
+			return nil, OpError("lock", c, key, err)
 		}
 	} else if err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, OpError("lock", c, key, err)
 	}
 	if d.leased(c, key) {
-		return nil, opErr("lock", c, key, ErrLocked)
+		return nil, OpError("lock", c, key, ErrLocked)
 	}
 	if old, ok := d.readLease(c, key); ok {
 		d.opts.logger().Info("expired lock taken over", "container", c, "key", key, "expired", old.Expires)
 	}
 	l := &dirLock{d: d, c: c, key: key, ttl: ttl, id: newID()}
 	if err := l.write(); err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, OpError("lock", c, key, err)
 	}
 	return l, nil
 }
@@ -454,25 +477,25 @@ func (l *dirLock) write() error {
 func (l *dirLock) Renew(ctx context.Context) error {
 	g, err := l.d.guard(l.c, true)
 	if err != nil {
-		return opErr("renew", l.c, l.key, err)
+		return OpError("renew", l.c, l.key, err)
 	}
 	defer g.unlock()
 	if cur, ok := l.d.readLease(l.c, l.key); !ok || cur.ID != l.id {
-		return opErr("renew", l.c, l.key, ErrLockLost)
+		return OpError("renew", l.c, l.key, ErrLockLost)
 	}
-	return opErr("renew", l.c, l.key, l.write())
+	return OpError("renew", l.c, l.key, l.write())
 }
 
 func (l *dirLock) Release(ctx context.Context) error {
 	g, err := l.d.guard(l.c, true)
 	if err != nil {
-		return opErr("release", l.c, l.key, err)
+		return OpError("release", l.c, l.key, err)
 	}
 	defer g.unlock()
 	if cur, ok := l.d.readLease(l.c, l.key); !ok || cur.ID != l.id {
-		return opErr("release", l.c, l.key, ErrLockLost)
+		return OpError("release", l.c, l.key, ErrLockLost)
 	}
-	return opErr("release", l.c, l.key, os.Remove(l.d.leasePath(l.c, l.key)))
+	return OpError("release", l.c, l.key, os.Remove(l.d.leasePath(l.c, l.key)))
 }
 
 func newETag() string { return "\"0x" + strings.ToUpper(newID()[:16]) + "\"" }

@@ -5,13 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"strings"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Store is a flat namespace of blobs in containers.
@@ -72,68 +67,10 @@ type PutOptions struct {
 	ContentType string
 }
 
-// Options configure Open; nil means defaults.
-type Options struct {
-	// Credential for an account URL locator; default DefaultAzureCredential.
-	Credential azcore.TokenCredential
-	// HTTPClient for Azure requests (tests); default the SDK's.
-	HTTPClient *http.Client
-	// BlockSize and Concurrency bound a streamed upload's memory to about
-	// BlockSize*Concurrency (defaults 4 MiB and 4).
-	BlockSize   int64
-	Concurrency int
-	// Now is the clock used for lock expiry; default time.Now.
-	Now func() time.Time
-	// Logger records lock takeovers; default discard.
-	Logger *slog.Logger
-	// Retry bounds the Azure store's tries (docs/backup.md); zero fields
-	// take the defaults (DefaultTryTimeout and the others).
-	Retry RetryOptions
-	// OnRetry, if set, is told of every try that failed and is retried,
-	// before the retry's backoff (the CLI prints a line per retry).
-	OnRetry func(RetryEvent)
-}
-
-func (o *Options) logger() *slog.Logger {
-	if o != nil && o.Logger != nil {
-		return o.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-func (o *Options) now() time.Time {
-	if o != nil && o.Now != nil {
-		return o.Now()
-	}
-	return time.Now()
-}
-
-// Open returns the store named by locator, parsed strictly by
-// langsync.ParseStoreLocator: a directory only from an explicit path
-// (absolute, ./relative or file://; created if needed), a Blob connection
-// string whose keys are all known (account key or SAS), or an
-// https://<account>.blob.core.windows.net URL (Entra ID, or a SAS in its
-// query). Errors never repeat an account key or a SAS.
-func Open(ctx context.Context, locator string, opts *Options) (Store, error) {
-	loc, err := langsync.ParseStoreLocator(locator)
-	if err != nil {
-		return nil, fmt.Errorf("blobstore: %w", err)
-	}
-	switch loc.Kind {
-	case langsync.StoreConnectionString:
-		return NewAzureFromConnectionString(loc.ConnectionString, opts)
-	case langsync.StoreAccountURL:
-		if loc.SAS {
-			return NewAzureFromSASURL(loc.AccountURL, opts)
-		}
-		return NewAzureFromURL(ctx, loc.AccountURL, opts)
-	default:
-		return NewDir(loc.Path, opts)
-	}
-}
-
-// checkMetadata validates keys and values and returns a lowercased copy.
-func checkMetadata(md map[string]string) (map[string]string, error) {
+// CheckMetadata validates metadata keys and values as Azure would (see
+// PutOptions.Metadata) and returns a lowercased copy. Every Store calls it
+// in Put, so that no store accepts what another refuses.
+func CheckMetadata(md map[string]string) (map[string]string, error) {
 	if len(md) == 0 {
 		return nil, nil
 	}
@@ -171,9 +108,9 @@ func isIdentifier(s string) bool {
 	return true
 }
 
-// checkKey rejects keys that could escape a directory or that Azure treats
-// differently from a directory.
-func checkKey(key string) error {
+// CheckKey rejects keys that could escape a directory or that Azure treats
+// differently from a directory. Every Store calls it.
+func CheckKey(key string) error {
 	switch {
 	case key == "":
 		return errors.New("empty key")
@@ -192,10 +129,10 @@ func checkKey(key string) error {
 	return nil
 }
 
-// checkContainer applies Azure's container naming rules: 3-63 characters,
+// CheckContainer applies Azure's container naming rules: 3-63 characters,
 // lowercase letters, digits and single hyphens, starting and ending with a
-// letter or digit.
-func checkContainer(name string) error {
+// letter or digit. Every Store calls it.
+func CheckContainer(name string) error {
 	if len(name) < 3 || len(name) > 63 {
 		return fmt.Errorf("container name %q must be 3 to 63 characters", name)
 	}

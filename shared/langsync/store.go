@@ -25,7 +25,7 @@ const (
 
 // StoreLocator is a parsed "where is this store" string: config's store and
 // resources.*.storage, and the CLI's --storage. ParseStoreLocator is the one
-// parser; blobstore.Open and config validation both use it, so a string that
+// parser; storeopen.Open and config validation both use it, so a string that
 // validates is a string that opens.
 type StoreLocator struct {
 	Kind StoreKind

@@ -11,14 +11,17 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Sentinel errors the adapters map their own errors onto.
+// Sentinel errors of the ports. The first three are the domain's own
+// (shared/langsync), which the adapters' errors already match: nothing
+// needs translating between an adapter and the pipeline.
 var (
 	// ErrNotFound: the project, deployment, blob or job does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: an ETag or create-only condition failed.
-	ErrConflict = errors.New("condition not met")
+	ErrNotFound = langsync.ErrNotFound
+	// ErrConflict: an ETag or create-only condition failed (on the state
+	// store; from authoring it is a 409).
+	ErrConflict = langsync.ErrConflict
 	// ErrLocked: the lock is held by someone else.
-	ErrLocked = errors.New("locked")
+	ErrLocked = langsync.ErrLocked
 	// ErrTransient marks an error worth retrying later (throttling, 5xx,
 	// network). Adapters wrap such errors with it.
 	ErrTransient = errors.New("transient")

@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Sentinel errors, matched with errors.Is.
+// Sentinel errors, matched with errors.Is. ErrNotFound wraps the domain's
+// langsync.ErrNotFound, which every not-found error here matches too.
 var (
 	// ErrNotFound: the project or deployment does not exist on the endpoint
 	// (404). On a secondary this comes as a *NotReplicatedError.
-	ErrNotFound = errors.New("predict: not found")
+	ErrNotFound = fmt.Errorf("predict: %w", langsync.ErrNotFound)
 	// ErrNotReplicated: a secondary answered 404 for the project or
 	// deployment; see *NotReplicatedError.
 	ErrNotReplicated = errors.New("predict: not replicated")
@@ -79,10 +82,10 @@ func (e *ResponseError) Error() string {
 	return b.String()
 }
 
-// Is maps the status to the package's sentinels.
+// Is maps the status to the package's sentinels and the domain's.
 func (e *ResponseError) Is(target error) bool {
 	switch target {
-	case ErrNotFound:
+	case ErrNotFound, langsync.ErrNotFound:
 		return e.notFound()
 	case ErrThrottled:
 		return e.StatusCode == http.StatusTooManyRequests
@@ -121,9 +124,10 @@ func (e *NotReplicatedError) Error() string {
 // Unwrap returns the service's answer.
 func (e *NotReplicatedError) Unwrap() error { return e.Err }
 
-// Is matches ErrNotReplicated and ErrNotFound.
+// Is matches ErrNotReplicated and ErrNotFound (the package's and the
+// domain's).
 func (e *NotReplicatedError) Is(target error) bool {
-	return target == ErrNotReplicated || target == ErrNotFound
+	return target == ErrNotReplicated || target == ErrNotFound || target == langsync.ErrNotFound
 }
 
 // Attempt is one endpoint's failure to serve a request.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Clock is a fake clock that the suite advances to expire locks.
@@ -185,8 +186,8 @@ func testBadMetadata(t *testing.T, s blobstore.Store, c string, _ *Clock) {
 func testNotFound(t *testing.T, s blobstore.Store, c string, _ *Clock) {
 	ctx := context.Background()
 	_, _, err := s.Get(ctx, c, "missing")
-	if !errors.Is(err, blobstore.ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Get missing: %v, want ErrNotFound and fs.ErrNotExist", err)
+	if !errors.Is(err, blobstore.ErrNotFound) || !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, langsync.ErrNotFound) {
+		t.Fatalf("Get missing: %v, want ErrNotFound, fs.ErrNotExist and langsync.ErrNotFound", err)
 	}
 	var be *blobstore.Error
 	if !errors.As(err, &be) || be.Key != "missing" || be.Op != "get" {
@@ -222,8 +223,8 @@ func testIfNoneMatch(t *testing.T, s blobstore.Store, c string, _ *Clock) {
 	ctx := context.Background()
 	first := MustPut(t, s, c, "once", "first", &blobstore.PutOptions{IfNoneMatch: true})
 	_, err := s.Put(ctx, c, "once", strings.NewReader("second"), &blobstore.PutOptions{IfNoneMatch: true})
-	if !errors.Is(err, blobstore.ErrConflict) {
-		t.Fatalf("second create: %v, want ErrConflict", err)
+	if !errors.Is(err, blobstore.ErrConflict) || !errors.Is(err, langsync.ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict and langsync.ErrConflict", err)
 	}
 	body, info := MustGet(t, s, c, "once")
 	if body != "first" || info.ETag != first.ETag {
@@ -425,8 +426,8 @@ func testLock(t *testing.T, s blobstore.Store, c string, clock *Clock) {
 	if l.ID() == "" || !l.Expires().After(clock.Now()) {
 		t.Fatalf("lock ID %q expires %v", l.ID(), l.Expires())
 	}
-	if _, err := s.Lock(ctx, c, "locks/t/p.lock", 30*time.Second); !errors.Is(err, blobstore.ErrLocked) {
-		t.Fatalf("second Lock: %v, want ErrLocked", err)
+	if _, err := s.Lock(ctx, c, "locks/t/p.lock", 30*time.Second); !errors.Is(err, blobstore.ErrLocked) || !errors.Is(err, langsync.ErrLocked) {
+		t.Fatalf("second Lock: %v, want ErrLocked and langsync.ErrLocked", err)
 	}
 	if _, err := s.Put(ctx, c, "locks/t/p.lock", strings.NewReader("x"), nil); !errors.Is(err, blobstore.ErrLocked) {
 		t.Fatalf("Put on a locked key: %v, want ErrLocked", err)

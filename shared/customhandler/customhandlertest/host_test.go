@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/customhandler"
 )
 
@@ -477,7 +477,7 @@ func TestTimers(t *testing.T) {
 // trigger's path are delivered once per version.
 func TestStoreBlobsScan(t *testing.T) {
 	ctx := context.Background()
-	st, err := blobstore.Open(ctx, t.TempDir(), nil)
+	st, err := storeopen.Open(ctx, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

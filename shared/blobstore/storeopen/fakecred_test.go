@@ -1,4 +1,4 @@
-package blobstore_test
+package storeopen_test
 
 import (
 	"context"
@@ -6,6 +6,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
+
+// fakeCred lets an account URL store be built without signing in.
+type fakeCred struct{}
 
 func (fakeCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	return azcore.AccessToken{Token: "t"}, nil

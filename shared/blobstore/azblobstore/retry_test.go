@@ -1,4 +1,4 @@
-package blobstore_test
+package azblobstore_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/langsync/langsync/shared/blobstore"
+	"github.com/langsync/langsync/shared/blobstore/azblobstore"
 	"github.com/langsync/langsync/shared/nettest"
 )
 
@@ -30,19 +30,19 @@ func connString(addr string) string {
 // events collects OnRetry calls.
 type events struct {
 	mu  sync.Mutex
-	got []blobstore.RetryEvent
+	got []azblobstore.RetryEvent
 }
 
-func (e *events) add(ev blobstore.RetryEvent) {
+func (e *events) add(ev azblobstore.RetryEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.got = append(e.got, ev)
 }
 
-func (e *events) list() []blobstore.RetryEvent {
+func (e *events) list() []azblobstore.RetryEvent {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return append([]blobstore.RetryEvent(nil), e.got...)
+	return append([]azblobstore.RetryEvent(nil), e.got...)
 }
 
 // An endpoint that accepts connections and never answers: each try ends
@@ -52,15 +52,15 @@ func (e *events) list() []blobstore.RetryEvent {
 func TestAzureUnansweredEndpoint(t *testing.T) {
 	silent := nettest.NewSilent(t)
 	var ev events
-	s, err := blobstore.NewAzureFromConnectionString(connString(silent.Addr), &blobstore.Options{
-		Retry:   blobstore.RetryOptions{MaxRetries: 2, TryTimeout: 100 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+	s, err := azblobstore.NewFromConnectionString(connString(silent.Addr), &azblobstore.Options{
+		Retry:   azblobstore.RetryOptions{MaxRetries: 2, TryTimeout: 100 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 		OnRetry: ev.add,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.Stat(context.Background(), "cont", "k")
-	var ue *blobstore.UnreachableError
+	var ue *azblobstore.UnreachableError
 	if !errors.As(err, &ue) || ue.Endpoint != silent.Addr || ue.Tries != 3 || ue.TryTimeout != 100*time.Millisecond {
 		t.Fatalf("Stat = %v (%+v), want an UnreachableError for %s after 3 tries of 100ms", err, ue, silent.Addr)
 	}
@@ -90,19 +90,19 @@ func TestAzureUnansweredEndpoint(t *testing.T) {
 func TestAzureTransferTryTimeout(t *testing.T) {
 	silent := nettest.NewSilent(t)
 	ctx := context.Background()
-	put, err := blobstore.NewAzureFromConnectionString(connString(silent.Addr), &blobstore.Options{
-		Retry: blobstore.RetryOptions{MaxRetries: -1, TryTimeout: time.Hour, TransferTryTimeout: 100 * time.Millisecond},
+	put, err := azblobstore.NewFromConnectionString(connString(silent.Addr), &azblobstore.Options{
+		Retry: azblobstore.RetryOptions{MaxRetries: -1, TryTimeout: time.Hour, TransferTryTimeout: 100 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = put.Put(ctx, "cont", "k", strings.NewReader("data"), nil)
-	var ue *blobstore.UnreachableError
+	var ue *azblobstore.UnreachableError
 	if !errors.As(err, &ue) || ue.TryTimeout != 100*time.Millisecond || ue.Tries != 1 {
 		t.Fatalf("Put = %v, want one try of the 100ms transfer timeout", err)
 	}
-	stat, err := blobstore.NewAzureFromConnectionString(connString(silent.Addr), &blobstore.Options{
-		Retry: blobstore.RetryOptions{MaxRetries: -1, TryTimeout: 100 * time.Millisecond, TransferTryTimeout: time.Hour},
+	stat, err := azblobstore.NewFromConnectionString(connString(silent.Addr), &azblobstore.Options{
+		Retry: azblobstore.RetryOptions{MaxRetries: -1, TryTimeout: 100 * time.Millisecond, TransferTryTimeout: time.Hour},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,8 +118,8 @@ func TestAzureTransferTryTimeout(t *testing.T) {
 func TestAzureRefusedEndpointKeepsSASOut(t *testing.T) {
 	addr := nettest.Refused(t)
 	var ev events
-	s, err := blobstore.NewAzureFromSASURL("http://"+addr+"/devstoreaccount1?sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&sig="+retryTestSig, &blobstore.Options{
-		Retry:   blobstore.RetryOptions{MaxRetries: 1, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+	s, err := azblobstore.NewFromSASURL("http://"+addr+"/devstoreaccount1?sv=2021-08-06&ss=b&srt=sco&sp=rwdlac&sig="+retryTestSig, &azblobstore.Options{
+		Retry:   azblobstore.RetryOptions{MaxRetries: 1, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
 		OnRetry: ev.add,
 	})
 	if err != nil {
@@ -178,9 +178,9 @@ func (r stallReader) Read([]byte) (int, error) {
 func TestAzureDownloadOutlivesTryTimeout(t *testing.T) {
 	blob := bytes.Repeat([]byte("0123456789abcdef"), 4096)
 	tr := &stallingTransport{blob: blob}
-	s, err := blobstore.NewAzureFromConnectionString(connString("127.0.0.1:1"), &blobstore.Options{
+	s, err := azblobstore.NewFromConnectionString(connString("127.0.0.1:1"), &azblobstore.Options{
 		HTTPClient: &http.Client{Transport: roundTripper(tr.Do)},
-		Retry:      blobstore.RetryOptions{TryTimeout: 50 * time.Millisecond},
+		Retry:      azblobstore.RetryOptions{TryTimeout: 50 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,19 @@
-package blobstore
+// Package azblobstore is the blobstore.Store over Azure Blob storage (or
+// Azurite): the only package that imports azblob. It is apart from
+// blobstore so that the contract, the directory store and everything built
+// only on them (shared/backup) do not link the Azure SDK; storeopen picks
+// it from a locator.
+package azblobstore
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -22,16 +30,53 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Azure is a Store in an Azure Blob storage account (or Azurite).
-type Azure struct {
+// Store is a blobstore.Store in an Azure Blob storage account (or Azurite).
+type Store struct {
 	client *azblob.Client
 	opts   *Options
 }
 
-var _ Store = (*Azure)(nil)
+var _ blobstore.Store = (*Store)(nil)
+
+// Options configure the constructors; nil means defaults.
+type Options struct {
+	// Credential for an account URL; default DefaultAzureCredential.
+	Credential azcore.TokenCredential
+	// HTTPClient for Azure requests (tests); default the SDK's.
+	HTTPClient *http.Client
+	// BlockSize and Concurrency bound a streamed upload's memory to about
+	// BlockSize*Concurrency (defaults 4 MiB and 4).
+	BlockSize   int64
+	Concurrency int
+	// Now is the clock used for lock expiry; default time.Now.
+	Now func() time.Time
+	// Logger records lock takeovers; default discard.
+	Logger *slog.Logger
+	// Retry bounds the store's tries (docs/backup.md); zero fields take
+	// the defaults (DefaultTryTimeout and the others).
+	Retry RetryOptions
+	// OnRetry, if set, is told of every try that failed and is retried,
+	// before the retry's backoff (the CLI prints a line per retry).
+	OnRetry func(RetryEvent)
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o != nil && o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (o *Options) now() time.Time {
+	if o != nil && o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
 
 const (
 	defaultBlockSize   = 4 << 20
@@ -64,20 +109,20 @@ func clientOptions(opts *Options) *azblob.ClientOptions {
 	return co
 }
 
-// NewAzureFromConnectionString returns an Azure store for a Blob connection
-// string (account key or SAS). The error never repeats the string.
-func NewAzureFromConnectionString(conn string, opts *Options) (*Azure, error) {
+// NewFromConnectionString returns a store for a Blob connection string
+// (account key or SAS). The error never repeats the string.
+func NewFromConnectionString(conn string, opts *Options) (*Store, error) {
 	c, err := azblob.NewClientFromConnectionString(conn, clientOptions(opts))
 	if err != nil {
 		return nil, errors.New("blobstore: the Blob connection string is malformed: want DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...;EndpointSuffix=core.windows.net (or BlobEndpoint=...)")
 	}
-	return &Azure{client: c, opts: opts}, nil
+	return &Store{client: c, opts: opts}, nil
 }
 
-// NewAzureFromURL returns an Azure store for an account URL such as
+// NewFromURL returns a store for an account URL such as
 // https://<account>.blob.core.windows.net, authenticated with
 // opts.Credential or else DefaultAzureCredential (managed identity, az login).
-func NewAzureFromURL(ctx context.Context, accountURL string, opts *Options) (*Azure, error) {
+func NewFromURL(ctx context.Context, accountURL string, opts *Options) (*Store, error) {
 	var cred azcore.TokenCredential
 	if opts != nil && opts.Credential != nil {
 		cred = opts.Credential
@@ -92,38 +137,38 @@ func NewAzureFromURL(ctx context.Context, accountURL string, opts *Options) (*Az
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: account URL %s: %w", redactURL(accountURL), err)
 	}
-	return &Azure{client: c, opts: opts}, nil
+	return &Store{client: c, opts: opts}, nil
 }
 
-// NewAzureFromSASURL returns an Azure store for an account URL whose query
-// is a shared access signature. Errors never repeat the SAS.
-func NewAzureFromSASURL(accountURL string, opts *Options) (*Azure, error) {
+// NewFromSASURL returns a store for an account URL whose query is a shared
+// access signature. Errors never repeat the SAS.
+func NewFromSASURL(accountURL string, opts *Options) (*Store, error) {
 	c, err := azblob.NewClientWithNoCredential(accountURL, clientOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: account URL %s is not usable", redactURL(accountURL))
 	}
-	return &Azure{client: c, opts: opts}, nil
+	return &Store{client: c, opts: opts}, nil
 }
 
 // redactURL drops a query string (a SAS token) and user info from a URL
 // for messages.
 func redactURL(u string) string { return langsync.RedactURL(u) }
 
-func (a *Azure) blockSize() int64 {
+func (a *Store) blockSize() int64 {
 	if a.opts != nil && a.opts.BlockSize > 0 {
 		return a.opts.BlockSize
 	}
 	return defaultBlockSize
 }
 
-func (a *Azure) concurrency() int {
+func (a *Store) concurrency() int {
 	if a.opts != nil && a.opts.Concurrency > 0 {
 		return a.opts.Concurrency
 	}
 	return defaultConcurrency
 }
 
-func (a *Azure) blob(c, key string) *blockblob.Client {
+func (a *Store) blob(c, key string) *blockblob.Client {
 	return a.client.ServiceClient().NewContainerClient(c).NewBlockBlobClient(key)
 }
 
@@ -160,13 +205,13 @@ func mapErr(err error) error {
 	e := &azErr{code: re.ErrorCode, status: re.StatusCode, cause: err}
 	switch {
 	case bloberror.HasCode(err, bloberror.LeaseIDMissing, bloberror.LeaseAlreadyPresent, bloberror.LeaseIDMismatchWithBlobOperation, bloberror.LeaseIsBreakingAndCannotBeAcquired):
-		e.sentinel = ErrLocked
+		e.sentinel = blobstore.ErrLocked
 	case bloberror.HasCode(err, bloberror.LeaseIDMismatchWithLeaseOperation, bloberror.LeaseNotPresentWithLeaseOperation, bloberror.LeaseLost, bloberror.LeaseIsBrokenAndCannotBeRenewed, bloberror.LeaseIsBreakingAndCannotBeChanged, bloberror.LeaseNotPresentWithBlobOperation):
-		e.sentinel = ErrLockLost
+		e.sentinel = blobstore.ErrLockLost
 	case bloberror.HasCode(err, bloberror.BlobNotFound, bloberror.ContainerNotFound, bloberror.ResourceNotFound) || re.StatusCode == http.StatusNotFound:
-		e.sentinel = ErrNotFound
+		e.sentinel = blobstore.ErrNotFound
 	case bloberror.HasCode(err, bloberror.ConditionNotMet, bloberror.BlobAlreadyExists, bloberror.TargetConditionNotMet) || re.StatusCode == http.StatusPreconditionFailed:
-		e.sentinel = ErrConflict
+		e.sentinel = blobstore.ErrConflict
 	}
 	if e.code == "" {
 		e.code = http.StatusText(re.StatusCode)
@@ -174,12 +219,12 @@ func mapErr(err error) error {
 	return e
 }
 
-func (a *Azure) check(op, c, key string) error {
-	if err := checkContainer(c); err != nil {
-		return opErr(op, c, key, err)
+func (a *Store) check(op, c, key string) error {
+	if err := blobstore.CheckContainer(c); err != nil {
+		return blobstore.OpError(op, c, key, err)
 	}
-	if err := checkKey(key); err != nil {
-		return opErr(op, c, key, err)
+	if err := blobstore.CheckKey(key); err != nil {
+		return blobstore.OpError(op, c, key, err)
 	}
 	return nil
 }
@@ -220,15 +265,15 @@ func deref[T any](p *T) T {
 // failed offset. A body read longer than the try timeout is such a failure
 // (the try's context ends), so any size of blob downloads in segments of
 // at most TryTimeout each.
-func (a *Azure) Get(ctx context.Context, c, key string) (io.ReadCloser, Info, error) {
+func (a *Store) Get(ctx context.Context, c, key string) (io.ReadCloser, blobstore.Info, error) {
 	if err := a.check("get", c, key); err != nil {
-		return nil, Info{}, err
+		return nil, blobstore.Info{}, err
 	}
 	resp, err := a.blob(c, key).DownloadStream(ctx, nil)
 	if err != nil {
-		return nil, Info{}, opErr("get", c, key, mapErr(err))
+		return nil, blobstore.Info{}, blobstore.OpError("get", c, key, mapErr(err))
 	}
-	info := Info{
+	info := blobstore.Info{
 		Key: key, Size: deref(resp.ContentLength), ETag: string(deref(resp.ETag)),
 		LastModified: deref(resp.LastModified), ContentType: deref(resp.ContentType),
 		Metadata: fromPtrMap(resp.Metadata),
@@ -238,15 +283,15 @@ func (a *Azure) Get(ctx context.Context, c, key string) (io.ReadCloser, Info, er
 }
 
 // Stat implements Store.
-func (a *Azure) Stat(ctx context.Context, c, key string) (Info, error) {
+func (a *Store) Stat(ctx context.Context, c, key string) (blobstore.Info, error) {
 	if err := a.check("stat", c, key); err != nil {
-		return Info{}, err
+		return blobstore.Info{}, err
 	}
 	p, err := a.blob(c, key).GetProperties(ctx, nil)
 	if err != nil {
-		return Info{}, opErr("stat", c, key, mapErr(err))
+		return blobstore.Info{}, blobstore.OpError("stat", c, key, mapErr(err))
 	}
-	return Info{
+	return blobstore.Info{
 		Key: key, Size: deref(p.ContentLength), ETag: string(deref(p.ETag)),
 		LastModified: deref(p.LastModified), ContentType: deref(p.ContentType),
 		Metadata: fromPtrMap(p.Metadata),
@@ -269,16 +314,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // Put implements Store. A blob that fits in smallPut goes up in one
 // request; anything larger is staged in blocks (memory about
 // BlockSize*Concurrency) and committed with the conditions.
-func (a *Azure) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOptions) (Info, error) {
+func (a *Store) Put(ctx context.Context, c, key string, r io.Reader, opts *blobstore.PutOptions) (blobstore.Info, error) {
 	if opts == nil {
-		opts = &PutOptions{}
+		opts = &blobstore.PutOptions{}
 	}
 	if err := a.check("put", c, key); err != nil {
-		return Info{}, err
+		return blobstore.Info{}, err
 	}
-	md, err := checkMetadata(opts.Metadata)
+	md, err := blobstore.CheckMetadata(opts.Metadata)
 	if err != nil {
-		return Info{}, opErr("put", c, key, err)
+		return blobstore.Info{}, blobstore.OpError("put", c, key, err)
 	}
 	mac := &blob.ModifiedAccessConditions{}
 	if opts.IfNoneMatch {
@@ -306,11 +351,11 @@ func (a *Azure) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOp
 			HTTPHeaders: headers, Metadata: toPtrMap(md), AccessConditions: ac,
 		})
 		if err != nil {
-			return Info{}, opErr("put", c, key, a.putErr(err, opts))
+			return blobstore.Info{}, blobstore.OpError("put", c, key, a.putErr(err, opts))
 		}
 		etag, lastMod = resp.ETag, resp.LastModified
 	case rerr != nil:
-		return Info{}, opErr("put", c, key, fmt.Errorf("reading: %w", rerr))
+		return blobstore.Info{}, blobstore.OpError("put", c, key, fmt.Errorf("reading: %w", rerr))
 	default:
 		cr := &countingReader{r: r}
 		// Each staged block (and the commit) is one request with the
@@ -320,19 +365,19 @@ func (a *Azure) Put(ctx context.Context, c, key string, r io.Reader, opts *PutOp
 			HTTPHeaders: headers, Metadata: toPtrMap(md), AccessConditions: ac,
 		})
 		if err != nil {
-			return Info{}, opErr("put", c, key, a.putErr(err, opts))
+			return blobstore.Info{}, blobstore.OpError("put", c, key, a.putErr(err, opts))
 		}
 		etag, lastMod = resp.ETag, resp.LastModified
 		size += cr.n
 	}
-	return Info{Key: key, Size: size, ETag: string(deref(etag)), LastModified: deref(lastMod), ContentType: opts.ContentType, Metadata: md}, nil
+	return blobstore.Info{Key: key, Size: size, ETag: string(deref(etag)), LastModified: deref(lastMod), ContentType: opts.ContentType, Metadata: md}, nil
 }
 
 // putErr maps a failed conditional write; If-Match on a missing blob is a
 // failed condition, not a missing container.
-func (a *Azure) putErr(err error, opts *PutOptions) error {
+func (a *Store) putErr(err error, opts *blobstore.PutOptions) error {
 	if opts.IfMatch != "" && bloberror.HasCode(err, bloberror.BlobNotFound) {
-		return &azErr{sentinel: ErrConflict, code: string(bloberror.BlobNotFound), status: http.StatusNotFound, cause: err}
+		return &azErr{sentinel: blobstore.ErrConflict, code: string(bloberror.BlobNotFound), status: http.StatusNotFound, cause: err}
 	}
 	return mapErr(err)
 }
@@ -342,26 +387,26 @@ type nopSeekCloser struct{ *bytes.Reader }
 func (nopSeekCloser) Close() error { return nil }
 
 // List implements Store.
-func (a *Azure) List(ctx context.Context, c, prefix string) ([]Info, error) {
-	if err := checkContainer(c); err != nil {
-		return nil, opErr("list", c, prefix, err)
+func (a *Store) List(ctx context.Context, c, prefix string) ([]blobstore.Info, error) {
+	if err := blobstore.CheckContainer(c); err != nil {
+		return nil, blobstore.OpError("list", c, prefix, err)
 	}
 	opts := &container.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Metadata: true}}
 	if prefix != "" {
 		opts.Prefix = to.Ptr(prefix)
 	}
 	pager := a.client.ServiceClient().NewContainerClient(c).NewListBlobsFlatPager(opts)
-	var out []Info
+	var out []blobstore.Info
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return nil, opErr("list", c, prefix, mapErr(err))
+			return nil, blobstore.OpError("list", c, prefix, mapErr(err))
 		}
 		for _, it := range page.Segment.BlobItems {
 			if it == nil || it.Name == nil {
 				continue
 			}
-			info := Info{Key: *it.Name, Metadata: fromPtrMap(it.Metadata)}
+			info := blobstore.Info{Key: *it.Name, Metadata: fromPtrMap(it.Metadata)}
 			if p := it.Properties; p != nil {
 				info.Size, info.ETag = deref(p.ContentLength), string(deref(p.ETag))
 				info.LastModified, info.ContentType = deref(p.LastModified), deref(p.ContentType)
@@ -374,7 +419,7 @@ func (a *Azure) List(ctx context.Context, c, prefix string) ([]Info, error) {
 }
 
 // Delete implements Store.
-func (a *Azure) Delete(ctx context.Context, c, key string, ifMatch string) error {
+func (a *Store) Delete(ctx context.Context, c, key string, ifMatch string) error {
 	if err := a.check("delete", c, key); err != nil {
 		return err
 	}
@@ -385,17 +430,17 @@ func (a *Azure) Delete(ctx context.Context, c, key string, ifMatch string) error
 		}}
 	}
 	_, err := a.blob(c, key).Delete(ctx, opts)
-	return opErr("delete", c, key, mapErr(err))
+	return blobstore.OpError("delete", c, key, mapErr(err))
 }
 
 // EnsureContainer implements Store.
-func (a *Azure) EnsureContainer(ctx context.Context, c string) error {
-	if err := checkContainer(c); err != nil {
-		return opErr("ensure-container", c, "", err)
+func (a *Store) EnsureContainer(ctx context.Context, c string) error {
+	if err := blobstore.CheckContainer(c); err != nil {
+		return blobstore.OpError("ensure-container", c, "", err)
 	}
 	_, err := a.client.CreateContainer(ctx, c, nil)
 	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
-		return opErr("ensure-container", c, "", mapErr(err))
+		return blobstore.OpError("ensure-container", c, "", mapErr(err))
 	}
 	return nil
 }
@@ -406,34 +451,34 @@ func (a *Azure) EnsureContainer(ctx context.Context, c string) error {
 // expiry recorded in the lock blob's metadata; a contender that finds it
 // past breaks the lease (guarded by the blob's ETag so that only the stale
 // holding is broken) and acquires its own.
-func (a *Azure) Lock(ctx context.Context, c, key string, ttl time.Duration) (Lock, error) {
+func (a *Store) Lock(ctx context.Context, c, key string, ttl time.Duration) (blobstore.Lock, error) {
 	if err := a.check("lock", c, key); err != nil {
 		return nil, err
 	}
 	if ttl <= 0 {
-		return nil, opErr("lock", c, key, fmt.Errorf("lock TTL %s must be positive", ttl))
+		return nil, blobstore.OpError("lock", c, key, fmt.Errorf("lock TTL %s must be positive", ttl))
 	}
 	bb := a.blob(c, key)
 	_, err := bb.Upload(ctx, nopSeekCloser{bytes.NewReader(nil)}, &blockblob.UploadOptions{
 		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)}},
 	})
 	if err != nil && !bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.LeaseIDMissing, bloberror.ConditionNotMet) {
-		return nil, opErr("lock", c, key, mapErr(err))
+		return nil, blobstore.OpError("lock", c, key, mapErr(err))
 	}
 	l := &azureLock{a: a, c: c, key: key, ttl: ttl, id: newLeaseID()}
 	lc, err := lease.NewBlobClient(bb, &lease.BlobClientOptions{LeaseID: to.Ptr(l.id)})
 	if err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, blobstore.OpError("lock", c, key, err)
 	}
 	l.lc = lc
 	if err := l.acquire(ctx); err != nil {
-		return nil, opErr("lock", c, key, err)
+		return nil, blobstore.OpError("lock", c, key, err)
 	}
 	return l, nil
 }
 
 type azureLock struct {
-	a       *Azure
+	a       *Store
 	lc      *lease.BlobClient
 	c, key  string
 	ttl     time.Duration
@@ -464,8 +509,8 @@ func (l *azureLock) acquire(ctx context.Context) error {
 	}
 	if err != nil {
 		m := mapErr(err)
-		if errors.Is(m, ErrLockLost) {
-			m = &azErr{sentinel: ErrLocked, code: "lease held", cause: err}
+		if errors.Is(m, blobstore.ErrLockLost) {
+			m = &azErr{sentinel: blobstore.ErrLocked, code: "lease held", cause: err}
 		}
 		return m
 	}
@@ -505,7 +550,7 @@ func (l *azureLock) stamp(ctx context.Context) error {
 		&blob.SetMetadataOptions{AccessConditions: &blob.AccessConditions{LeaseAccessConditions: &blob.LeaseAccessConditions{LeaseID: to.Ptr(l.id)}}})
 	if err != nil {
 		// Broken between acquire and stamp by a contender: it holds the lock.
-		return &azErr{sentinel: ErrLocked, code: "lease broken while stamping", cause: err}
+		return &azErr{sentinel: blobstore.ErrLocked, code: "lease broken while stamping", cause: err}
 	}
 	l.expires = exp
 	return nil
@@ -513,33 +558,35 @@ func (l *azureLock) stamp(ctx context.Context) error {
 
 func (l *azureLock) Renew(ctx context.Context) error {
 	if _, err := l.lc.RenewLease(ctx, nil); err != nil {
-		return opErr("renew", l.c, l.key, lostErr(err))
+		return blobstore.OpError("renew", l.c, l.key, lostErr(err))
 	}
 	if err := l.stamp(ctx); err != nil {
-		return opErr("renew", l.c, l.key, &azErr{sentinel: ErrLockLost, code: "lease broken while stamping", cause: err})
+		return blobstore.OpError("renew", l.c, l.key, &azErr{sentinel: blobstore.ErrLockLost, code: "lease broken while stamping", cause: err})
 	}
 	return nil
 }
 
 func (l *azureLock) Release(ctx context.Context) error {
 	if _, err := l.lc.ReleaseLease(ctx, nil); err != nil {
-		return opErr("release", l.c, l.key, lostErr(err))
+		return blobstore.OpError("release", l.c, l.key, lostErr(err))
 	}
 	return nil
 }
 
-// lostErr maps lease-operation failures to ErrLockLost: a conflict on a
+// lostErr maps lease-operation failures to blobstore.ErrLockLost: a conflict on a
 // lease operation means another holder has it.
 func lostErr(err error) error {
 	m := mapErr(err)
-	if errors.Is(m, ErrLocked) || errors.Is(m, ErrConflict) {
-		return &azErr{sentinel: ErrLockLost, code: "lease held by another", cause: err}
+	if errors.Is(m, blobstore.ErrLocked) || errors.Is(m, blobstore.ErrConflict) {
+		return &azErr{sentinel: blobstore.ErrLockLost, code: "lease held by another", cause: err}
 	}
 	return m
 }
 
 // newLeaseID returns a random GUID, the form Azure requires for lease IDs.
 func newLeaseID() string {
-	h := newID()
+	var b [16]byte
+	rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
