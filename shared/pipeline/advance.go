@@ -1171,7 +1171,7 @@ func (x *exec) targetSkipped(target string) bool {
 // disagreement as a warning (a model retrained on the same data may still
 // differ at the margin, so this reports rather than fails).
 func (x *exec) probe(ctx context.Context, pair langsync.Pair) {
-	texts := x.p.cfg.Probes
+	texts := x.p.opts.Probes
 	if x.p.opts.Prober == nil || len(texts) == 0 {
 		return
 	}

@@ -9,5 +9,6 @@
 // training job.
 //
 // The package owns small interfaces for what it needs (Authoring,
-// StateStore, Backups, Prober, Clock); shared/app adapts the real clients.
+// StateStore, Backups, Prober, Clock, Config); shared/app adapts the real
+// clients and hands over the settings it reads from the config.
 package pipeline

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -36,9 +35,32 @@ func QueueFor(step langsync.StepName) string {
 	return QueueExport
 }
 
+// Config is what the pipeline reads of the configuration's topology.
+// *config.Config satisfies it; shared/app passes it, so that this package
+// needs neither the config file's format nor its parser.
+type Config interface {
+	// Pairs lists every configured replication in config order.
+	Pairs() []langsync.Pair
+	// Resource returns a configured resource (plan compares the linked
+	// storages of source and target).
+	Resource(name string) (langsync.Resource, bool)
+}
+
 // Options configure a Pipeline. Config, Clients, State and Backups are required.
 type Options struct {
-	Config *config.Config
+	Config Config
+	// Probes are texts classified on both sides during verify (the
+	// config's probes); none means no probing.
+	Probes []string
+	// ExpiryWindow: Sync replicates again a target deployment whose
+	// expiration date falls within it (the config's expiryWindow).
+	ExpiryWindow time.Duration
+	// JobRetries is how many times a job that failed on the service's
+	// side is sent again (the config's jobRetries; zero: never).
+	JobRetries int
+	// UnreachableBudget bounds how long one step retries a resource that
+	// cannot be reached (the config's unreachableBudget; default 2m).
+	UnreachableBudget time.Duration
 	// Clients returns the authoring client of a configured resource. It is
 	// called often: return a shared client (one rate budget per resource).
 	Clients func(resource string) (Authoring, error)
@@ -109,7 +131,7 @@ type Progress struct {
 // Pipeline runs replications. It is safe for concurrent use.
 type Pipeline struct {
 	opts  Options
-	cfg   *config.Config
+	cfg   Config
 	clock Clock
 	log   *slog.Logger
 }
@@ -151,6 +173,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
+	def(&opts.UnreachableBudget, 2*time.Minute)
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 8
 	}
