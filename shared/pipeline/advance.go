@@ -28,7 +28,7 @@ func (p *Pipeline) Advance(ctx context.Context, runID string) (Next, error) {
 // Wake handles a wake-up message. A wake-up whose Seq is lower than the
 // run's is stale (superseded, or a duplicate of one already handled) and
 // is dropped: the returned Next has Stale set and nothing is done.
-func (p *Pipeline) Wake(ctx context.Context, w Wakeup) (Next, error) {
+func (p *Pipeline) Wake(ctx context.Context, w langsync.Wakeup) (Next, error) {
 	if w.Run == "" {
 		return Next{Stale: true}, errors.New("pipeline: wake-up names no run")
 	}
@@ -78,11 +78,11 @@ type exec struct {
 func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error) {
 	r, etag, err := p.loadRun(ctx, id)
 	if err != nil {
-		return Next{Run: id, Stale: true}, err
+		return Next{Wakeup: langsync.Wakeup{Run: id}, Stale: true}, err
 	}
 	if seq >= 0 && seq < r.Seq {
 		p.log.Debug("stale wake-up dropped", "run", id, "seq", seq, "runSeq", r.Seq)
-		return Next{Run: id, Seq: r.Seq, Phase: r.Phase, Stale: true}, nil
+		return Next{Wakeup: langsync.Wakeup{Run: id, Seq: r.Seq}, Phase: r.Phase, Stale: true}, nil
 	}
 	if r.Phase.Terminal() {
 		return p.nextFor(r), nil
@@ -92,11 +92,11 @@ func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error
 	next, err := x.loop(ctx)
 	if errors.Is(err, ErrConflict) {
 		// Another handler saved the run meanwhile; it owns the next step.
-		return Next{Run: id, Phase: r.Phase, Stale: true}, nil
+		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true}, nil
 	}
 	var a *abortError
 	if errors.As(err, &a) {
-		return Next{Run: id, Phase: r.Phase, Stale: true}, a.err
+		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true}, a.err
 	}
 	return next, err
 }

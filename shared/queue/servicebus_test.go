@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 	"github.com/langsync/langsync/shared/queue/queuetest"
 	"github.com/langsync/langsync/shared/sbemulator"
@@ -152,10 +153,10 @@ func TestServiceBusRetriesBusy(t *testing.T) {
 	emu.Server.InjectFault(sbemulator.Fault{Op: "send", Count: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := queue.SendWakeup(ctx, sb, queue.Train, queue.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
+	if err := queue.SendWakeup(ctx, sb, langsync.QueueTrain, langsync.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
 		t.Fatalf("SendWakeup: %v", err)
 	}
-	msgs, _ := emu.Server.Messages(queue.Train)
+	msgs, _ := emu.Server.Messages(langsync.QueueTrain)
 	if len(msgs) != 1 || msgs[0].MessageID != "r1/train/1" {
 		t.Fatalf("queue = %+v, want one message r1/train/1", msgs)
 	}
@@ -181,7 +182,7 @@ func TestServiceBusKeepsKeyOutOfLogsAndErrors(t *testing.T) {
 	defer sb.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := sb.Send(ctx, queue.Export, []byte(`{"project":"p"}`), "force/p/1"); err != nil {
+	if err := sb.Send(ctx, langsync.QueueExport, []byte(`{"project":"p"}`), "force/p/1"); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	err = sb.Send(ctx, "langsync-missing", []byte("x"), "id")
