@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/sbemulator"
 )
 
@@ -23,7 +24,7 @@ func init() {
 func parseServiceBusEmulatorFlags(env *Env, args []string) (sbemulator.Options, bool, error) {
 	fs := newFlagSet(env, "emulator servicebus")
 	addr := fs.String("addr", "127.0.0.1:5672", "`host:port` to listen on (port 0 picks a free one); plain TCP, no TLS")
-	queues := fs.String("queues", strings.Join(sbemulator.LangsyncQueues, ","), "comma-separated queue `names` (each gets a $DeadLetterQueue)")
+	queues := fs.String("queues", strings.Join(langsync.Queues(), ","), "comma-separated queue `names` (each gets a $DeadLetterQueue)")
 	maxDelivery := fs.Int("max-delivery-count", sbemulator.DefaultMaxDeliveryCount, "deliveries before a message is dead-lettered")
 	lock := fs.Duration("lock-duration", sbemulator.DefaultLockDuration, "peek-lock `duration`")
 	dedup := fs.Bool("duplicate-detection", true, "drop a message whose MessageId was seen within --duplicate-window")

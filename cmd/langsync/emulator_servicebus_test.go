@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 )
 
@@ -79,10 +80,10 @@ func TestEmulatorServiceBusServes(t *testing.T) {
 	}
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
 	defer scancel()
-	if err := queue.SendWakeup(sctx, sb, queue.Train, queue.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
+	if err := queue.SendWakeup(sctx, sb, langsync.QueueTrain, langsync.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
 		t.Fatalf("SendWakeup to the emulator: %v", err)
 	}
-	if err := sb.Send(sctx, queue.Export, []byte("{}"), "x"); !errors.Is(err, queue.ErrUnknownQueue) {
+	if err := sb.Send(sctx, langsync.QueueExport, []byte("{}"), "x"); !errors.Is(err, queue.ErrUnknownQueue) {
 		t.Fatalf("send to a queue not in --queues = %v, want ErrUnknownQueue", err)
 	}
 	sb.Close(sctx)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 )
 
@@ -69,7 +70,7 @@ func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
 	if err := req.Validate(); err != nil {
 		return usagef("langsync enqueue replicate --project Tickets", "%s", requestProblem(err))
 	}
-	return sendRequest(ctx, env, *sb, customhandler.QueueExport, req, *asJSON)
+	return sendRequest(ctx, env, *sb, langsync.QueueExport, req, *asJSON)
 }
 
 func enqueueRestore(ctx context.Context, env *Env, args []string) error {
@@ -105,7 +106,7 @@ func enqueueRestore(ctx context.Context, env *Env, args []string) error {
 	if err := req.Validate(); err != nil {
 		return usagef("langsync enqueue restore --backup ID --target secondary", "%s", requestProblem(err))
 	}
-	return sendRequest(ctx, env, *sb, customhandler.QueueImport, req, *asJSON)
+	return sendRequest(ctx, env, *sb, langsync.QueueImport, req, *asJSON)
 }
 
 // sendRequest sends one request message with a fresh MessageId (each

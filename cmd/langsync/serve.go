@@ -214,13 +214,13 @@ func wakes(ns ...pipeline.Next) []customhandler.Wake {
 		if n.Done || n.Stale || n.Run == "" || n.Phase.Terminal() {
 			continue
 		}
-		out = append(out, customhandler.Wake{Run: n.Run, Step: string(n.Step), Seq: n.Seq, At: n.At})
+		out = append(out, customhandler.Wake{Wakeup: n.Wakeup, At: n.At})
 	}
 	return out
 }
 
-func (e *pipelineEntry) Advance(ctx context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
-	n, err := e.p.Wake(ctx, pipeline.Wakeup{V: w.V, Run: w.Run, Step: w.Step, Seq: w.Seq})
+func (e *pipelineEntry) Advance(ctx context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
+	n, err := e.p.Wake(ctx, w)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +245,7 @@ func (e *pipelineEntry) expected(ctx context.Context, runID string) []customhand
 	if i < 0 {
 		return nil
 	}
-	return []customhandler.Wake{{Run: r.ID, Project: r.Project, Step: string(r.Steps[i].Name), Seq: r.Seq, At: r.NextAt}}
+	return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: r.ID, Step: r.Steps[i].Name, Seq: r.Seq}, Project: r.Project, At: r.NextAt}}
 }
 
 // Fail marks a run failed because an input about it can never be
@@ -348,7 +348,7 @@ func (e *pipelineEntry) Restore(ctx context.Context, r customhandler.RestoreRequ
 	}
 	_, t, err := e.restore.Restore(ctx, app.RestoreRequest{
 		Backup: r.Backup, Project: r.Project, At: r.At, To: r.Target, As: r.As, Replace: r.Replace,
-		Reason: "restore request on " + customhandler.QueueImport,
+		Reason: "restore request on " + langsync.QueueImport,
 	})
 	if err != nil {
 		return nil, err

@@ -85,10 +85,10 @@ func TestPipelineEntryFail(t *testing.T) {
 func TestWakesDropsFinishedAndStale(t *testing.T) {
 	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	got := wakes(
-		pipeline.Next{Run: "a", Step: langsync.StepTrain, Seq: 3, At: at, Phase: langsync.RunRunning},
-		pipeline.Next{Run: "b", Done: true, Phase: langsync.RunSucceeded},
-		pipeline.Next{Run: "c", Stale: true},
-		pipeline.Next{Run: "d", Step: langsync.StepVerify, Phase: langsync.RunFailed},
+		pipeline.Next{Wakeup: langsync.Wakeup{Run: "a", Step: langsync.StepTrain, Seq: 3}, At: at, Phase: langsync.RunRunning},
+		pipeline.Next{Wakeup: langsync.Wakeup{Run: "b"}, Done: true, Phase: langsync.RunSucceeded},
+		pipeline.Next{Wakeup: langsync.Wakeup{Run: "c"}, Stale: true},
+		pipeline.Next{Wakeup: langsync.Wakeup{Run: "d", Step: langsync.StepVerify}, Phase: langsync.RunFailed},
 	)
 	if len(got) != 1 || got[0].Run != "a" || got[0].Step != "train" || got[0].Seq != 3 || !got[0].At.Equal(at) {
 		t.Fatalf("wakes %+v, want only run a's train wake-up", got)
@@ -99,8 +99,8 @@ func TestWakesDropsFinishedAndStale(t *testing.T) {
 // started (requests that came too late for it): that one is sent.
 func TestWakesSendsTheFollowUpOfAnEndedRun(t *testing.T) {
 	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	follow := pipeline.Next{Run: "b2", Step: langsync.StepInspect, Seq: 1, At: at, Phase: langsync.RunRunning}
-	got := wakes(pipeline.Next{Run: "b", Done: true, Phase: langsync.RunSucceeded, Follow: &follow})
+	follow := pipeline.Next{Wakeup: langsync.Wakeup{Run: "b2", Step: langsync.StepInspect, Seq: 1}, At: at, Phase: langsync.RunRunning}
+	got := wakes(pipeline.Next{Wakeup: langsync.Wakeup{Run: "b"}, Done: true, Phase: langsync.RunSucceeded, Follow: &follow})
 	if len(got) != 1 || got[0].Run != "b2" || got[0].Step != "inspect" || got[0].Seq != 1 || !got[0].At.Equal(at) {
 		t.Fatalf("wakes %+v, want the follow-up run's inspect wake-up only", got)
 	}

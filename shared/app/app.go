@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -91,7 +92,9 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	}
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
 	popts := pipeline.Options{
-		Config: cfg, State: a.State, Backups: a.Backups, Logger: o.Logger,
+		Config: cfg, Probes: cfg.Probes, ExpiryWindow: time.Duration(cfg.ExpiryWindow),
+		JobRetries: cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
+		State: a.State, Backups: a.Backups, Logger: o.Logger,
 		Prober: &Prober{App: a},
 		Clients: func(name string) (pipeline.Authoring, error) {
 			c, err := a.Client(name)

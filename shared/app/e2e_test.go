@@ -490,12 +490,12 @@ func TestDuplicateWakeAndConcurrentJoin(t *testing.T) {
 	if t2[0].Next.Seq > first.Seq {
 		first = t2[0].Next
 	}
-	n, err := a.Pipeline.Wake(ctx, first.Wakeup())
+	n, err := a.Pipeline.Wake(ctx, first.Wakeup)
 	if err != nil || n.Stale {
 		t.Fatalf("wake: %+v %v", n, err)
 	}
 	before := len(r.src.Server.Requests()) + len(r.tgt.Server.Requests())
-	dup, err := a.Pipeline.Wake(ctx, first.Wakeup())
+	dup, err := a.Pipeline.Wake(ctx, first.Wakeup)
 	if err != nil || !dup.Stale {
 		t.Fatalf("duplicate wake: %+v %v", dup, err)
 	}

@@ -194,7 +194,7 @@ func (a *App) start(ctx context.Context, p *RestorePlan) (pipeline.Ticket, error
 		// going: join it instead of failing or restoring twice.
 		if id := a.sameRestore(ctx, p); id != "" {
 			a.Logger.Info("restore already running; joined", "run", id, "backup", p.Backup.Key)
-			return pipeline.Ticket{Run: id, Joined: true, Pairs: p.run.Pairs, Next: pipeline.Next{Run: id, Stale: true}}, nil
+			return pipeline.Ticket{Run: id, Joined: true, Pairs: p.run.Pairs, Next: pipeline.Next{Wakeup: langsync.Wakeup{Run: id}, Stale: true}}, nil
 		}
 	}
 	if err != nil {

@@ -12,14 +12,15 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // nopPipeline answers every wake-up with one next wake-up and records
 // nothing (so the benchmark measures the handler, not the fake).
 type nopPipeline struct{}
 
-func (nopPipeline) Advance(_ context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
-	return []customhandler.Wake{{Run: w.Run, Project: "Tickets", Step: "deploy", Seq: w.Seq + 1}}, nil
+func (nopPipeline) Advance(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
+	return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: w.Run, Step: "deploy", Seq: w.Seq + 1}, Project: "Tickets"}}, nil
 }
 func (nopPipeline) Fail(context.Context, string, string) error { return nil }
 func (nopPipeline) Sync(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
@@ -65,7 +66,7 @@ func BenchmarkHandlerOverhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	direct := func(ctx context.Context) {
-		wakes, _ := p.Advance(ctx, customhandler.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})
+		wakes, _ := p.Advance(ctx, langsync.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})
 		for _, w := range wakes {
 			_ = customhandler.SendWake(ctx, nopSender{}, time.Now(), w)
 		}

@@ -26,7 +26,7 @@ type Runner interface {
 	// wake-ups to send next: none when the run finished, is waiting on
 	// another wake-up, or w is stale (an older seq). It must be idempotent:
 	// a redelivered or duplicate wake-up starts no second job.
-	Advance(ctx context.Context, w Wakeup) ([]Wake, error)
+	Advance(ctx context.Context, w langsync.Wakeup) ([]Wake, error)
 	// Fail marks a run failed with reason. A run that does not exist or has
 	// already ended is not an error.
 	Fail(ctx context.Context, runID, reason string) error
@@ -62,20 +62,12 @@ type Keeper interface {
 	Keep(ctx context.Context, key string, doc []byte) error
 }
 
-// Wake is one wake-up the pipeline asks for: run Run at step Step with
-// sequence number Seq, at time At (zero or past: now; future: a scheduled
-// message). Project is for logs.
+// Wake is one wake-up the pipeline asks for: the message, sent at At (zero
+// or past: now; future: a scheduled message). Project is for logs.
 type Wake struct {
-	Run     string    `json:"run"`
+	langsync.Wakeup
 	Project string    `json:"project,omitempty"`
-	Step    string    `json:"step"`
-	Seq     int       `json:"seq"`
 	At      time.Time `json:"at,omitzero"`
-}
-
-// Wakeup returns the message that carries the wake.
-func (w Wake) Wakeup() Wakeup {
-	return Wakeup{V: WakeupVersion, Run: w.Run, Step: w.Step, Seq: w.Seq}
 }
 
 // Tick is one timer firing (§3.3).
@@ -629,23 +621,19 @@ func (h *Handler) sendWakes(ctx context.Context, log *slog.Logger, wakes []Wake)
 // SendWake sends one wake-up to its step's queue with MessageId
 // <run>/<step>/<seq>: now when At is not after now, else scheduled for At.
 func SendWake(ctx context.Context, s Sender, now time.Time, wk Wake) error {
-	q, err := QueueFor(wk.Step)
+	q, err := queueFor(wk.Step)
 	if err != nil {
 		return fmt.Errorf("customhandler: waking run %s: %w", wk.Run, err)
 	}
-	m := wk.Wakeup()
-	body, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("customhandler: encoding wake-up: %w", err)
-	}
+	body, id := wk.Body(), wk.MessageID()
 	if wk.At.After(now) {
-		if err := s.Schedule(ctx, q, body, m.MessageID(), wk.At); err != nil {
-			return fmt.Errorf("customhandler: scheduling wake-up %s on %s: %w", m.MessageID(), q, err)
+		if err := s.Schedule(ctx, q, body, id, wk.At); err != nil {
+			return fmt.Errorf("customhandler: scheduling wake-up %s on %s: %w", id, q, err)
 		}
 		return nil
 	}
-	if err := s.Send(ctx, q, body, m.MessageID()); err != nil {
-		return fmt.Errorf("customhandler: sending wake-up %s to %s: %w", m.MessageID(), q, err)
+	if err := s.Send(ctx, q, body, id); err != nil {
+		return fmt.Errorf("customhandler: sending wake-up %s to %s: %w", id, q, err)
 	}
 	return nil
 }

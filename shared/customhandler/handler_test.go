@@ -19,6 +19,7 @@ import (
 
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 var testNow = time.Date(2026, 12, 1, 2, 30, 5, 0, time.UTC)
@@ -120,8 +121,8 @@ func TestProtocolPayloads(t *testing.T) {
 				t.Fatalf("calls=%+v, want one past-due tick scheduled now", c)
 			}
 		}},
-		{"servicebus-string.json", "train", checkAdvance(customhandler.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})},
-		{"servicebus-binary.json", "train", checkAdvance(customhandler.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})},
+		{"servicebus-string.json", "train", checkAdvance(langsync.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})},
+		{"servicebus-binary.json", "train", checkAdvance(langsync.Wakeup{V: 1, Run: "r-20261201-0230", Step: "train", Seq: 7})},
 		{"servicebus-replicate.json", "export", func(t *testing.T, f *fixture, _ customhandler.InvokeResponse) {
 			c := f.p.CallsOf("Replicate")
 			if len(c) != 1 || c[0].Replicate.Project != "Tickets" || strings.Join(c[0].Replicate.Targets, ",") != "secondary" {
@@ -179,7 +180,7 @@ func TestProtocolPayloads(t *testing.T) {
 	}
 }
 
-func checkAdvance(want customhandler.Wakeup) func(*testing.T, *fixture, customhandler.InvokeResponse) {
+func checkAdvance(want langsync.Wakeup) func(*testing.T, *fixture, customhandler.InvokeResponse) {
 	return func(t *testing.T, f *fixture, _ customhandler.InvokeResponse) {
 		t.Helper()
 		c := f.p.CallsOf("Advance")
@@ -275,7 +276,7 @@ func TestPipelineErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, &customhandlertest.Pipeline{
-				OnAdvance: func(context.Context, customhandler.Wakeup) ([]customhandler.Wake, error) { return nil, tt.err },
+				OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) { return nil, tt.err },
 			})
 			body := bytes.Replace(readTestdata(t, "servicebus-binary.json"), []byte(`"DeliveryCount": "1"`), []byte(`"DeliveryCount": "`+tt.deliveryCount+`"`), 1)
 			code, _ := f.invoke(t, "train", body)
@@ -295,10 +296,10 @@ func TestPipelineErrors(t *testing.T) {
 func TestWakesAreSentOrScheduled(t *testing.T) {
 	later := testNow.Add(5 * time.Minute)
 	f := newFixture(t, &customhandlertest.Pipeline{
-		OnAdvance: func(_ context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
+		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
 			return []customhandler.Wake{
-				{Run: w.Run, Project: "Tickets", Step: "train", Seq: 8, At: later},
-				{Run: "r-2", Project: "Other", Step: "verify", Seq: 3},
+				{Wakeup: langsync.Wakeup{Run: w.Run, Step: "train", Seq: 8}, Project: "Tickets", At: later},
+				{Wakeup: langsync.Wakeup{Run: "r-2", Step: "verify", Seq: 3}, Project: "Other"},
 			}, nil
 		},
 	})
@@ -332,8 +333,8 @@ func TestWakesAreSentOrScheduled(t *testing.T) {
 func TestRetryWhereItHelps(t *testing.T) {
 	t.Run("SendFails", func(t *testing.T) {
 		f := newFixture(t, &customhandlertest.Pipeline{
-			OnAdvance: func(context.Context, customhandler.Wakeup) ([]customhandler.Wake, error) {
-				return []customhandler.Wake{{Run: "r", Step: "deploy", Seq: 2}}, nil
+			OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) {
+				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r", Step: "deploy", Seq: 2}}}, nil
 			},
 		})
 		f.sender.Err = errors.New("amqp: link detached")

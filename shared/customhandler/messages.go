@@ -10,33 +10,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
-
-// WakeupVersion is the schema version of internal wake-up messages.
-const WakeupVersion = 1
-
-// Queue names (docs/functions.md).
-const (
-	QueueExport = "langsync-export"
-	QueueImport = "langsync-import"
-	QueueTrain  = "langsync-train"
-	QueueDeploy = "langsync-deploy"
-)
-
-// stepQueues maps each run step (langsync.StepName) to the queue whose
-// function performs it: inspect, export and backup run in the export
-// function, documents and import in the import function, deploy and verify
-// in the deploy function (the functions/ layout; pipeline.QueueFor agrees).
-var stepQueues = map[string]string{
-	"inspect":   QueueExport,
-	"export":    QueueExport,
-	"backup":    QueueExport,
-	"documents": QueueImport,
-	"import":    QueueImport,
-	"train":     QueueTrain,
-	"deploy":    QueueDeploy,
-	"verify":    QueueDeploy,
-}
 
 // ErrMalformed marks an input that can never be processed: not JSON, an
 // unknown schema version or shape, a missing or invalid field. The handler
@@ -44,40 +20,21 @@ var stepQueues = map[string]string{
 // failed/ and marks their run failed.
 var ErrMalformed = errors.New("malformed message")
 
-// ErrUnknownStep is returned by QueueFor for a step no queue serves.
+// ErrUnknownStep: a wake-up names a step no queue serves.
 var ErrUnknownStep = errors.New("unknown step")
 
-// QueueFor returns the queue that wakes the function performing step.
-func QueueFor(step string) (string, error) {
-	q, ok := stepQueues[step]
-	if !ok {
-		return "", fmt.Errorf("customhandler: %w %q (known: %s)", ErrUnknownStep, step, strings.Join(Steps(), ", "))
+// queueFor returns the queue that wakes the function performing step.
+func queueFor(step langsync.StepName) (string, error) {
+	q, known := langsync.QueueFor(step)
+	if !known {
+		steps := make([]string, 0, 8)
+		for _, s := range langsync.QueuedSteps() {
+			steps = append(steps, string(s))
+		}
+		return "", fmt.Errorf("customhandler: %w %q (known: %s)", ErrUnknownStep, step, strings.Join(steps, ", "))
 	}
 	return q, nil
 }
-
-// Steps lists the steps the queues serve, sorted.
-func Steps() []string {
-	s := make([]string, 0, len(stepQueues))
-	for k := range stepQueues {
-		s = append(s, k)
-	}
-	sort.Strings(s)
-	return s
-}
-
-// Wakeup is the internal message that wakes a run: {"v":1,"run":"<id>",
-// "step":"train","seq":7} (docs/functions.md). Its MessageId is <run>/<step>/<seq>,
-// so Service Bus duplicate detection drops a second send of the same wake-up.
-type Wakeup struct {
-	V    int    `json:"v"`
-	Run  string `json:"run"`
-	Step string `json:"step"`
-	Seq  int    `json:"seq"`
-}
-
-// MessageID is the Service Bus MessageId of the wake-up.
-func (w Wakeup) MessageID() string { return w.Run + "/" + w.Step + "/" + strconv.Itoa(w.Seq) }
 
 // ReplicateRequest is the external request on langsync-export that forces a
 // replication: {"project":"P"} with optional "source" and "targets".
@@ -107,7 +64,7 @@ type RestoreRequest struct {
 
 // Message is one decoded queue message: exactly one field is set.
 type Message struct {
-	Wakeup    *Wakeup
+	Wakeup    *langsync.Wakeup
 	Replicate *ReplicateRequest
 	Restore   *RestoreRequest
 }
@@ -136,15 +93,15 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 	}
 	switch {
 	case has(keys, "run") || has(keys, "v") || has(keys, "seq"):
-		var w Wakeup
+		var w langsync.Wakeup
 		if err := strictDecode(body, &w); err != nil {
 			return Message{}, malformedf("wake-up: %v; want {\"v\":1,\"run\":\"<id>\",\"step\":\"<step>\",\"seq\":<n>}", err)
 		}
-		if err := w.Validate(); err != nil {
+		if err := validateWakeup(w); err != nil {
 			return Message{}, err
 		}
 		return Message{Wakeup: &w}, nil
-	case queue == QueueExport && has(keys, "project"):
+	case queue == langsync.QueueExport && has(keys, "project"):
 		var r ReplicateRequest
 		if err := strictDecode(body, &r); err != nil {
 			return Message{}, malformedf("replicate request: %v; want %s", err, shapes(queue))
@@ -153,7 +110,7 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 			return Message{}, err
 		}
 		return Message{Replicate: &r}, nil
-	case queue == QueueImport && (has(keys, "backup") || has(keys, "project")):
+	case queue == langsync.QueueImport && (has(keys, "backup") || has(keys, "project")):
 		var r RestoreRequest
 		if err := strictDecode(body, &r); err != nil {
 			return Message{}, malformedf("restore request: %v; want %s", err, shapes(queue))
@@ -166,11 +123,11 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 	return Message{}, malformedf("unknown message on %s with keys %s; send %s", queue, keyList(keys), shapes(queue))
 }
 
-// Validate checks a wake-up's version and fields.
-func (w Wakeup) Validate() error {
+// validateWakeup checks a wake-up's version and fields.
+func validateWakeup(w langsync.Wakeup) error {
 	switch {
-	case w.V != WakeupVersion:
-		return malformedf("wake-up schema version %d is unknown (this langsync reads v%d); upgrade langsync or drain the queue", w.V, WakeupVersion)
+	case w.V != langsync.WakeupVersion:
+		return malformedf("wake-up schema version %d is unknown (this langsync reads v%d); upgrade langsync or drain the queue", w.V, langsync.WakeupVersion)
 	case w.Run == "":
 		return malformedf("wake-up has no run id")
 	case !cleanName(w.Run, 200):
@@ -178,7 +135,7 @@ func (w Wakeup) Validate() error {
 	case w.Seq < 0:
 		return malformedf("wake-up seq %d is negative", w.Seq)
 	}
-	if _, err := QueueFor(w.Step); err != nil {
+	if _, err := queueFor(w.Step); err != nil {
 		return malformedf("wake-up for run %s: %v", w.Run, err)
 	}
 	return nil
@@ -296,9 +253,9 @@ func describeJSONError(body []byte, err error) string {
 
 func shapes(queue string) string {
 	switch queue {
-	case QueueExport:
+	case langsync.QueueExport:
 		return `{"project":"P"} (optional "source", "targets") or a wake-up`
-	case QueueImport:
+	case langsync.QueueImport:
 		return `{"backup":"<id>","target":"R"} or {"project":"P","at":"<RFC 3339>","target":"R"} (optional "as", "replace") or a wake-up`
 	}
 	return `a wake-up {"v":1,"run":"<id>","step":"<step>","seq":<n>}`

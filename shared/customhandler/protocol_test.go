@@ -1,6 +1,7 @@
 package customhandler_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 func TestValueDecoding(t *testing.T) {
@@ -148,16 +151,12 @@ func TestParseMessage(t *testing.T) {
 	}
 }
 
-func TestQueueForAndMessageID(t *testing.T) {
-	for step, q := range map[string]string{"inspect": "langsync-export", "documents": "langsync-import", "export": "langsync-export", "backup": "langsync-export", "import": "langsync-import", "train": "langsync-train", "deploy": "langsync-deploy", "verify": "langsync-deploy"} {
-		if got, err := customhandler.QueueFor(step); err != nil || got != q {
-			t.Errorf("QueueFor(%s)=%s,%v want %s", step, got, err, q)
-		}
-	}
-	if _, err := customhandler.QueueFor("nope"); !errors.Is(err, customhandler.ErrUnknownStep) {
-		t.Errorf("QueueFor(nope) err=%v", err)
-	}
-	if id := (customhandler.Wakeup{V: 1, Run: "r", Step: "train", Seq: 7}).MessageID(); id != "r/train/7" {
-		t.Errorf("MessageID=%s", id)
+// TestUnknownStepIsNotSent: a wake-up for a step no queue serves is an
+// error (the routing itself is langsync.QueueFor's, tested there).
+func TestUnknownStepIsNotSent(t *testing.T) {
+	var s customhandlertest.Sender
+	err := customhandler.SendWake(context.Background(), &s, time.Now(), customhandler.Wake{Wakeup: langsync.Wakeup{Run: "r", Step: "nope", Seq: 1}})
+	if !errors.Is(err, customhandler.ErrUnknownStep) || len(s.Sent()) != 0 {
+		t.Errorf("SendWake(nope) err=%v sent=%v", err, s.Sent())
 	}
 }

@@ -1,5 +1,7 @@
 package customhandler
 
+import "github.com/langsync/langsync/shared/langsync"
+
 // Trigger types as spelled in function.json.
 const (
 	TimerTrigger      = "timerTrigger"
@@ -28,10 +30,10 @@ type Route struct {
 // routes is the route table, one entry per functions/<name> folder.
 var routes = []Route{
 	{Function: "sync", Trigger: TimerTrigger, Binding: "timer"},
-	{Function: "export", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: QueueExport},
-	{Function: "import", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: QueueImport},
-	{Function: "train", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: QueueTrain},
-	{Function: "deploy", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: QueueDeploy},
+	{Function: "export", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: langsync.QueueExport},
+	{Function: "import", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: langsync.QueueImport},
+	{Function: "train", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: langsync.QueueTrain},
+	{Function: "deploy", Trigger: ServiceBusTrigger, Binding: "msg", Binary: true, Queue: langsync.QueueDeploy},
 	{Function: "restore", Trigger: BlobTrigger, Binding: "backup", Binary: true},
 	{Function: "status", Trigger: HTTPTrigger, Binding: "req", Output: "res"},
 }

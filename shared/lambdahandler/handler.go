@@ -166,22 +166,22 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 		}
 		return &Result{Kind: "status", Report: rep}, nil
 	case "replicate":
-		return h.message(ctx, log, customhandler.QueueExport, payload)
+		return h.message(ctx, log, langsync.QueueExport, payload)
 	case "restore":
-		return h.message(ctx, log, customhandler.QueueImport, payload)
+		return h.message(ctx, log, langsync.QueueImport, payload)
 	case "advance":
-		return h.message(ctx, log, customhandler.QueueTrain, payload)
+		return h.message(ctx, log, langsync.QueueTrain, payload)
 	case "":
 	default:
 		return nil, fmt.Errorf("lambdahandler: %w: unknown action %q (sync, status, replicate, restore, advance)", customhandler.ErrMalformed, action)
 	}
 	switch {
 	case has(probe, "run") || has(probe, "v"):
-		return h.message(ctx, log, customhandler.QueueTrain, payload)
+		return h.message(ctx, log, langsync.QueueTrain, payload)
 	case has(probe, "backup") || has(probe, "at") || has(probe, "target") || has(probe, "as"):
-		return h.message(ctx, log, customhandler.QueueImport, payload)
+		return h.message(ctx, log, langsync.QueueImport, payload)
 	case has(probe, "project"):
-		return h.message(ctx, log, customhandler.QueueExport, payload)
+		return h.message(ctx, log, langsync.QueueExport, payload)
 	}
 	return nil, h.keep(ctx, log, "direct", "", payload, fmt.Errorf("lambdahandler: %w: unknown event; send {\"project\":\"P\"}, {\"backup\":\"<id>\",\"target\":\"R\"}, {\"action\":\"sync\"} or {\"action\":\"status\"}", customhandler.ErrMalformed))
 }
@@ -247,7 +247,7 @@ func (h *Handler) drive(ctx context.Context, log *slog.Logger, res *Result, wake
 			continue
 		}
 		l := log.With("run", wk.Run, "project", wk.Project, "step", wk.Step, "seq", wk.Seq)
-		next, err := h.opts.Runs.Advance(ctx, wk.Wakeup())
+		next, err := h.opts.Runs.Advance(ctx, wk.Wakeup)
 		if err != nil {
 			res.Failed = append(res.Failed, wk.Run)
 			if customhandler.IsPermanent(err) {
@@ -335,9 +335,9 @@ func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.
 		rep, err := h.opts.Status.Status(ctx, customhandler.StatusRequest{Pair: rest, Query: req.QueryStringParameters})
 		return result(&Result{Kind: "status", Report: rep}, err)
 	case rest == "" && method == http.MethodPost && (route == "replicate" || route == "restore"):
-		queue := customhandler.QueueExport
+		queue := langsync.QueueExport
 		if route == "restore" {
-			queue = customhandler.QueueImport
+			queue = langsync.QueueImport
 		}
 		res, err := h.message(ctx, log, queue, bytes.TrimSpace(body))
 		return result(res, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
 	"github.com/langsync/langsync/shared/lambdahandler"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 var now = time.Date(2026, 12, 1, 2, 30, 0, 0, time.UTC)
@@ -92,7 +93,7 @@ func TestEvents(t *testing.T) {
 			}
 		}},
 		{"direct-wakeup.json", "Advance", func(t *testing.T, c customhandlertest.Call, out []byte) {
-			if c.Wakeup != (customhandler.Wakeup{V: 1, Run: "r-1", Step: "train", Seq: 3}) {
+			if c.Wakeup != (langsync.Wakeup{V: 1, Run: "r-1", Step: "train", Seq: 3}) {
 				t.Fatalf("wakeup %+v", c.Wakeup)
 			}
 			wantJSON(t, out, `{"kind":"wakeup","advanced":1}`)
@@ -190,14 +191,14 @@ func TestInlineDriving(t *testing.T) {
 	later := now.Add(10 * time.Minute)
 	p := &customhandlertest.Pipeline{
 		OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Run: "a", Step: "export", Seq: 1}, {Run: "b", Step: "export", Seq: 1}}, nil
+			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}, {Wakeup: langsync.Wakeup{Run: "b", Step: "export", Seq: 1}}}, nil
 		},
-		OnAdvance: func(_ context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
+		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
 			switch {
 			case w.Run == "a" && w.Step == "export":
-				return []customhandler.Wake{{Run: "a", Step: "import", Seq: 2}}, nil
+				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "import", Seq: 2}}}, nil
 			case w.Run == "a" && w.Step == "import":
-				return []customhandler.Wake{{Run: "a", Step: "train", Seq: 3, At: later}}, nil
+				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "train", Seq: 3}, At: later}}, nil
 			case w.Run == "b":
 				return nil, permanent{"export is corrupt"}
 			}
@@ -224,7 +225,7 @@ func TestInlineDriving(t *testing.T) {
 func TestNearDeadlineLeavesWakesPending(t *testing.T) {
 	p := &customhandlertest.Pipeline{
 		OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Run: "a", Step: "export", Seq: 1}}, nil
+			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}}, nil
 		},
 	}
 	f := newFixture(t, p)

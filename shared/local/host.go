@@ -316,7 +316,7 @@ func (h *Host) Resume(ctx context.Context) (int, error) {
 			continue
 		}
 		h.remember(r.ID, r.Project)
-		next := pipeline.Next{Run: r.ID, Seq: r.Seq, At: r.NextAt, Phase: r.Phase}
+		next := pipeline.Next{Wakeup: langsync.Wakeup{Run: r.ID, Seq: r.Seq}, At: r.NextAt, Phase: r.Phase}
 		if i := r.Current(); i >= 0 {
 			next.Step = r.Steps[i].Name
 		}
@@ -349,16 +349,13 @@ func (h *Host) enqueue(ctx context.Context, nexts []pipeline.Next) {
 		if n.Done || n.Stale || n.Run == "" {
 			continue
 		}
-		q := n.Queue
-		if q == "" {
-			q = pipeline.QueueFor(n.Step)
+		w := n.Wakeup
+		if w.Step == "" {
+			w.Step = langsync.StepInspect
 		}
-		step := string(n.Step)
-		if step == "" {
-			step = "inspect"
-		}
-		w := queue.Wakeup{V: queue.WakeupVersion, Run: n.Run, Step: step, Seq: n.Seq}
-		body, err := w.Marshal()
+		step := string(w.Step)
+		q, _ := langsync.QueueFor(w.Step)
+		body, err := queue.EncodeWakeup(w)
 		if err == nil {
 			err = h.Queue.Schedule(ctx, q, body, w.MessageID(), n.At)
 		}
@@ -384,7 +381,7 @@ func (h *Host) worker(stop, work context.Context) {
 			h.log.Error("dropping an unreadable wake-up", "queue", msg.Queue, "err", err)
 			continue
 		}
-		next, err := h.App.Pipeline.Wake(work, pipeline.Wakeup{V: w.V, Run: w.Run, Step: w.Step, Seq: w.Seq})
+		next, err := h.App.Pipeline.Wake(work, w)
 		log := h.log.With("run", w.Run, "project", h.project(w.Run), "step", w.Step)
 		switch {
 		case err != nil && work.Err() != nil:

@@ -126,7 +126,7 @@ func TestObserverWritesNothingWhileAnotherHandlerStarts(t *testing.T) {
 			if err != nil || !n.Busy || n.Stale || n.Step != st.name || !n.At.Equal(claim.ClaimUntil) || n.Seq != r.Seq {
 				t.Fatalf("observer: %+v %v; want Busy for %s until the claim's deadline %v at seq %d", n, err, st.name, claim.ClaimUntil, r.Seq)
 			}
-			if _, err := observer.Wake(ctx, n.Wakeup()); err != nil {
+			if _, err := observer.Wake(ctx, n.Wakeup); err != nil {
 				t.Fatal(err)
 			}
 			if w.runTag(id) != tag || w.state.Puts() != puts {

@@ -9,5 +9,11 @@
 // training job.
 //
 // The package owns small interfaces for what it needs (Authoring,
-// StateStore, Backups, Prober, Clock); shared/app adapts the real clients.
+// StateStore, Backups, Prober, Clock, Config); shared/app adapts the real
+// clients and hands over the settings it reads from the config.
+//
+// advance.go is the step machine (load, dispatch, save), job.go what the
+// job steps share (claim, POST, poll, recovery after a crash), failure.go
+// retries and failures, and step_<name>.go one step each, with the
+// interface it needs of a resource; Authoring composes those.
 package pipeline

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -91,7 +90,7 @@ func (x *exec) resourceOf(s *langsync.Step) string {
 // failure is not retried.
 func (x *exec) retryJob(s *langsync.Step, err error) (time.Time, bool) {
 	var jf *JobFailedError
-	retries := x.p.cfg.JobRetries
+	retries := x.p.opts.JobRetries
 	if !errors.As(err, &jf) || !jf.ServiceSide() || s.Job == nil || len(s.History) >= retries {
 		return time.Time{}, false
 	}
@@ -139,7 +138,7 @@ func (x *exec) retryAt(s *langsync.Step, err error) (time.Time, string, error) {
 func (x *exec) unreachable(s *langsync.Step, err error) (time.Time, string, error) {
 	now := x.p.clock.Now()
 	res := x.resourceOf(s)
-	budget := x.p.unreachableBudget()
+	budget := x.p.opts.UnreachableBudget
 	started := x.callStarted
 	if started.IsZero() || started.After(now) {
 		started = now
@@ -184,13 +183,6 @@ func tries(n int) string {
 		return "1 try"
 	}
 	return fmt.Sprintf("%d tries", n)
-}
-
-func (p *Pipeline) unreachableBudget() time.Duration {
-	if b := time.Duration(p.cfg.UnreachableBudget); b > 0 {
-		return b
-	}
-	return config.DefaultUnreachableBudget
 }
 
 // shortCause is the innermost part of an error text ("connection refused",

@@ -497,7 +497,9 @@ probes: ["hello"]
 	w := &world{t: t, clock: clock, state: newMemState(), backups: newMemBackups(), cfg: cfg,
 		svc: map[string]*fakeService{"primary": newFakeService("primary", clock), "secondary": newFakeService("secondary", clock), "third": newFakeService("third", clock)}}
 	w.opts = Options{
-		Config: cfg, State: w.state, Backups: w.backups, Clock: clock,
+		Config: cfg, Probes: cfg.Probes, ExpiryWindow: time.Duration(cfg.ExpiryWindow),
+		JobRetries: cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
+		State: w.state, Backups: w.backups, Clock: clock,
 		Clients: func(name string) (Authoring, error) {
 			s, ok := w.svc[name]
 			if !ok {

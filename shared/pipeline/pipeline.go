@@ -11,34 +11,35 @@ import (
 	"sort"
 	"time"
 
-	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Queue names a step's wake-up is routed to (docs/functions.md).
-const (
-	QueueExport = "langsync-export"
-	QueueImport = "langsync-import"
-	QueueTrain  = "langsync-train"
-	QueueDeploy = "langsync-deploy"
-)
-
-// QueueFor returns the queue that carries wake-ups for a step.
-func QueueFor(step langsync.StepName) string {
-	switch step {
-	case langsync.StepDocuments, langsync.StepImport:
-		return QueueImport
-	case langsync.StepTrain:
-		return QueueTrain
-	case langsync.StepDeploy, langsync.StepVerify:
-		return QueueDeploy
-	}
-	return QueueExport
+// Config is what the pipeline reads of the configuration's topology.
+// *config.Config satisfies it; shared/app passes it, so that this package
+// needs neither the config file's format nor its parser.
+type Config interface {
+	// Pairs lists every configured replication in config order.
+	Pairs() []langsync.Pair
+	// Resource returns a configured resource (plan compares the linked
+	// storages of source and target).
+	Resource(name string) (langsync.Resource, bool)
 }
 
 // Options configure a Pipeline. Config, Clients, State and Backups are required.
 type Options struct {
-	Config *config.Config
+	Config Config
+	// Probes are texts classified on both sides during verify (the
+	// config's probes); none means no probing.
+	Probes []string
+	// ExpiryWindow: Sync replicates again a target deployment whose
+	// expiration date falls within it (the config's expiryWindow).
+	ExpiryWindow time.Duration
+	// JobRetries is how many times a job that failed on the service's
+	// side is sent again (the config's jobRetries; zero: never).
+	JobRetries int
+	// UnreachableBudget bounds how long one step retries a resource that
+	// cannot be reached (the config's unreachableBudget; default 2m).
+	UnreachableBudget time.Duration
 	// Clients returns the authoring client of a configured resource. It is
 	// called often: return a shared client (one rate budget per resource).
 	Clients func(resource string) (Authoring, error)
@@ -109,7 +110,7 @@ type Progress struct {
 // Pipeline runs replications. It is safe for concurrent use.
 type Pipeline struct {
 	opts  Options
-	cfg   *config.Config
+	cfg   Config
 	clock Clock
 	log   *slog.Logger
 }
@@ -151,6 +152,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.ClaimTimeout, 2*time.Minute)
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
+	def(&opts.UnreachableBudget, 2*time.Minute)
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 8
 	}
@@ -165,15 +167,13 @@ func New(opts Options) (*Pipeline, error) {
 	return &Pipeline{opts: opts, cfg: opts.Config, clock: opts.Clock, log: opts.Logger}, nil
 }
 
-// Next tells the host what to wake next and when.
+// Next tells the host what to wake next and when: the wake-up to send
+// (its message) and what the driver needs besides.
 type Next struct {
-	Run string `json:"run"`
-	// Step is the step the wake-up is for (routes it to a queue).
-	Step langsync.StepName `json:"step,omitempty"`
-	// Queue is QueueFor(Step).
+	// Wakeup is the message; its Step routes it to a queue.
+	langsync.Wakeup
+	// Queue is the queue Step's wake-up goes to (langsync.QueueFor).
 	Queue string `json:"queue,omitempty"`
-	// Seq is the sequence number the wake-up must carry.
-	Seq int `json:"seq"`
 	// At is when to wake; at or before now means now.
 	At time.Time `json:"at"`
 	// Done: the run is terminal; schedule nothing.
@@ -192,21 +192,6 @@ type Next struct {
 	// (Run.FollowedBy). Hosts schedule it like any other.
 	Follow *Next `json:"follow,omitempty"`
 }
-
-// Wakeup is the body of an internal wake-up message.
-type Wakeup struct {
-	V    int    `json:"v"`
-	Run  string `json:"run"`
-	Step string `json:"step"`
-	Seq  int    `json:"seq"`
-}
-
-// MessageID is the wake-up's Service Bus MessageId, "<run>/<step>/<seq>",
-// so that duplicate detection drops repeated sends.
-func (n Next) MessageID() string { return fmt.Sprintf("%s/%s/%d", n.Run, n.Step, n.Seq) }
-
-// Wakeup returns the message body for n.
-func (n Next) Wakeup() Wakeup { return Wakeup{V: 1, Run: n.Run, Step: string(n.Step), Seq: n.Seq} }
 
 // CorruptError is a state document that cannot be read. The blob is left
 // as it is for inspection.
@@ -666,10 +651,10 @@ func (p *Pipeline) lock(ctx context.Context, key string) (func(context.Context) 
 }
 
 func (p *Pipeline) nextFor(r *langsync.Run) Next {
-	n := Next{Run: r.ID, Seq: r.Seq, At: r.NextAt, Phase: r.Phase, Done: r.Phase.Terminal()}
+	n := Next{Wakeup: langsync.Wakeup{Run: r.ID, Seq: r.Seq}, At: r.NextAt, Phase: r.Phase, Done: r.Phase.Terminal()}
 	if i := r.Current(); i >= 0 && !n.Done {
 		n.Step = r.Steps[i].Name
-		n.Queue = QueueFor(n.Step)
+		n.Queue, _ = langsync.QueueFor(n.Step)
 	}
 	return n
 }

@@ -167,13 +167,13 @@ func TestWakeDropsStaleAndDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := tickets[0].Next
-	n1, err := p.Wake(context.Background(), next.Wakeup())
+	n1, err := p.Wake(context.Background(), next.Wakeup)
 	if err != nil || n1.Stale || n1.Seq <= next.Seq {
 		t.Fatalf("first wake: %+v %v", n1, err)
 	}
 	before := w.state.Puts()
 	postsBefore := w.svc["primary"].TotalPosts()
-	dup, err := p.Wake(context.Background(), next.Wakeup())
+	dup, err := p.Wake(context.Background(), next.Wakeup)
 	if err != nil || !dup.Stale {
 		t.Fatalf("duplicate wake: %+v %v, want stale", dup, err)
 	}

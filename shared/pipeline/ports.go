@@ -112,25 +112,32 @@ type TrainSpec struct {
 	EvaluationOptions json.RawMessage
 }
 
-// Authoring is what the pipeline calls on one Language resource. Errors
-// wrap ErrNotFound for a missing project/deployment and ErrTransient for
-// throttling, 5xx and network failures; anything else is permanent.
+// Authoring is what the pipeline calls on one Language resource: what
+// every step needs of it (each step's interface is in its step_*.go), and
+// Sync's project and deployment reads. Errors wrap ErrNotFound for a
+// missing project/deployment and ErrTransient for throttling, 5xx and
+// network failures; anything else is permanent.
 type Authoring interface {
+	Inspector
+	Exporter
+	ExportReader
+	Importer
+	Trainer
+	Deployer
+	Verifier
+	Poller
+}
+
+// ProjectReader reads a project's metadata.
+type ProjectReader interface {
 	GetProject(ctx context.Context, project string) (*Project, error)
+}
+
+// DeploymentReader reads a project's deployments and the models behind
+// them.
+type DeploymentReader interface {
 	ListDeployments(ctx context.Context, project string) ([]Deployment, error)
 	ListModels(ctx context.Context, project string) ([]Model, error)
-	ListTrainingJobs(ctx context.Context, project string) ([]TrainingJob, error)
-	// EvaluationOptions returns the evaluation options a model was trained
-	// with, or nil when the service does not say.
-	EvaluationOptions(ctx context.Context, project, modelLabel string) (json.RawMessage, error)
-	// BeginExport starts an export; an empty modelLabel exports the working copy.
-	BeginExport(ctx context.Context, project, modelLabel string) (langsync.Job, error)
-	OpenExportResult(ctx context.Context, resultURL string) (io.ReadCloser, error)
-	BeginImport(ctx context.Context, project string, exported io.ReadSeeker) (langsync.Job, error)
-	BeginTrain(ctx context.Context, project string, spec TrainSpec) (langsync.Job, error)
-	BeginDeploy(ctx context.Context, project, deployment, modelLabel string) (langsync.Job, error)
-	// Poll makes one status request.
-	Poll(ctx context.Context, job langsync.Job) (*JobState, error)
 }
 
 // Condition guards a Put: IfMatch an ETag, or IfNoneMatch (create only).

@@ -63,7 +63,7 @@ type sourceView struct {
 // only GETs and writes nothing.
 func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, error) {
 	now := p.clock.Now()
-	window := time.Duration(p.cfg.ExpiryWindow)
+	window := p.opts.ExpiryWindow
 	sources := map[string]*sourceView{}
 	res := &SyncResult{}
 	for _, pair := range p.cfg.Pairs() {

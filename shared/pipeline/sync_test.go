@@ -192,7 +192,7 @@ func TestSweepRewakesOverdueRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := p.Wake(ctx, tk[0].Next.Wakeup())
+	n, err := p.Wake(ctx, tk[0].Next.Wakeup)
 	if err != nil || n.Done {
 		t.Fatalf("%+v %v", n, err)
 	}
@@ -204,10 +204,10 @@ func TestSweepRewakesOverdueRuns(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Run != n.Run || got[0].Seq <= n.Seq {
 		t.Fatalf("sweep: %+v %v", got, err)
 	}
-	if stale, _ := p.Wake(ctx, n.Wakeup()); !stale.Stale {
+	if stale, _ := p.Wake(ctx, n.Wakeup); !stale.Stale {
 		t.Errorf("the lost wake-up is now stale, got %+v", stale)
 	}
-	if _, err := p.Wake(ctx, got[0].Wakeup()); err != nil {
+	if _, err := p.Wake(ctx, got[0].Wakeup); err != nil {
 		t.Errorf("sweep wake-up: %v", err)
 	}
 }
@@ -275,7 +275,7 @@ func TestCrashedClaimIsDueWhenTheClaimExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Wake(ctx, tk[0].Next.Wakeup()); err == nil {
+	if _, err := p.Wake(ctx, tk[0].Next.Wakeup); err == nil {
 		t.Fatal("want the crash")
 	}
 	r, _ := p.Run(ctx, tk[0].Run)
@@ -314,7 +314,7 @@ func TestRunningJobIsDueAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Wake(ctx, tk[0].Next.Wakeup()); err == nil {
+	if _, err := p.Wake(ctx, tk[0].Next.Wakeup); err == nil {
 		t.Fatal("want the crash")
 	}
 	r, _ := p.Run(ctx, tk[0].Run)

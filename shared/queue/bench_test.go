@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
 )
@@ -22,13 +23,13 @@ func BenchmarkSendWakeup(b *testing.B) {
 	defer sb.Close(ctx)
 	mem := queue.NewMemory(&queue.MemoryOptions{DuplicateWindow: time.Nanosecond})
 	// Open the AMQP sender before timing.
-	if err := queue.SendWakeup(ctx, sb, queue.Train, queue.Wakeup{Run: "warm", Step: "train", Seq: 0}, time.Time{}); err != nil {
+	if err := queue.SendWakeup(ctx, sb, langsync.QueueTrain, langsync.Wakeup{Run: "warm", Step: "train", Seq: 0}, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	rate := func(s queue.Sender) float64 {
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			if err := queue.SendWakeup(ctx, s, queue.Train, queue.Wakeup{Run: "bench", Step: "train", Seq: i + 1}, time.Time{}); err != nil {
+			if err := queue.SendWakeup(ctx, s, langsync.QueueTrain, langsync.Wakeup{Run: "bench", Step: "train", Seq: i + 1}, time.Time{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -40,7 +41,7 @@ func BenchmarkSendWakeup(b *testing.B) {
 	b.ReportMetric(sbRate, "servicebus-msgs/s")
 	b.ReportMetric(memRate, "memory-msgs/s")
 	b.ReportMetric(memRate/sbRate, "memory/servicebus")
-	c, _ := emu.Server.Counts(queue.Train)
+	c, _ := emu.Server.Counts(langsync.QueueTrain)
 	if c.Active != b.N+1 {
 		b.Fatalf("stand-in holds %d messages, want %d", c.Active, b.N+1)
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Clock is the time source of a Memory queue. After must fire once the
@@ -33,7 +35,7 @@ type Message struct {
 
 // MemoryOptions configure a Memory queue. Nil means defaults.
 type MemoryOptions struct {
-	// Queues that exist (default Names, langsync's four queues).
+	// Queues that exist (default langsync.Queues(), langsync's four queues).
 	Queues []string
 	// DuplicateWindow is how long a MessageId is remembered (default 10 min,
 	// the Service Bus default).
@@ -74,7 +76,7 @@ func NewMemory(opts *MemoryOptions) *Memory {
 		o = *opts
 	}
 	if len(o.Queues) == 0 {
-		o.Queues = Names
+		o.Queues = langsync.Queues()
 	}
 	if o.DuplicateWindow <= 0 {
 		o.DuplicateWindow = 10 * time.Minute

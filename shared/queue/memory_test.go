@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 	"github.com/langsync/langsync/shared/queue/queuetest"
 )
@@ -33,7 +34,7 @@ func TestMemoryReceiveWaitsForSchedule(t *testing.T) {
 	m := queue.NewMemory(&queue.MemoryOptions{Clock: clock})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := m.Schedule(ctx, queue.Train, []byte("x"), "r/train/1", t0.Add(time.Hour)); err != nil {
+	if err := m.Schedule(ctx, langsync.QueueTrain, []byte("x"), "r/train/1", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan queue.Message, 1)
@@ -49,7 +50,7 @@ func TestMemoryReceiveWaitsForSchedule(t *testing.T) {
 		clock.Advance(time.Hour)
 		select {
 		case msg := <-got:
-			if msg.MessageID != "r/train/1" || msg.Queue != queue.Train {
+			if msg.MessageID != "r/train/1" || msg.Queue != langsync.QueueTrain {
 				t.Fatalf("got %+v", msg)
 			}
 			return
@@ -69,7 +70,7 @@ func TestMemoryReceiveEndsOnCancelAndClose(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := m.Receive(context.Background(), queue.Export)
+		_, err := m.Receive(context.Background(), langsync.QueueExport)
 		done <- err
 	}()
 	m.Close(context.Background())

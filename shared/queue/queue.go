@@ -5,21 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
-)
 
-// The queues langsync uses (docs/functions.md).
-const (
-	Export = "langsync-export"
-	Import = "langsync-import"
-	Train  = "langsync-train"
-	Deploy = "langsync-deploy"
+	"github.com/langsync/langsync/shared/langsync"
 )
-
-// Names lists langsync's queues.
-var Names = []string{Export, Import, Train, Deploy}
 
 // MaxMessageIDLength is Service Bus's limit on MessageId.
 const MaxMessageIDLength = 128
@@ -48,30 +38,11 @@ var (
 	_ Sender = (*Memory)(nil)
 )
 
-// WakeupVersion is the schema version of Wakeup messages this build writes.
-const WakeupVersion = 1
-
-// Wakeup is the internal message that tells a function to advance a run:
-// {"v":1,"run":"<id>","step":"train","seq":7}. Run state in Blob is the
-// source of truth; the message only says "look at run X now".
-type Wakeup struct {
-	V    int    `json:"v"`
-	Run  string `json:"run"`
-	Step string `json:"step"`
-	Seq  int    `json:"seq"`
-}
-
-// MessageID is "<run>/<step>/<seq>": the same wake-up always gets the same
-// id, so duplicate detection drops a resend.
-func (w Wakeup) MessageID() string {
-	return w.Run + "/" + w.Step + "/" + strconv.Itoa(w.Seq)
-}
-
-// Validate reports what is wrong with w.
-func (w Wakeup) Validate() error {
+// validateWakeup reports what is wrong with w.
+func validateWakeup(w langsync.Wakeup) error {
 	var problems []string
-	if w.V != WakeupVersion {
-		problems = append(problems, fmt.Sprintf("unsupported version v=%d (this build reads v=%d)", w.V, WakeupVersion))
+	if w.V != langsync.WakeupVersion {
+		problems = append(problems, fmt.Sprintf("unsupported version v=%d (this build reads v=%d)", w.V, langsync.WakeupVersion))
 	}
 	if w.Run == "" {
 		problems = append(problems, `"run" is empty`)
@@ -82,7 +53,7 @@ func (w Wakeup) Validate() error {
 	if w.Seq < 0 {
 		problems = append(problems, fmt.Sprintf(`"seq" is negative (%d)`, w.Seq))
 	}
-	if strings.Contains(w.Run, "/") || strings.Contains(w.Step, "/") {
+	if strings.Contains(w.Run, "/") || strings.Contains(string(w.Step), "/") {
 		problems = append(problems, `"run" and "step" must not contain '/' (the MessageId separator)`)
 	}
 	if len(w.MessageID()) > MaxMessageIDLength {
@@ -94,38 +65,38 @@ func (w Wakeup) Validate() error {
 	return nil
 }
 
-// Marshal validates w (filling in V when zero) and encodes it.
-func (w Wakeup) Marshal() ([]byte, error) {
+// EncodeWakeup validates w (filling in V when zero) and returns its body.
+func EncodeWakeup(w langsync.Wakeup) ([]byte, error) {
 	if w.V == 0 {
-		w.V = WakeupVersion
+		w.V = langsync.WakeupVersion
 	}
-	if err := w.Validate(); err != nil {
+	if err := validateWakeup(w); err != nil {
 		return nil, err
 	}
-	return json.Marshal(w)
+	return w.Body(), nil
 }
 
 // ParseWakeup decodes and validates a wake-up message body; unknown fields
 // are refused, so a request meant for another queue is not mistaken for one.
-func ParseWakeup(body []byte) (Wakeup, error) {
-	var w Wakeup
+func ParseWakeup(body []byte) (langsync.Wakeup, error) {
+	var w langsync.Wakeup
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return Wakeup{}, fmt.Errorf("%w: wake-up is not valid JSON of the form {\"v\":1,\"run\":...,\"step\":...,\"seq\":...}: %v", ErrInvalid, err)
+		return langsync.Wakeup{}, fmt.Errorf("%w: wake-up is not valid JSON of the form {\"v\":1,\"run\":...,\"step\":...,\"seq\":...}: %v", ErrInvalid, err)
 	}
 	if dec.More() {
-		return Wakeup{}, fmt.Errorf("%w: wake-up has trailing data after the JSON object", ErrInvalid)
+		return langsync.Wakeup{}, fmt.Errorf("%w: wake-up has trailing data after the JSON object", ErrInvalid)
 	}
-	if err := w.Validate(); err != nil {
-		return Wakeup{}, err
+	if err := validateWakeup(w); err != nil {
+		return langsync.Wakeup{}, err
 	}
 	return w, nil
 }
 
 // SendWakeup sends w to queue with its MessageID, at `at` when not zero.
-func SendWakeup(ctx context.Context, s Sender, queue string, w Wakeup, at time.Time) error {
-	body, err := w.Marshal()
+func SendWakeup(ctx context.Context, s Sender, queue string, w langsync.Wakeup, at time.Time) error {
+	body, err := EncodeWakeup(w)
 	if err != nil {
 		return err
 	}
@@ -133,22 +104,6 @@ func SendWakeup(ctx context.Context, s Sender, queue string, w Wakeup, at time.T
 		return s.Send(ctx, queue, body, w.MessageID())
 	}
 	return s.Schedule(ctx, queue, body, w.MessageID(), at)
-}
-
-// QueueForStep names the queue whose function runs a step: the export
-// function runs export and backup, the deploy function deploy and verify.
-func QueueForStep(step string) (string, error) {
-	switch step {
-	case "export", "backup":
-		return Export, nil
-	case "import":
-		return Import, nil
-	case "train":
-		return Train, nil
-	case "deploy", "verify":
-		return Deploy, nil
-	}
-	return "", fmt.Errorf("%w: no queue runs step %q (known: export, backup, import, train, deploy, verify)", ErrInvalid, step)
 }
 
 func checkArgs(queue, messageID string) error {

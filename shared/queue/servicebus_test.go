@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/nettest"
 	"github.com/langsync/langsync/shared/queue"
 	"github.com/langsync/langsync/shared/queue/queuetest"
@@ -153,10 +154,10 @@ func TestServiceBusRetriesBusy(t *testing.T) {
 	emu.Server.InjectFault(sbemulator.Fault{Op: "send", Count: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := queue.SendWakeup(ctx, sb, queue.Train, queue.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
+	if err := queue.SendWakeup(ctx, sb, langsync.QueueTrain, langsync.Wakeup{Run: "r1", Step: "train", Seq: 1}, time.Time{}); err != nil {
 		t.Fatalf("SendWakeup: %v", err)
 	}
-	msgs, _ := emu.Server.Messages(queue.Train)
+	msgs, _ := emu.Server.Messages(langsync.QueueTrain)
 	if len(msgs) != 1 || msgs[0].MessageID != "r1/train/1" {
 		t.Fatalf("queue = %+v, want one message r1/train/1", msgs)
 	}
@@ -182,7 +183,7 @@ func TestServiceBusKeepsKeyOutOfLogsAndErrors(t *testing.T) {
 	defer sb.Close(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := sb.Send(ctx, queue.Export, []byte(`{"project":"p"}`), "force/p/1"); err != nil {
+	if err := sb.Send(ctx, langsync.QueueExport, []byte(`{"project":"p"}`), "force/p/1"); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	err = sb.Send(ctx, "langsync-missing", []byte("x"), "id")
@@ -226,12 +227,12 @@ func TestServiceBusUnansweredNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close(context.Background())
-	err = sb.Send(context.Background(), queue.Export, []byte(`{}`), "id-1")
+	err = sb.Send(context.Background(), langsync.QueueExport, []byte(`{}`), "id-1")
 	var na *queue.NoAnswerError
 	if !errors.As(err, &na) || na.Endpoint != silent.Addr || na.Tries != 3 {
 		t.Fatalf("Send = %v, want a NoAnswerError for %s after 3 tries", err, silent.Addr)
 	}
-	for _, want := range []string{"Service Bus " + silent.Addr + " did not answer within 200ms (3 tries)", "LANGSYNC_SERVICEBUS", queue.Export} {
+	for _, want := range []string{"Service Bus " + silent.Addr + " did not answer within 200ms (3 tries)", "LANGSYNC_SERVICEBUS", langsync.QueueExport} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -267,7 +268,7 @@ func TestServiceBusRefusedNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close(context.Background())
-	err = sb.Send(context.Background(), queue.Export, []byte(`{}`), "id-1")
+	err = sb.Send(context.Background(), langsync.QueueExport, []byte(`{}`), "id-1")
 	if err == nil || !strings.Contains(err.Error(), "cannot reach Service Bus "+addr) || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("Send = %v, want a refused connection to %s", err, addr)
 	}

@@ -16,9 +16,6 @@ import (
 	"github.com/langsync/langsync/shared/sbemulator/internal/amqp"
 )
 
-// LangsyncQueues are the queues langsync uses (docs/functions.md).
-var LangsyncQueues = []string{"langsync-export", "langsync-import", "langsync-train", "langsync-deploy"}
-
 // Service defaults (spec §3).
 const (
 	DefaultLockDuration     = time.Minute

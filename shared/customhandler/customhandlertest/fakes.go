@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // Call is one recorded pipeline call.
 type Call struct {
 	// Method is Advance, Fail, Sync, Replicate, Restore or Status.
 	Method    string
-	Wakeup    customhandler.Wakeup
+	Wakeup    langsync.Wakeup
 	Run       string
 	Reason    string
 	Tick      customhandler.Tick
@@ -29,7 +30,7 @@ type Call struct {
 // (customhandler.Runner, Starter and Reporter) for handler tests. Each On*
 // func, when set, decides the answer; unset ones answer "nothing to do".
 type Pipeline struct {
-	OnAdvance   func(ctx context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error)
+	OnAdvance   func(ctx context.Context, w langsync.Wakeup) ([]customhandler.Wake, error)
 	OnFail      func(ctx context.Context, runID, reason string) error
 	OnSync      func(ctx context.Context, t customhandler.Tick) ([]customhandler.Wake, error)
 	OnReplicate func(ctx context.Context, r customhandler.ReplicateRequest) ([]customhandler.Wake, error)
@@ -71,7 +72,7 @@ func (p *Pipeline) CallsOf(method string) []Call {
 }
 
 // Advance implements customhandler.Runner.
-func (p *Pipeline) Advance(ctx context.Context, w customhandler.Wakeup) ([]customhandler.Wake, error) {
+func (p *Pipeline) Advance(ctx context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
 	p.record(Call{Method: "Advance", Wakeup: w, Run: w.Run})
 	if p.OnAdvance != nil {
 		return p.OnAdvance(ctx, w)

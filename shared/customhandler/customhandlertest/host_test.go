@@ -19,6 +19,7 @@ import (
 
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 var fixedNow = time.Date(2026, 12, 1, 2, 30, 5, 0, time.UTC)
@@ -229,7 +230,7 @@ func TestSimulatorDrivesHandler(t *testing.T) {
 	ctx := context.Background()
 	f := newSim(t, &Pipeline{
 		OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Run: "r1", Project: "Tickets", Step: "export", Seq: 1}}, nil
+			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "export", Seq: 1}, Project: "Tickets"}}, nil
 		},
 	})
 	if got := f.host.Functions(); strings.Join(got, ",") != "deploy,export,import,restore,status,sync,train" {

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
 )
 
@@ -115,7 +116,7 @@ func (w *wireFixture) counts(t *testing.T, queue string) (total, dead int) {
 func TestWireChain(t *testing.T) {
 	p := &Pipeline{
 		OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Run: "r1", Project: "Tickets", Step: "train", Seq: 4}}, nil
+			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "train", Seq: 4}, Project: "Tickets"}}, nil
 		},
 	}
 	w := newWire(t, p)
@@ -131,7 +132,7 @@ func TestWireChain(t *testing.T) {
 	if !s.Completed || s.MessageID != "r1/train/4" {
 		t.Fatalf("settlement %+v, want the wake-up r1/train/4 completed", s)
 	}
-	if c := p.CallsOf("Advance"); len(c) != 1 || c[0].Wakeup != (customhandler.Wakeup{V: 1, Run: "r1", Step: "train", Seq: 4}) {
+	if c := p.CallsOf("Advance"); len(c) != 1 || c[0].Wakeup != (langsync.Wakeup{V: 1, Run: "r1", Step: "train", Seq: 4}) {
 		t.Fatalf("Advance calls %+v", c)
 	}
 	for _, q := range []string{"langsync-export", "langsync-train"} {
@@ -166,7 +167,7 @@ func TestWireMalformedNotRetried(t *testing.T) {
 func TestWireTransientRedelivered(t *testing.T) {
 	var calls atomic.Int32
 	p := &Pipeline{
-		OnAdvance: func(context.Context, customhandler.Wakeup) ([]customhandler.Wake, error) {
+		OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) {
 			if calls.Add(1) == 1 {
 				return nil, errors.New("authoring: connection reset")
 			}
@@ -192,9 +193,9 @@ func TestWireTransientRedelivered(t *testing.T) {
 
 // TestWireRun: Run receives for every queue until cancelled.
 func TestWireRun(t *testing.T) {
-	done := make(chan customhandler.Wakeup, 1)
+	done := make(chan langsync.Wakeup, 1)
 	p := &Pipeline{
-		OnAdvance: func(_ context.Context, wk customhandler.Wakeup) ([]customhandler.Wake, error) {
+		OnAdvance: func(_ context.Context, wk langsync.Wakeup) ([]customhandler.Wake, error) {
 			done <- wk
 			return nil, nil
 		},

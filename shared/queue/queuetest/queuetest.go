@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 )
 
@@ -30,11 +31,11 @@ type Harness struct {
 func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 	t.Run("SendReceiveWakeup", func(t *testing.T) {
 		h := newHarness(t)
-		w := queue.Wakeup{Run: "r-20261120-abc", Step: "train", Seq: 7}
-		if err := queue.SendWakeup(ctx(t), h.Sender, queue.Train, w, time.Time{}); err != nil {
+		w := langsync.Wakeup{Run: "r-20261120-abc", Step: "train", Seq: 7}
+		if err := queue.SendWakeup(ctx(t), h.Sender, langsync.QueueTrain, w, time.Time{}); err != nil {
 			t.Fatalf("SendWakeup: %v", err)
 		}
-		m := receive(t, h, queue.Train)
+		m := receive(t, h, langsync.QueueTrain)
 		if m.MessageID != "r-20261120-abc/train/7" {
 			t.Errorf("MessageID = %q, want r-20261120-abc/train/7", m.MessageID)
 		}
@@ -42,68 +43,68 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			t.Errorf("body = %s", m.Body)
 		}
 		got, err := queue.ParseWakeup(m.Body)
-		if err != nil || got != (queue.Wakeup{V: 1, Run: w.Run, Step: w.Step, Seq: w.Seq}) {
+		if err != nil || got != (langsync.Wakeup{V: 1, Run: w.Run, Step: w.Step, Seq: w.Seq}) {
 			t.Errorf("ParseWakeup = %+v, %v", got, err)
 		}
 	})
 	t.Run("OrderKept", func(t *testing.T) {
 		h := newHarness(t)
 		for i := range 3 {
-			send(t, h, queue.Export, fmt.Sprintf("m%d", i), fmt.Sprintf("id-%d", i))
+			send(t, h, langsync.QueueExport, fmt.Sprintf("m%d", i), fmt.Sprintf("id-%d", i))
 		}
 		for i := range 3 {
-			if m := receive(t, h, queue.Export); string(m.Body) != fmt.Sprintf("m%d", i) {
+			if m := receive(t, h, langsync.QueueExport); string(m.Body) != fmt.Sprintf("m%d", i) {
 				t.Fatalf("message %d: body %q", i, m.Body)
 			}
 		}
 	})
 	t.Run("DuplicateMessageIDDropped", func(t *testing.T) {
 		h := newHarness(t)
-		send(t, h, queue.Deploy, "first", "run/deploy/1")
-		send(t, h, queue.Deploy, "second", "run/deploy/1") // succeeds, dropped
-		if err := h.Sender.Schedule(ctx(t), queue.Deploy, []byte("third"), "run/deploy/1", h.Now().Add(time.Minute)); err != nil {
+		send(t, h, langsync.QueueDeploy, "first", "run/deploy/1")
+		send(t, h, langsync.QueueDeploy, "second", "run/deploy/1") // succeeds, dropped
+		if err := h.Sender.Schedule(ctx(t), langsync.QueueDeploy, []byte("third"), "run/deploy/1", h.Now().Add(time.Minute)); err != nil {
 			t.Fatalf("Schedule duplicate: %v", err)
 		}
-		if due, sched := h.Counts(queue.Deploy); due != 1 || sched != 0 {
+		if due, sched := h.Counts(langsync.QueueDeploy); due != 1 || sched != 0 {
 			t.Fatalf("counts = %d due %d scheduled, want 1 due", due, sched)
 		}
-		if m := receive(t, h, queue.Deploy); string(m.Body) != "first" {
+		if m := receive(t, h, langsync.QueueDeploy); string(m.Body) != "first" {
 			t.Fatalf("got %q, want first", m.Body)
 		}
 		h.Advance(11 * time.Minute) // past the duplicate-detection window
-		send(t, h, queue.Deploy, "again", "run/deploy/1")
-		if due, _ := h.Counts(queue.Deploy); due != 1 {
+		send(t, h, langsync.QueueDeploy, "again", "run/deploy/1")
+		if due, _ := h.Counts(langsync.QueueDeploy); due != 1 {
 			t.Fatalf("after the window: %d due, want 1", due)
 		}
 	})
 	t.Run("ScheduleFuture", func(t *testing.T) {
 		h := newHarness(t)
 		at := h.Now().Add(30 * time.Minute)
-		if err := h.Sender.Schedule(ctx(t), queue.Train, []byte("later"), "run/train/2", at); err != nil {
+		if err := h.Sender.Schedule(ctx(t), langsync.QueueTrain, []byte("later"), "run/train/2", at); err != nil {
 			t.Fatalf("Schedule: %v", err)
 		}
-		send(t, h, queue.Train, "now", "run/train/1")
-		if due, sched := h.Counts(queue.Train); due != 1 || sched != 1 {
+		send(t, h, langsync.QueueTrain, "now", "run/train/1")
+		if due, sched := h.Counts(langsync.QueueTrain); due != 1 || sched != 1 {
 			t.Fatalf("counts = %d due %d scheduled, want 1 and 1", due, sched)
 		}
-		if m := receive(t, h, queue.Train); string(m.Body) != "now" {
+		if m := receive(t, h, langsync.QueueTrain); string(m.Body) != "now" {
 			t.Fatalf("got %q before the schedule time, want now", m.Body)
 		}
 		h.Advance(29 * time.Minute)
-		if due, _ := h.Counts(queue.Train); due != 0 {
+		if due, _ := h.Counts(langsync.QueueTrain); due != 0 {
 			t.Fatalf("scheduled message visible a minute early")
 		}
 		h.Advance(time.Minute)
-		if m := receive(t, h, queue.Train); string(m.Body) != "later" || m.MessageID != "run/train/2" {
+		if m := receive(t, h, langsync.QueueTrain); string(m.Body) != "later" || m.MessageID != "run/train/2" {
 			t.Fatalf("got %q (%s), want later", m.Body, m.MessageID)
 		}
 	})
 	t.Run("SchedulePastSendsNow", func(t *testing.T) {
 		h := newHarness(t)
-		if err := h.Sender.Schedule(ctx(t), queue.Import, []byte("x"), "run/import/1", h.Now().Add(-time.Hour)); err != nil {
+		if err := h.Sender.Schedule(ctx(t), langsync.QueueImport, []byte("x"), "run/import/1", h.Now().Add(-time.Hour)); err != nil {
 			t.Fatalf("Schedule: %v", err)
 		}
-		if due, _ := h.Counts(queue.Import); due != 1 {
+		if due, _ := h.Counts(langsync.QueueImport); due != 1 {
 			t.Fatalf("a past schedule time is not due at once (%d due)", due)
 		}
 	})
@@ -113,9 +114,9 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			name, queue, id string
 			want            error
 		}{
-			{"empty message id", queue.Export, "", queue.ErrInvalid},
+			{"empty message id", langsync.QueueExport, "", queue.ErrInvalid},
 			{"empty queue", "", "id", queue.ErrInvalid},
-			{"long message id", queue.Export, string(make([]byte, 129)), queue.ErrInvalid},
+			{"long message id", langsync.QueueExport, string(make([]byte, 129)), queue.ErrInvalid},
 			{"unknown queue", "langsync-nope", "id", queue.ErrUnknownQueue},
 		}
 		for _, tt := range tests {
@@ -129,8 +130,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			}
 		}
 		// A good send still works after the refusals.
-		send(t, h, queue.Export, "ok", "ok-1")
-		if m := receive(t, h, queue.Export); string(m.Body) != "ok" {
+		send(t, h, langsync.QueueExport, "ok", "ok-1")
+		if m := receive(t, h, langsync.QueueExport); string(m.Body) != "ok" {
 			t.Fatalf("got %q", m.Body)
 		}
 	})
@@ -143,7 +144,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				q := queue.Names[i%len(queue.Names)]
+				q := langsync.Queues()[i%len(langsync.Queues())]
 				errs <- h.Sender.Send(ctx(t), q, []byte("c"), fmt.Sprintf("c-%d", i))
 			}()
 		}
@@ -155,7 +156,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			}
 		}
 		total := 0
-		for _, q := range queue.Names {
+		for _, q := range langsync.Queues() {
 			due, _ := h.Counts(q)
 			total += due
 		}
@@ -168,7 +169,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		if err := h.Sender.Close(ctx(t)); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		if err := h.Sender.Send(ctx(t), queue.Export, []byte("x"), "id"); !errors.Is(err, queue.ErrClosed) {
+		if err := h.Sender.Send(ctx(t), langsync.QueueExport, []byte("x"), "id"); !errors.Is(err, queue.ErrClosed) {
 			t.Fatalf("Send after Close = %v, want ErrClosed", err)
 		}
 		if err := h.Sender.Close(ctx(t)); err != nil {

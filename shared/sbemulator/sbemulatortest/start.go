@@ -3,6 +3,7 @@ package sbemulatortest
 import (
 	"testing"
 
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/sbemulator"
 )
 
@@ -38,7 +39,7 @@ func Start(tb testing.TB, opts *sbemulator.Options) *Emulator {
 // duplicate detection on, max delivery count 10.
 func LangsyncQueues() []sbemulator.QueueConfig {
 	var qs []sbemulator.QueueConfig
-	for _, name := range sbemulator.LangsyncQueues {
+	for _, name := range langsync.Queues() {
 		qs = append(qs, sbemulator.QueueConfig{Name: name, DuplicateDetection: true})
 	}
 	return qs

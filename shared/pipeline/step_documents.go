@@ -1,0 +1,24 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// documents copies the backup's documents into the target's linked storage
+// (planned only when it differs from the source's). It needs no authoring
+// call.
+func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
+	m, err := x.model(s.Model)
+	if err != nil {
+		return err
+	}
+	n, err := x.p.opts.Backups.CopyDocuments(ctx, m.Backup, s.Target, m.StorageContainer)
+	if err != nil {
+		return fmt.Errorf("writing documents to %s storage: %w", s.Target, err)
+	}
+	s.Note = fmt.Sprintf("%s written to container %q", plural(n, "document"), m.StorageContainer)
+	return nil
+}

@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// Trainer is what the train step needs of the target: the training job
+// list (the evidence of a job started before a crash) and the training.
+type Trainer interface {
+	ListTrainingJobs(ctx context.Context, project string) ([]TrainingJob, error)
+	BeginTrain(ctx context.Context, project string, spec TrainSpec) (langsync.Job, error)
+}
+
+func (x *exec) trainer(target string) (langsync.Pair, Trainer, error) { return x.target(target) }
+
+// trainOps train the target with the source model's label, training config
+// version and evaluation options.
+func (x *exec) trainOps(s *langsync.Step) jobOps {
+	target, label := s.Target, s.Model
+	return jobOps{
+		kind: langsync.JobTrain, resource: target,
+		begin: func(ctx context.Context) (langsync.Job, error) {
+			pair, c, err := x.trainer(target)
+			if err != nil {
+				return langsync.Job{}, err
+			}
+			m, err := x.model(label)
+			if err != nil {
+				return langsync.Job{}, err
+			}
+			return c.BeginTrain(ctx, pair.TargetName(), TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: m.TrainingConfigVersion, EvaluationOptions: m.EvaluationOptions})
+		},
+		// The training job list is the evidence: a job for the label that
+		// was not in the list read before the POST is the one a crashed
+		// handler started; it is adopted and polled, not started again.
+		snapshot: func(ctx context.Context) (string, error) {
+			ids, err := x.trainingJobs(ctx, target, label)
+			if err != nil {
+				return "", err
+			}
+			keys := make([]string, 0, len(ids))
+			for k := range ids {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return strings.Join(keys, " "), nil
+		},
+		recover: func(ctx context.Context, before string) (*langsync.Job, bool, error) {
+			jobs, err := x.trainingJobs(ctx, target, label)
+			if err != nil {
+				return nil, false, err
+			}
+			known := map[string]bool{}
+			for _, k := range strings.Fields(before) {
+				known[k] = true
+			}
+			var found *TrainingJob
+			for loc, j := range jobs {
+				if !known[loc] && (found == nil || j.Created.After(found.Created)) {
+					found = &j
+				}
+			}
+			if found == nil {
+				return nil, false, nil
+			}
+			job := found.Job
+			job.Kind = langsync.JobTrain
+			return &job, false, nil
+		},
+	}
+}
+
+// trainingJobs lists the target's training jobs for a label by location.
+func (x *exec) trainingJobs(ctx context.Context, target, label string) (map[string]TrainingJob, error) {
+	pair, c, err := x.trainer(target)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := c.ListTrainingJobs(ctx, pair.TargetName())
+	if errors.Is(err, ErrNotFound) {
+		return map[string]TrainingJob{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]TrainingJob{}
+	for _, j := range jobs {
+		if j.ModelLabel == label {
+			out[j.Job.Location] = j
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/langsync/langsync/shared/langsync"
+)
+
+// Verifier is what the verify step reads of the target: the project and
+// which models its deployments serve.
+type Verifier interface {
+	ProjectReader
+	DeploymentReader
+}
+
+func (x *exec) verifier(target string) (langsync.Pair, Verifier, error) { return x.target(target) }
+
+// verify checks the target's project and deployments (and probes them
+// against the source's), then records the pair state.
+func (x *exec) verify(ctx context.Context, s *langsync.Step) error {
+	r := x.run
+	pair, c, err := x.verifier(s.Target)
+	if err != nil {
+		return err
+	}
+	if _, err := c.GetProject(ctx, pair.TargetName()); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("target project %q missing on %q after replication", pair.TargetName(), s.Target)
+		}
+		return fmt.Errorf("reading target project: %w", err)
+	}
+	for _, m := range r.Models {
+		for _, dep := range m.Deployments {
+			d, tm, err := targetDeployment(ctx, c, pair.TargetName(), dep, m.Label)
+			if err != nil {
+				return fmt.Errorf("reading target deployments: %w", err)
+			}
+			switch {
+			case d == nil:
+				return fmt.Errorf("deployment %q missing on %s/%s", dep, s.Target, pair.TargetName())
+			case tm == nil:
+				return fmt.Errorf("model %q missing on %s/%s", m.Label, s.Target, pair.TargetName())
+			case d.ModelID != tm.ModelID:
+				return fmt.Errorf("deployment %q on %s serves model %q, not %q (label %s)", dep, s.Target, d.ModelID, tm.ModelID, m.Label)
+			}
+		}
+	}
+	if r.Kind == langsync.RunReplicate {
+		// A restore has no live source to compare with.
+		x.probe(ctx, pair)
+	}
+	skipped := x.targetSkipped(s.Target)
+	fps := x.fingerprints()
+	now := x.p.clock.Now()
+	err = x.p.updatePair(ctx, pair, func(ps *langsync.PairState) {
+		if ps.ActiveRun == r.ID {
+			ps.ActiveRun = ""
+		}
+		ps.LastRun, ps.LastRunPhase, ps.LastError, ps.LastRunEnded = r.ID, langsync.RunSucceeded, "", now
+		if r.Kind != langsync.RunReplicate {
+			// A restore is not a replication of the source's current state.
+			return
+		}
+		ps.Source = r.SourceState
+		if !skipped {
+			ps.Fingerprints, ps.Fingerprint, ps.Replicated = fps, CombinedFingerprint(fps), now
+			ps.Backups = map[string]string{}
+			for _, m := range r.Models {
+				ps.Backups[m.Label] = m.Backup
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("recording pair state: %w", err)
+	}
+	if skipped {
+		s.Note = "target unchanged (same fingerprint); source timestamps recorded"
+	} else {
+		s.Note = "project and deployments present; fingerprint " + short(CombinedFingerprint(fps)) + " recorded"
+	}
+	return nil
+}
+
+func (x *exec) targetSkipped(target string) bool {
+	for _, s := range x.run.Steps {
+		if s.Target == target && s.Status == langsync.StepSkipped {
+			return true
+		}
+	}
+	return false
+}
+
+// probe classifies the configured probe texts on both sides and records any
+// disagreement as a warning (a model retrained on the same data may still
+// differ at the margin, so this reports rather than fails).
+func (x *exec) probe(ctx context.Context, pair langsync.Pair) {
+	texts := x.p.opts.Probes
+	if x.p.opts.Prober == nil || len(texts) == 0 {
+		return
+	}
+	for _, m := range x.run.Models {
+		for _, dep := range m.Deployments {
+			src, err := x.p.opts.Prober.Classify(ctx, x.run.Source, x.run.Project, dep, texts)
+			if err != nil {
+				x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("probe on source %s/%s: %v", x.run.Source, dep, err))
+				continue
+			}
+			tgt, err := x.p.opts.Prober.Classify(ctx, pair.Target, pair.TargetName(), dep, texts)
+			if err != nil {
+				x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("probe on target %s/%s: %v", pair.Target, dep, err))
+				continue
+			}
+			for i, t := range texts {
+				if i < len(src) && i < len(tgt) && src[i] != tgt[i] {
+					x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("probe %q on %s: source %s says %q, target %s says %q", t, dep, x.run.Source, src[i], pair.Target, tgt[i]))
+				}
+			}
+		}
+	}
+}
