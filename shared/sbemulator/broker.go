@@ -38,7 +38,6 @@ type message struct {
 	lockedUntil   time.Time
 	expiresAt     time.Time // zero: never
 	msgID         string
-	dlSource      string
 	m             *amqp.Message
 	appModified   bool
 }
@@ -219,12 +218,19 @@ func (s *Server) reactivate(e *entity, msg *message) {
 }
 
 // abandon counts a failed delivery: back to the queue, or to the dead-letter
-// queue once MaxDeliveryCount is reached.
+// queue once MaxDeliveryCount is reached. In a dead-letter queue nothing is
+// counted: the service leaves a dead-lettered message's delivery count as it
+// was when it was dead-lettered
+// (docs/reference/servicebus-amqp.md#service-behaviours-and-defaults).
 func (s *Server) abandon(e *entity, msg *message, props amqp.Map) {
 	s.unlock(e, msg)
 	s.modifyProps(msg, props)
+	if e.dlq == nil {
+		s.reactivate(e, msg)
+		return
+	}
 	msg.deliveryCount++
-	if e.dlq != nil && int(msg.deliveryCount) >= e.cfg.MaxDeliveryCount {
+	if int(msg.deliveryCount) >= e.cfg.MaxDeliveryCount {
 		s.deadLetter(e, msg, ReasonMaxDelivery,
 			fmt.Sprintf("Message could not be consumed after %d delivery attempts.", e.cfg.MaxDeliveryCount), nil)
 		return
@@ -255,7 +261,6 @@ func (s *Server) deadLetter(e *entity, msg *message, reason, desc string, props 
 	msg.m.AppProps = msg.m.AppProps.Set("DeadLetterReason", reason)
 	msg.m.AppProps = msg.m.AppProps.Set("DeadLetterErrorDescription", desc)
 	msg.appModified = true
-	msg.dlSource = e.name
 	msg.deferred = false
 	msg.expiresAt = time.Time{} // dead-lettered messages do not expire
 	d := e.dlq
@@ -388,12 +393,18 @@ func (s *Server) encodeMessage(e *entity, msg *message, withLock bool) []byte {
 	if !ok {
 		priority = 4
 	}
-	b = amqp.Section(b, amqp.Header, amqp.List{durable, priority, h.Field(2), msg.deliveryCount == 0, msg.deliveryCount})
+	// first-acquirer is always false, as the service sends it
+	// (docs/reference/servicebus-amqp.md#receiving-in-peek-lock).
+	b = amqp.Section(b, amqp.Header, amqp.List{durable, priority, h.Field(2), false, msg.deliveryCount})
 	if withLock {
 		b = amqp.Section(b, amqp.DeliveryAnnotations, amqp.Map{{Key: amqp.Symbol("x-opt-lock-token"), Value: msg.lockToken}})
 	}
 	ann := make(amqp.Map, 0, len(msg.m.Annotations)+6)
 	for _, p := range msg.m.Annotations {
+		// x-opt-deadletter-source is never set: the service sets it only on
+		// messages auto-forwarded out of a dead-letter queue, and the
+		// stand-in does not forward
+		// (docs/reference/servicebus-amqp.md#dead-letter-and-other-entity-paths).
 		if k, _ := amqp.Text(p.Key); k == "x-opt-sequence-number" || k == "x-opt-enqueued-time" ||
 			k == "x-opt-locked-until" || k == "x-opt-message-state" || k == "x-opt-deadletter-source" {
 			continue
@@ -414,9 +425,6 @@ func (s *Server) encodeMessage(e *entity, msg *message, withLock bool) []byte {
 	}
 	if !msg.scheduledAt.IsZero() {
 		ann = ann.Set(amqp.Symbol("x-opt-scheduled-enqueue-time"), msg.scheduledAt)
-	}
-	if msg.dlSource != "" {
-		ann = append(ann, amqp.Pair{Key: amqp.Symbol("x-opt-deadletter-source"), Value: msg.dlSource})
 	}
 	b = amqp.Section(b, amqp.MessageAnnotations, ann)
 	if msg.m.PropertiesRaw != nil {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-	"github.com/Azure/go-amqp"
 	"github.com/langsync/langsync/shared/sbemulator"
 )
 
@@ -118,9 +117,9 @@ func TestUnknownEntityThenKnown(t *testing.T) {
 	e := start(t, sbemulator.QueueConfig{})
 	for _, name := range []string{"nope", "nope2"} {
 		err := e.sender(t, name).SendMessage(ctxT(t), &azservicebus.Message{Body: []byte("x")}, nil)
-		var ae *amqp.Error
-		if !errors.As(err, &ae) || ae.Condition != amqp.ErrCondNotFound {
-			t.Fatalf("send to %s: %v, want amqp:not-found", name, err)
+		var sbErr *azservicebus.Error
+		if !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeNotFound {
+			t.Fatalf("send to %s: %v, want CodeNotFound", name, err)
 		}
 	}
 	_, err := e.receiver(t, "nope", &azservicebus.ReceiverOptions{SubQueue: azservicebus.SubQueueDeadLetter}).ReceiveMessages(ctxT(t), 1, nil)

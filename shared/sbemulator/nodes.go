@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -125,6 +126,28 @@ func (s *Server) checkToken(req *amqp.Message) string {
 	return ""
 }
 
+// missingAudience returns the service's "could not be found" description
+// when a put-token names an entity the namespace lacks, or "". The service
+// refuses the token for a missing entity with status 404, which the SDK turns
+// into azservicebus.CodeNotFound; authorization is checked first, so a bad
+// signature still gets 401 (docs/reference/servicebus-amqp.md#cbs-put-token).
+func (s *Server) missingAudience(req *amqp.Message) string {
+	v, _ := req.AppProps.Get("name")
+	audience, _ := amqp.Text(v)
+	// amqp://host:port/<entity>[/$management]; a namespace-wide audience has
+	// no path.
+	rest := audience
+	if _, after, ok := strings.Cut(audience, "://"); ok {
+		rest = after
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	path = strings.TrimSuffix(strings.TrimSuffix(path, "/"), "/$management")
+	if path == "" || s.entities[path] != nil {
+		return ""
+	}
+	return fmt.Sprintf("The messaging entity 'sb://%s/%s' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.", host, path)
+}
+
 // rpcError is a non-2xx RPC answer.
 type rpcError struct {
 	status int32
@@ -146,6 +169,8 @@ func (s *Server) rpc(l *link, req *amqp.Message) {
 			status, desc = 404, "unknown $cbs operation "+opName
 		} else if err := s.checkToken(req); err != "" {
 			status, desc = 401, err
+		} else if missing := s.missingAudience(req); missing != "" {
+			status, desc = 404, missing
 		} else {
 			status, desc = 202, "Accepted"
 		}

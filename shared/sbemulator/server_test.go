@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
-	"github.com/Azure/go-amqp"
 
 	"github.com/langsync/langsync/shared/sbemulator"
 )
@@ -129,8 +128,10 @@ func TestDeadLetter(t *testing.T) {
 		d.DeadLetterErrorDescription == nil || *d.DeadLetterErrorDescription != desc {
 		t.Fatalf("dead-lettered message: body %q reason %v description %v", d.Body, d.DeadLetterReason, d.DeadLetterErrorDescription)
 	}
-	if d.DeadLetterSource == nil || *d.DeadLetterSource != "q" {
-		t.Fatalf("DeadLetterSource = %v, want q", d.DeadLetterSource)
+	// The service sets DeadLetterSource only on messages auto-forwarded out
+	// of a dead-letter queue, never on plain dead-lettering.
+	if d.DeadLetterSource != nil {
+		t.Fatalf("DeadLetterSource = %q, want nil", *d.DeadLetterSource)
 	}
 	if err := dr.CompleteMessage(ctxT(t), d, nil); err != nil {
 		t.Fatal(err)
@@ -347,14 +348,15 @@ func TestLargeMessage(t *testing.T) {
 	}
 }
 
-// 11. unknown entity: the attach is refused with amqp:not-found.
+// 11. unknown entity: the put-token for it is refused with 404, which the
+// client reports as CodeNotFound (see conformance_test.go for receivers).
 func TestUnknownEntity(t *testing.T) {
 	e := start(t, sbemulator.QueueConfig{})
 	s := e.sender(t, "nope")
 	err := s.SendMessage(ctxT(t), &azservicebus.Message{Body: []byte("x")}, nil)
-	var ae *amqp.Error
-	if !errors.As(err, &ae) || ae.Condition != amqp.ErrCondNotFound {
-		t.Fatalf("send to unknown queue: %v, want amqp:not-found", err)
+	var sbErr *azservicebus.Error
+	if !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeNotFound {
+		t.Fatalf("send to unknown queue: %v, want CodeNotFound", err)
 	}
 }
 
