@@ -45,6 +45,11 @@ type QueueConfig struct {
 type Options struct {
 	// Addr is the TCP address to listen on (default 127.0.0.1:0).
 	Addr string
+	// Listener, when set, is served instead of listening on Addr: a
+	// tls.NewListener, say, for clients that only speak amqps (those built
+	// with azservicebus.NewClient and a token credential). The server closes
+	// it on Close.
+	Listener net.Listener
 	// Queues to create; their dead-letter subqueues come with them.
 	Queues []QueueConfig
 	// MaxMessageSize is advertised to senders and enforced (default 256 KiB).
@@ -119,9 +124,12 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("sbemulator: listening on %s: %w", opts.Addr, err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return nil, fmt.Errorf("sbemulator: listening on %s: %w", opts.Addr, err)
+		}
 	}
 	s.ln = ln
 	if fc, ok := s.clock.(*FakeClock); ok {

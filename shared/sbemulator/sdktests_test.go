@@ -1,0 +1,174 @@
+package sbemulator_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/langsync/langsync/shared/sbemulator"
+)
+
+// sdkModule is the package whose own tests run against the stand-in: the
+// azservicebus version go.mod pins, compiled from the module cache (nothing
+// is copied into this repository).
+const sdkModule = "github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+
+// sdkTests are the azservicebus live tests run against the stand-in, each
+// with why it was chosen. Most of the SDK's live tests create a queue with a
+// random name through admin.Client (ATOM over HTTPS) first, which the
+// stand-in does not serve, so they are left out (docs/servicebus.md lists
+// which and why).
+var sdkTests = []struct{ name, why string }{
+	{"TestNewClientNewSenderNotFound",
+		"a sender on a missing queue must fail with CodeNotFound: $cbs put-token refused with 404"},
+	{"TestNewClientNewReceiverNotFound",
+		"a receiver on a missing queue and a peek on a missing subscription must fail with CodeNotFound"},
+	{"TestClientNewSessionReceiverNotFound",
+		"AcceptSessionForQueue and AcceptNextSessionForQueue on a missing queue fail with CodeNotFound before any session support is needed"},
+}
+
+// TestAzServiceBusModuleTests runs the selection above from the azservicebus
+// module's own test suite against the stand-in, over amqps with a token
+// credential as those tests connect, and requires each to PASS (not skip).
+func TestAzServiceBusModuleTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and runs the azservicebus test package: not in -short")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to run the azservicebus tests: %v", err)
+	}
+
+	// The SDK's tests build their clients with NewClient(endpoint,
+	// credential), which always dials amqps://<endpoint>/ and checks the
+	// certificate against the endpoint as written, port included. So: a TLS
+	// listener whose self-signed certificate names "127.0.0.1:<port>", and
+	// SSL_CERT_FILE pointing the test process at it.
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := tcp.Addr().String()
+	certPEM, cert := selfSignedCert(t, endpoint)
+	dir := t.TempDir()
+	certFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sbemulator.New(sbemulator.Options{
+		Listener: tls.NewListener(tcp, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
+		Queues:   []sbemulator.QueueConfig{{Name: "testQueue"}},
+	})
+	if err != nil {
+		tcp.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	// The token credential: DefaultAzureCredential limited to managed
+	// identity, answered by a local App Service style endpoint. The stand-in
+	// accepts any token (no key configured).
+	mi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-IDENTITY-HEADER") != "sbemulator" {
+			http.Error(w, "missing X-IDENTITY-HEADER", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{
+			"access_token": "sbemulator-test-token",
+			"expires_on":   fmt.Sprint(time.Now().Add(time.Hour).Unix()),
+			"resource":     r.URL.Query().Get("resource"),
+			"token_type":   "Bearer",
+		})
+	}))
+	t.Cleanup(mi.Close)
+
+	var names []string
+	for _, st := range sdkTests {
+		names = append(names, regexp.QuoteMeta(st.name))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "test", "-count=1", "-v",
+		"-run", "^("+strings.Join(names, "|")+")$", sdkModule)
+	cs := srv.ConnectionString()
+	cmd.Env = append(os.Environ(),
+		"AZURE_RECORD_MODE=live",
+		"SERVICEBUS_ENDPOINT="+endpoint,
+		"SERVICEBUS_ENDPOINT_PREMIUM="+endpoint,
+		"SERVICEBUS_CONNECTION_STRING="+cs,
+		"SERVICEBUS_CONNECTION_STRING_PREMIUM="+cs,
+		"SERVICEBUS_CONNECTION_STRING_NO_MANAGE="+cs,
+		"SERVICEBUS_CONNECTION_STRING_SEND_ONLY="+cs,
+		"SERVICEBUS_CONNECTION_STRING_LISTEN_ONLY="+cs,
+		"AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential",
+		"IDENTITY_ENDPOINT="+mi.URL+"/msi/token",
+		"IDENTITY_HEADER=sbemulator",
+		"SSL_CERT_FILE="+certFile,
+	)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	runErr := cmd.Run()
+	t.Logf("go test %s (%d tests) took %s", sdkModule, len(sdkTests), time.Since(start).Round(time.Millisecond))
+	for _, st := range sdkTests {
+		pass := regexp.MustCompile(`(?m)^--- PASS: ` + regexp.QuoteMeta(st.name) + ` \(`)
+		if !pass.Match(out.Bytes()) {
+			t.Errorf("%s did not PASS against the stand-in (%s)", st.name, st.why)
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("go test output:\n%s", out.String())
+	}
+	if runErr != nil || t.Failed() {
+		t.Fatalf("go test %s: %v\n%s", sdkModule, runErr, out.String())
+	}
+}
+
+// selfSignedCert makes a certificate valid for name exactly (go-amqp
+// verifies the endpoint with its port) and for 127.0.0.1, and returns it
+// PEM-encoded and ready to serve.
+func selfSignedCert(t *testing.T, name string) ([]byte, tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "sbemulator test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{name, "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
