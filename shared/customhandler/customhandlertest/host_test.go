@@ -19,6 +19,7 @@ import (
 
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -189,19 +190,19 @@ func (m *memBlobs) Read(_ context.Context, _, name string) ([]byte, error) {
 
 type simFixture struct {
 	host   *Host
-	p      *Pipeline
-	keeper *Keeper
+	p      *entrytest.Pipeline
+	keeper *entrytest.Keeper
 	sender *Sender
 	blobs  *memBlobs
 	front  *httptest.Server
 }
 
-func newSim(t *testing.T, p *Pipeline) *simFixture {
+func newSim(t *testing.T, p *entrytest.Pipeline) *simFixture {
 	t.Helper()
 	if p == nil {
-		p = &Pipeline{}
+		p = &entrytest.Pipeline{}
 	}
-	f := &simFixture{p: p, keeper: &Keeper{}, sender: &Sender{}, blobs: &memBlobs{}}
+	f := &simFixture{p: p, keeper: &entrytest.Keeper{}, sender: &Sender{}, blobs: &memBlobs{}}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: f.sender, Failed: f.keeper,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -228,9 +229,9 @@ func newSim(t *testing.T, p *Pipeline) *simFixture {
 
 func TestSimulatorDrivesHandler(t *testing.T) {
 	ctx := context.Background()
-	f := newSim(t, &Pipeline{
-		OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "export", Seq: 1}, Project: "Tickets"}}, nil
+	f := newSim(t, &entrytest.Pipeline{
+		OnSync: func(context.Context, langsync.Tick) ([]langsync.Wake, error) {
+			return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "export", Seq: 1}, Project: "Tickets"}}, nil
 		},
 	})
 	if got := f.host.Functions(); strings.Join(got, ",") != "deploy,export,import,restore,status,sync,train" {
@@ -328,8 +329,8 @@ func TestSimulatorDrivesHandler(t *testing.T) {
 }
 
 func TestBlobTriggerRetriesFiveTimes(t *testing.T) {
-	f := newSim(t, &Pipeline{
-		OnRestore: func(context.Context, customhandler.RestoreRequest) ([]customhandler.Wake, error) {
+	f := newSim(t, &entrytest.Pipeline{
+		OnRestore: func(context.Context, langsync.RestoreRequest) ([]langsync.Wake, error) {
 			return nil, fmt.Errorf("store unavailable")
 		},
 	})
@@ -427,8 +428,8 @@ func TestNonSuccessFailsInvocation(t *testing.T) {
 }
 
 func TestTimers(t *testing.T) {
-	fired := make(chan customhandler.Tick, 4)
-	p := &Pipeline{OnSync: func(_ context.Context, tk customhandler.Tick) ([]customhandler.Wake, error) {
+	fired := make(chan langsync.Tick, 4)
+	p := &entrytest.Pipeline{OnSync: func(_ context.Context, tk langsync.Tick) ([]langsync.Wake, error) {
 		fired <- tk
 		return nil, nil
 	}}
@@ -446,7 +447,7 @@ func TestTimers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.RunTimers(ctx) }()
-	var ticks []customhandler.Tick
+	var ticks []langsync.Tick
 	for len(ticks) < 2 {
 		select {
 		case tk := <-fired:
