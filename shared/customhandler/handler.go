@@ -141,7 +141,8 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), routes: map[string]Route{}}
 	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		// Readiness probe: any answer counts (§3.1).
+		// Readiness probe: any answer counts
+		// (docs/reference/functions-protocol.md#process-start-and-readiness).
 		w.WriteHeader(http.StatusOK)
 	})
 	for _, r := range routes {
