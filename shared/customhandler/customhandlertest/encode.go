@@ -48,8 +48,9 @@ func scalar(v any) json.RawMessage {
 	return outer
 }
 
-// scalarText is how the spec's sample shows leaked body scalars: the
-// value's text, double-encoded ("v": "\"1\"").
+// scalarText is how leaked body scalars show in Metadata: the value's
+// text, double-encoded ("v": "\"1\"";
+// docs/reference/functions-protocol.md#value-encoding).
 func scalarText(raw json.RawMessage) json.RawMessage {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {

@@ -85,7 +85,8 @@ func loadFn(t *testing.T, name string) Function {
 }
 
 // TestEncodingMatchesRecordedPayloads: the simulator's invocation bodies are
-// the host's, byte for byte in value (the spec's payloads in testdata/).
+// the host's, byte for byte in value (the host's recorded payloads in
+// ../testdata/, as docs/reference/functions-protocol.md describes them).
 func TestEncodingMatchesRecordedPayloads(t *testing.T) {
 	var lock [16]byte
 	copy(lock[:], []byte{0xf4, 0xc1, 0xa9, 0xe2, 0x5f, 0x0b, 0x4d, 0x47, 0x9a, 0x53, 0x0b, 0x6b, 0x1c, 0x3d, 0x2e, 0x10})
