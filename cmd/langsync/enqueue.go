@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/queue"
 )
@@ -66,7 +65,7 @@ func enqueueReplicate(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return usagef("langsync enqueue replicate --project Tickets --targets secondary", "--targets: %v", err)
 	}
-	req := customhandler.ReplicateRequest{Project: *project, Source: *source, Targets: tl}
+	req := langsync.ReplicateRequest{Project: *project, Source: *source, Targets: tl}
 	if err := req.Validate(); err != nil {
 		return usagef("langsync enqueue replicate --project Tickets", "%s", requestProblem(err))
 	}
@@ -94,7 +93,7 @@ func enqueueRestore(ctx context.Context, env *Env, args []string) error {
 	if *target == "" {
 		return usagef(hint, "--target is required: the resource to restore into")
 	}
-	req := customhandler.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as, Replace: *replace}
+	req := langsync.RestoreRequest{Backup: *backup, Project: *project, Target: *target, As: *as, Replace: *replace}
 	if *at != "" {
 		// The same time syntax as `langsync restore --at`.
 		t, err := parseRestoreTime(*at)
@@ -152,7 +151,7 @@ func sendRequest(ctx context.Context, env *Env, setting, queueName string, req a
 // CLI message reads as advice.
 func requestProblem(err error) string {
 	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, customhandler.ErrMalformed.Error()+": "); ok {
+	if _, after, ok := strings.Cut(msg, langsync.ErrMalformed.Error()+": "); ok {
 		return after
 	}
 	return msg

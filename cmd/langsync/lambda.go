@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/langsync/langsync/shared/app"
-	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/lambdahandler"
 	"github.com/langsync/langsync/shared/langsync"
 )
@@ -22,50 +17,27 @@ func runLambda(ctx context.Context, env *Env) (code int, ok bool) {
 		return 0, false
 	}
 	log := slog.New(slog.NewJSONHandler(env.Stdout, nil))
-	h, err := buildLambdaHandler(ctx, env, log)
-	if err != nil {
-		// Every invoke reports the start-up error, so it shows in the
-		// caller's response and in CloudWatch, instead of a crash loop.
-		log.Error("start-up failed", "err", err)
-		h = initError{err}
-	}
-	lambdahandler.Start(ctx, h)
+	lambdahandler.Run(ctx, log, func(ctx context.Context) (*lambdahandler.Handler, error) {
+		return buildLambdaHandler(ctx, env, log)
+	})
 	return exitOK, true
 }
-
-// initError answers every invoke with the start-up error.
-type initError struct{ err error }
-
-func (e initError) Invoke(context.Context, []byte) ([]byte, error) {
-	return nil, fmt.Errorf("langsync could not start: %w", e.err)
-}
-
-var _ lambda.Handler = initError{}
 
 // buildLambdaHandler wires the app from the function's environment (the
 // same settings as the Functions app: LANGSYNC_CONFIG or LANGSYNC_*,
 // LANGSYNC_STORE) into the Lambda handler. LANGSYNC_LAMBDA_URL_KEY, when
 // set, is the key Function URL callers must send in x-langsync-key.
-func buildLambdaHandler(ctx context.Context, env *Env, log *slog.Logger) (lambda.Handler, error) {
-	cfg, err := config.FromAppSettings(env.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	aopts := &app.Options{Logger: log}
-	if env.appOptions != nil {
-		env.appOptions(aopts)
-	}
-	a, err := app.New(ctx, cfg, aopts)
-	if err != nil {
-		return nil, err
-	}
+func buildLambdaHandler(ctx context.Context, env *Env, log *slog.Logger) (*lambdahandler.Handler, error) {
 	// Lambda has no queue holding scheduled wake-ups: a run whose wake-up is
 	// due waits only for the next scheduled sync, so its sweep takes every
 	// due run, not only those overdue by the Functions grace.
-	entry := &pipelineEntry{p: a.Pipeline, state: a.State, now: timeNow, log: log, restore: a, sweepGrace: time.Second}
+	w, err := wireHost(ctx, env, log, time.Second)
+	if err != nil {
+		return nil, err
+	}
 	return lambdahandler.New(lambdahandler.Options{
-		Runs: entry, Starts: entry, Status: entry,
-		Failed: stateKeeper{store: a.Store, container: cfg.Containers.State},
+		Runs: w.points, Starts: w.points, Status: w.points,
+		Failed: w.failed,
 		URLKey: langsync.Secret(env.Getenv("LANGSYNC_LAMBDA_URL_KEY")),
 		Logger: log,
 	})

@@ -39,6 +39,18 @@ var rules = []struct {
 		"the domain is what every other package points inward to: it imports none of them"},
 	{"shared/langsync", false, azureSDK,
 		"the domain is standard library only"},
+	{"shared/lambdahandler", false, []string{own + "shared/customhandler"},
+		"one host does not lean on another: the shapes both hosts need are shared/langsync's, the interfaces each host's own"},
+	{"shared/customhandler", false, []string{own + "shared/lambdahandler", "github.com/aws/"},
+		"one host does not lean on another: the Functions host links nothing of Lambda's"},
+	{"shared/customhandler", false, []string{own + "shared/app", own + "shared/config", own + "shared/entry"},
+		"hosts do not depend on the composition root: they declare interfaces that shared/entry implements and cmd/langsync wires"},
+	{"shared/lambdahandler", false, []string{own + "shared/app", own + "shared/config", own + "shared/entry"},
+		"hosts do not depend on the composition root: they declare interfaces that shared/entry implements and cmd/langsync wires"},
+	{"shared/entry", false, []string{own + "shared/customhandler", own + "shared/lambdahandler", "github.com/aws/"},
+		"the entry points are host-neutral: every host runs on them, none is linked by them"},
+	{"cmd/langsync", true, []string{"github.com/aws/aws-lambda-go"},
+		"the Lambda plumbing is shared/lambdahandler's (the only importer of aws-lambda-go); main only calls it"},
 }
 
 func TestDependencyRules(t *testing.T) {

@@ -19,20 +19,20 @@ import (
 // nothing (so the benchmark measures the handler, not the fake).
 type nopPipeline struct{}
 
-func (nopPipeline) Advance(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
-	return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: w.Run, Step: "deploy", Seq: w.Seq + 1}, Project: "Tickets"}}, nil
+func (nopPipeline) Advance(_ context.Context, w langsync.Wakeup) ([]langsync.Wake, error) {
+	return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: w.Run, Step: "deploy", Seq: w.Seq + 1}, Project: "Tickets"}}, nil
 }
 func (nopPipeline) Fail(context.Context, string, string) error { return nil }
-func (nopPipeline) Sync(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
+func (nopPipeline) Sync(context.Context, langsync.Tick) ([]langsync.Wake, error) {
 	return nil, nil
 }
-func (nopPipeline) Replicate(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
+func (nopPipeline) Replicate(context.Context, langsync.ReplicateRequest) ([]langsync.Wake, error) {
 	return nil, nil
 }
-func (nopPipeline) Restore(context.Context, customhandler.RestoreRequest) ([]customhandler.Wake, error) {
+func (nopPipeline) Restore(context.Context, langsync.RestoreRequest) ([]langsync.Wake, error) {
 	return nil, nil
 }
-func (nopPipeline) Status(context.Context, customhandler.StatusRequest) (any, error) { return nil, nil }
+func (nopPipeline) Status(context.Context, langsync.StatusRequest) (any, error) { return nil, nil }
 
 type nopSender struct{}
 

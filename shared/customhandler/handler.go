@@ -20,13 +20,14 @@ import (
 )
 
 // Runner is what the handler needs from the pipeline to move a run on.
-// Implemented over shared/pipeline by the composition root.
+// shared/entry's Points implements it (and Starter and Reporter) over
+// shared/pipeline; the shapes it exchanges are shared/langsync's.
 type Runner interface {
 	// Advance performs the next action of the run w wakes and returns the
 	// wake-ups to send next: none when the run finished, is waiting on
 	// another wake-up, or w is stale (an older seq). It must be idempotent:
 	// a redelivered or duplicate wake-up starts no second job.
-	Advance(ctx context.Context, w langsync.Wakeup) ([]Wake, error)
+	Advance(ctx context.Context, w langsync.Wakeup) ([]langsync.Wake, error)
 	// Fail marks a run failed with reason. A run that does not exist or has
 	// already ended is not an error.
 	Fail(ctx context.Context, runID, reason string) error
@@ -36,18 +37,18 @@ type Runner interface {
 type Starter interface {
 	// Sync is the timer: the change check of every pair and the sweep of
 	// runs whose next wake-up is overdue. It returns the wake-ups to send.
-	Sync(ctx context.Context, t Tick) ([]Wake, error)
+	Sync(ctx context.Context, t langsync.Tick) ([]langsync.Wake, error)
 	// Replicate starts (or joins) a forced replication run per target.
-	Replicate(ctx context.Context, r ReplicateRequest) ([]Wake, error)
+	Replicate(ctx context.Context, r langsync.ReplicateRequest) ([]langsync.Wake, error)
 	// Restore starts a restore run.
-	Restore(ctx context.Context, r RestoreRequest) ([]Wake, error)
+	Restore(ctx context.Context, r langsync.RestoreRequest) ([]langsync.Wake, error)
 }
 
 // Reporter is what the status function needs.
 type Reporter interface {
 	// Status returns a JSON-serialisable report of pairs, runs and backups;
 	// an error that Is fs.ErrNotExist answers 404.
-	Status(ctx context.Context, r StatusRequest) (any, error)
+	Status(ctx context.Context, r langsync.StatusRequest) (any, error)
 }
 
 // Sender sends wake-ups; shared/queue's ServiceBus and Memory implement it.
@@ -57,36 +58,10 @@ type Sender interface {
 }
 
 // Keeper keeps an input that could not be processed, as key (failed/<time>-
-// <id>.json) in the state container. A blobstore.Store adapts to it.
+// <id>.json) in the state container. shared/entry's StateKeeper implements
+// it over a blobstore.Store.
 type Keeper interface {
 	Keep(ctx context.Context, key string, doc []byte) error
-}
-
-// Wake is one wake-up the pipeline asks for: the message, sent at At (zero
-// or past: now; future: a scheduled message). Project is for logs.
-type Wake struct {
-	langsync.Wakeup
-	Project string    `json:"project,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-}
-
-// Tick is one timer firing (§3.3).
-type Tick struct {
-	// Scheduled is the occurrence this run is for (ScheduleStatus.Next), or
-	// the time the invocation arrived when the host sent no schedule status.
-	Scheduled time.Time
-	// Last is the previous occurrence (zero before the first monitored run).
-	Last time.Time
-	// PastDue is true when the run is late (a missed occurrence).
-	PastDue bool
-}
-
-// StatusRequest is a status call: GET /api/status[/{pair}].
-type StatusRequest struct {
-	// Pair is the optional route value; empty means every pair.
-	Pair string
-	// Query holds the query parameters (e.g. verbose=1).
-	Query map[string]string
 }
 
 // Options configure a Handler. Runs, Starts, Status, Wakes and Failed are
@@ -102,10 +77,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// IsPermanent reports extra errors that a redelivery cannot cure (the
-	// composition root maps the pipeline's sentinels here). ErrMalformed and
-	// errors with a Permanent() bool method returning true are always
-	// permanent.
+	// IsPermanent reports extra errors that a redelivery cannot cure
+	// (entry.IsPermanent maps the pipeline's sentinels).
+	// langsync.ErrMalformed and errors with a Permanent() bool method
+	// returning true are always permanent (langsync.IsPermanent).
 	IsPermanent func(error) bool
 	// MaxDeliveries is the queues' max delivery count (default 10): on the
 	// last delivery a transient failure keeps the input and answers 2xx
@@ -166,7 +141,8 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{opts: opts, mux: http.NewServeMux(), routes: map[string]Route{}}
 	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		// Readiness probe: any answer counts (§3.1).
+		// Readiness probe: any answer counts
+		// (docs/reference/functions-protocol.md#process-start-and-readiness).
 		w.WriteHeader(http.StatusOK)
 	})
 	for _, r := range routes {
@@ -240,7 +216,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, route Route) {
 func (h *Handler) dispatch(ctx context.Context, r *http.Request, inv *invocation) outcome {
 	tooBig := func() outcome {
 		// The same invocation will be as big next time: keep the reason.
-		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation is larger than %d bytes (for a big backup, send a restore message naming it instead of dropping it under restore/)", ErrMalformed, h.opts.MaxBody)})
+		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation is larger than %d bytes (for a big backup, send a restore message naming it instead of dropping it under restore/)", langsync.ErrMalformed, h.opts.MaxBody)})
 	}
 	if r.ContentLength > h.opts.MaxBody {
 		// Refused from its declared length, before a byte is read.
@@ -265,7 +241,7 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, inv *invocation
 		if err == nil {
 			err = errors.New("no Data object")
 		}
-		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation body is not a host envelope: %v", ErrMalformed, err)})
+		return h.permanent(ctx, inv, failure{reason: fmt.Sprintf("customhandler: %v: invocation body is not a host envelope: %v", langsync.ErrMalformed, err)})
 	}
 	switch inv.route.Trigger {
 	case TimerTrigger:
@@ -281,7 +257,7 @@ func (h *Handler) dispatch(ctx context.Context, r *http.Request, inv *invocation
 }
 
 func (h *Handler) timer(ctx context.Context, inv *invocation) outcome {
-	tick := Tick{Scheduled: inv.now}
+	tick := langsync.Tick{Scheduled: inv.now}
 	var ti TimerInfo
 	// A timer firing is itself the signal: an unreadable TimerInfo is
 	// logged, never a reason to skip the sync.
@@ -321,18 +297,18 @@ func (h *Handler) serviceBus(ctx context.Context, inv *invocation) outcome {
 	fail := failure{message: &mi}
 	body, err := Bytes(inv.req.Data[inv.route.Binding], inv.route.Binary)
 	if err != nil {
-		fail.reason = fmt.Sprintf("customhandler: %v: %v", ErrMalformed, err)
+		fail.reason = fmt.Sprintf("customhandler: %v: %v", langsync.ErrMalformed, err)
 		return h.permanent(ctx, inv, fail)
 	}
 	fail.body = body
-	msg, err := ParseMessage(inv.route.Queue, body)
+	msg, err := langsync.ParseMessage(inv.route.Queue, body)
 	if err != nil {
 		fail.reason = err.Error()
-		fail.run = peekRun(body)
+		fail.run = langsync.PeekRun(body)
 		return h.permanent(ctx, inv, fail)
 	}
 	log := inv.log.With("kind", msg.Kind())
-	var wakes []Wake
+	var wakes []langsync.Wake
 	switch {
 	case msg.Wakeup != nil:
 		wk := msg.Wakeup
@@ -378,12 +354,12 @@ func (h *Handler) blob(ctx context.Context, inv *invocation) outcome {
 		}
 	}
 	inv.log = inv.log.With("blob", name)
-	fail := failure{blob: &blobInfo{Name: name, URI: uri, Properties: inv.req.Metadata["Properties"]}}
+	fail := failure{blob: &langsync.FailedBlob{Name: name, URI: uri, Properties: inv.req.Metadata["Properties"]}}
 	if name == "" || strings.Contains(name, "..") {
-		fail.reason = fmt.Sprintf("customhandler: %v: blob trigger without a usable name (%q; Uri %q)", ErrMalformed, name, uri)
+		fail.reason = fmt.Sprintf("customhandler: %v: blob trigger without a usable name (%q; Uri %q)", langsync.ErrMalformed, name, uri)
 		return h.permanent(ctx, inv, fail)
 	}
-	req := RestoreRequest{Drop: langsync.RestorePrefix + name}
+	req := langsync.RestoreRequest{Drop: langsync.RestorePrefix + name}
 	wakes, err := h.opts.Starts.Restore(ctx, req)
 	if err != nil {
 		fail.reason = err.Error()
@@ -409,7 +385,7 @@ func (h *Handler) http(ctx context.Context, inv *invocation) outcome {
 	if req.Method != "" && !strings.EqualFold(req.Method, http.MethodGet) {
 		return h.httpAnswer(inv, http.StatusMethodNotAllowed, map[string]string{"error": "status only answers GET"})
 	}
-	sr := StatusRequest{Pair: req.Params["pair"], Query: req.Query}
+	sr := langsync.StatusRequest{Pair: req.Params["pair"], Query: req.Query}
 	inv.log = inv.log.With("pair", sr.Pair)
 	report, err := h.opts.Status.Status(ctx, sr)
 	switch {
@@ -448,14 +424,8 @@ type failure struct {
 	run      string
 	body     []byte
 	message  *MessageInfo
-	blob     *blobInfo
+	blob     *langsync.FailedBlob
 	keepOnly bool // keep the input but leave the run alone (the sweep heals it)
-}
-
-type blobInfo struct {
-	Name       string          `json:"name"`
-	URI        string          `json:"uri,omitempty"`
-	Properties json.RawMessage `json:"properties,omitempty"`
 }
 
 // readBody reads a request body of at most max bytes: into a buffer of
@@ -479,36 +449,11 @@ func readBody(r *http.Request, max int64) ([]byte, error) {
 // make the kept copy bigger than the input.
 const inlineLimit = 64 << 10
 
-// FailedInput is the document kept under failed/ in the state container.
-type FailedInput struct {
-	Function      string    `json:"function"`
-	InvocationID  string    `json:"invocationId,omitempty"`
-	Time          time.Time `json:"time"`
-	Reason        string    `json:"reason"`
-	Run           string    `json:"run,omitempty"`
-	RunMarked     bool      `json:"runMarkedFailed,omitempty"`
-	MessageID     string    `json:"messageId,omitempty"`
-	DeliveryCount int       `json:"deliveryCount,omitempty"`
-	// Body is the message body when it is JSON; BodyText when it is other
-	// UTF-8 text; BodyBase64 otherwise.
-	Body       json.RawMessage `json:"body,omitempty"`
-	BodyText   string          `json:"bodyText,omitempty"`
-	BodyBase64 []byte          `json:"bodyBase64,omitempty"`
-	Blob       *blobInfo       `json:"blob,omitempty"`
-	// Invocation is the whole host request when it was not an envelope.
-	Invocation string `json:"invocation,omitempty"`
-	// RawBlob names the blob (beside this document, ending .body or
-	// .invocation) holding the input's raw bytes when it was too large to
-	// keep inline; RawSize is its length.
-	RawBlob string `json:"rawBlob,omitempty"`
-	RawSize int    `json:"rawSize,omitempty"`
-}
-
 // permanent handles an input a retry cannot cure: mark its run failed (if
 // any), keep it under failed/, and answer 2xx so the host does not retry.
 // Only a failure to keep it (storage down) asks for a retry.
 func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) outcome {
-	doc := FailedInput{
+	doc := langsync.FailedInput{
 		Function:     inv.route.Function,
 		InvocationID: inv.id,
 		Time:         inv.now,
@@ -586,24 +531,14 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 }
 
 func (h *Handler) isPermanent(err error) bool {
-	if IsPermanent(err) {
+	if langsync.IsPermanent(err) {
 		return true
 	}
 	return h.opts.IsPermanent != nil && h.opts.IsPermanent(err)
 }
 
-// IsPermanent reports whether err is one a retry cannot cure: ErrMalformed,
-// or an error in the chain with a Permanent() bool method returning true.
-func IsPermanent(err error) bool {
-	if errors.Is(err, ErrMalformed) {
-		return true
-	}
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
-}
-
 // sendWakes sends each wake now or schedules it.
-func (h *Handler) sendWakes(ctx context.Context, log *slog.Logger, wakes []Wake) error {
+func (h *Handler) sendWakes(ctx context.Context, log *slog.Logger, wakes []langsync.Wake) error {
 	for _, wk := range wakes {
 		if err := SendWake(ctx, h.opts.Wakes, h.opts.Now(), wk); err != nil {
 			return err
@@ -620,8 +555,8 @@ func (h *Handler) sendWakes(ctx context.Context, log *slog.Logger, wakes []Wake)
 
 // SendWake sends one wake-up to its step's queue with MessageId
 // <run>/<step>/<seq>: now when At is not after now, else scheduled for At.
-func SendWake(ctx context.Context, s Sender, now time.Time, wk Wake) error {
-	q, err := queueFor(wk.Step)
+func SendWake(ctx context.Context, s Sender, now time.Time, wk langsync.Wake) error {
+	q, err := langsync.StepQueue(wk.Step)
 	if err != nil {
 		return fmt.Errorf("customhandler: waking run %s: %w", wk.Run, err)
 	}
@@ -636,21 +571,6 @@ func SendWake(ctx context.Context, s Sender, now time.Time, wk Wake) error {
 		return fmt.Errorf("customhandler: sending wake-up %s to %s: %w", id, q, err)
 	}
 	return nil
-}
-
-// peekRun returns the "run" field of a body that failed to parse, if any, so
-// that its run can be marked failed.
-func peekRun(body []byte) string {
-	var v struct {
-		Run any `json:"run"`
-	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	if s, ok := v.Run.(string); ok && cleanName(s, 200) {
-		return s
-	}
-	return ""
 }
 
 // safeID turns a MessageId (<run>/<step>/<seq>) or invocation id into a blob

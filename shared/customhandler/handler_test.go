@@ -19,6 +19,7 @@ import (
 
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -44,18 +45,18 @@ func (s *syncBuffer) String() string {
 
 type fixture struct {
 	h      *customhandler.Handler
-	p      *customhandlertest.Pipeline
+	p      *entrytest.Pipeline
 	sender *customhandlertest.Sender
-	keeper *customhandlertest.Keeper
+	keeper *entrytest.Keeper
 	logs   *syncBuffer
 }
 
-func newFixture(t *testing.T, p *customhandlertest.Pipeline) *fixture {
+func newFixture(t *testing.T, p *entrytest.Pipeline) *fixture {
 	t.Helper()
 	if p == nil {
-		p = &customhandlertest.Pipeline{}
+		p = &entrytest.Pipeline{}
 	}
-	f := &fixture{p: p, sender: &customhandlertest.Sender{}, keeper: &customhandlertest.Keeper{}, logs: &syncBuffer{}}
+	f := &fixture{p: p, sender: &customhandlertest.Sender{}, keeper: &entrytest.Keeper{}, logs: &syncBuffer{}}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: f.sender, Failed: f.keeper,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
@@ -107,7 +108,7 @@ func TestProtocolPayloads(t *testing.T) {
 			if len(c) != 1 {
 				t.Fatalf("Sync calls=%d, want 1", len(c))
 			}
-			want := customhandler.Tick{
+			want := langsync.Tick{
 				Scheduled: time.Date(2026, 12, 1, 2, 30, 0, 0, time.UTC),
 				Last:      time.Date(2026, 11, 30, 2, 30, 0, 9603500, time.UTC),
 			}
@@ -131,7 +132,7 @@ func TestProtocolPayloads(t *testing.T) {
 		}},
 		{"servicebus-restore.json", "import", func(t *testing.T, f *fixture, _ customhandler.InvokeResponse) {
 			c := f.p.CallsOf("Restore")
-			want := customhandler.RestoreRequest{Backup: "primary/Tickets/20261120T020000Z-0123456789ab.tar.gz", Target: "secondary", As: "TicketsRestored"}
+			want := langsync.RestoreRequest{Backup: "primary/Tickets/20261120T020000Z-0123456789ab.tar.gz", Target: "secondary", As: "TicketsRestored"}
 			if len(c) != 1 || fmt.Sprint(c[0].Restore) != fmt.Sprint(want) {
 				t.Fatalf("calls=%+v, want Restore %+v", f.p.Calls(), want)
 			}
@@ -275,8 +276,8 @@ func TestPipelineErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, &customhandlertest.Pipeline{
-				OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) { return nil, tt.err },
+			f := newFixture(t, &entrytest.Pipeline{
+				OnAdvance: func(context.Context, langsync.Wakeup) ([]langsync.Wake, error) { return nil, tt.err },
 			})
 			body := bytes.Replace(readTestdata(t, "servicebus-binary.json"), []byte(`"DeliveryCount": "1"`), []byte(`"DeliveryCount": "`+tt.deliveryCount+`"`), 1)
 			code, _ := f.invoke(t, "train", body)
@@ -295,9 +296,9 @@ func TestPipelineErrors(t *testing.T) {
 
 func TestWakesAreSentOrScheduled(t *testing.T) {
 	later := testNow.Add(5 * time.Minute)
-	f := newFixture(t, &customhandlertest.Pipeline{
-		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{
+	f := newFixture(t, &entrytest.Pipeline{
+		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]langsync.Wake, error) {
+			return []langsync.Wake{
 				{Wakeup: langsync.Wakeup{Run: w.Run, Step: "train", Seq: 8}, Project: "Tickets", At: later},
 				{Wakeup: langsync.Wakeup{Run: "r-2", Step: "verify", Seq: 3}, Project: "Other"},
 			}, nil
@@ -332,9 +333,9 @@ func TestWakesAreSentOrScheduled(t *testing.T) {
 
 func TestRetryWhereItHelps(t *testing.T) {
 	t.Run("SendFails", func(t *testing.T) {
-		f := newFixture(t, &customhandlertest.Pipeline{
-			OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) {
-				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r", Step: "deploy", Seq: 2}}}, nil
+		f := newFixture(t, &entrytest.Pipeline{
+			OnAdvance: func(context.Context, langsync.Wakeup) ([]langsync.Wake, error) {
+				return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "r", Step: "deploy", Seq: 2}}}, nil
 			},
 		})
 		f.sender.Err = errors.New("amqp: link detached")
@@ -350,8 +351,8 @@ func TestRetryWhereItHelps(t *testing.T) {
 		}
 	})
 	t.Run("SyncFails", func(t *testing.T) {
-		f := newFixture(t, &customhandlertest.Pipeline{
-			OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
+		f := newFixture(t, &entrytest.Pipeline{
+			OnSync: func(context.Context, langsync.Tick) ([]langsync.Wake, error) {
 				return nil, errors.New("timeout")
 			},
 		})
@@ -360,8 +361,8 @@ func TestRetryWhereItHelps(t *testing.T) {
 		}
 	})
 	t.Run("Panic", func(t *testing.T) {
-		f := newFixture(t, &customhandlertest.Pipeline{
-			OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) { panic("boom") },
+		f := newFixture(t, &entrytest.Pipeline{
+			OnReplicate: func(context.Context, langsync.ReplicateRequest) ([]langsync.Wake, error) { panic("boom") },
 		})
 		if code, _ := f.invoke(t, "export", readTestdata(t, "servicebus-replicate.json")); code != 500 {
 			t.Fatalf("code=%d, want 500", code)
@@ -390,8 +391,8 @@ func TestNotAnEnvelope(t *testing.T) {
 }
 
 func TestTooLargeInvocationIsKept(t *testing.T) {
-	p := &customhandlertest.Pipeline{}
-	keeper := &customhandlertest.Keeper{}
+	p := &entrytest.Pipeline{}
+	keeper := &entrytest.Keeper{}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: &customhandlertest.Sender{}, Failed: keeper,
 		Logger: slog.New(slog.DiscardHandler), MaxBody: 100,
@@ -423,8 +424,8 @@ func TestStatusAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, &customhandlertest.Pipeline{
-				OnStatus: func(context.Context, customhandler.StatusRequest) (any, error) { return nil, tt.err },
+			f := newFixture(t, &entrytest.Pipeline{
+				OnStatus: func(context.Context, langsync.StatusRequest) (any, error) { return nil, tt.err },
 			})
 			body := bytes.Replace(readTestdata(t, "http.json"), []byte(`"Method": "GET"`), []byte(`"Method": "`+tt.method+`"`), 1)
 			code, resp := f.invoke(t, "status", body)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/entry/entrytest"
+	"github.com/langsync/langsync/shared/langsync"
 )
 
 // withMessage returns the malformed Service Bus invocation carrying body.
@@ -92,8 +94,8 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // length exceeds MaxBody is refused (kept with its reason, 200) without
 // reading its body.
 func TestOversizedInvocationRefusedUnread(t *testing.T) {
-	p := &customhandlertest.Pipeline{}
-	keeper := &customhandlertest.Keeper{}
+	p := &entrytest.Pipeline{}
+	keeper := &entrytest.Keeper{}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: &customhandlertest.Sender{}, Failed: keeper,
 		Logger: slog.New(slog.DiscardHandler), MaxBody: 1 << 20,
@@ -122,8 +124,8 @@ func TestOversizedInvocationRefusedUnread(t *testing.T) {
 // which the handler reads from storage instead) is not decoded; the drop
 // is handled by its name.
 func TestBlobContentSkipped(t *testing.T) {
-	var got []customhandler.RestoreRequest
-	p := &customhandlertest.Pipeline{}
+	var got []langsync.RestoreRequest
+	p := &entrytest.Pipeline{}
 	f := newFixture(t, p)
 	raw := readTestdata(t, "blob.json")
 	big := bytes.Replace(raw, []byte(`"H4sIAAAAAAAAA8tJzEsvrsxLVihJLS5RSEpMzi4tUEiqBPIANVKD1xoAAAA="`), []byte(`"`+strings.Repeat("QUFB", 1<<18)+`"`), 1)

@@ -11,16 +11,17 @@ import (
 )
 
 // InvokeRequest is the body the Functions host POSTs to /<function>
-// (functions-custom-handler.md §3.2): one Data entry per input binding, named
-// as in function.json, and the trigger's binding data in Metadata. Values are
-// kept raw because the host double-encodes scalars; read them with Value,
-// String, Int, Time and Bytes.
+// (docs/reference/functions-protocol.md#the-invocation-request): one Data entry
+// per input binding, named as in function.json, and the trigger's binding data
+// in Metadata. Values are kept raw because the host double-encodes scalars;
+// read them with Value, String, Int, Time and Bytes.
 type InvokeRequest struct {
 	Data     map[string]json.RawMessage `json:"Data"`
 	Metadata map[string]json.RawMessage `json:"Metadata"`
 }
 
-// InvokeResponse is the handler's answer (§3.8). The host matches the
+// InvokeResponse is the handler's answer
+// (docs/reference/functions-protocol.md#the-response). The host matches the
 // property names case-insensitively and needs Content-Type application/json.
 type InvokeResponse struct {
 	// Outputs is keyed by output binding name; unknown keys are ignored.
@@ -31,8 +32,9 @@ type InvokeResponse struct {
 	ReturnValue any `json:"ReturnValue"`
 }
 
-// HTTPResponse is the value of an http output binding (§3.8). The host
-// accepts statusCode as a number or a string and body as a string or JSON;
+// HTTPResponse is the value of an http output binding
+// (docs/reference/functions-protocol.md#the-response). The host accepts
+// statusCode as a number or a string and body as a string or JSON;
 // UnmarshalJSON accepts both so the host simulator can read any handler.
 type HTTPResponse struct {
 	StatusCode int               `json:"statusCode"`
@@ -78,8 +80,10 @@ func (r *HTTPResponse) UnmarshalJSON(b []byte) error {
 
 // Value returns the JSON text a Data or Metadata value stands for. The host
 // serialises every scalar with JsonConvert and then puts that text into the
-// payload as a JSON string (§3.2), so "\"abc\"" means the string abc and "1"
-// the number 1; a string whose content is not JSON is a plain string.
+// payload as a JSON string
+// (docs/reference/functions-protocol.md#the-invocation-request), so "\"abc\""
+// means the string abc and "1" the number 1; a string whose content is not JSON
+// is a plain string.
 func Value(raw json.RawMessage) json.RawMessage {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '"' {
@@ -131,7 +135,9 @@ func Int(raw json.RawMessage) (int64, error) {
 
 // timeLayouts are the forms the host writes: .NET DateTime without an offset
 // and without sub-second digits, DateTimeOffset with one, and round-trip
-// strings with seven fractional digits (§3.2, §3.3).
+// strings with seven fractional digits
+// (docs/reference/functions-protocol.md#value-encoding,
+// docs/reference/functions-protocol.md#timer-trigger-request).
 var timeLayouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999",
@@ -154,9 +160,12 @@ func Time(raw json.RawMessage) (time.Time, error) {
 }
 
 // Bytes returns the bytes a trigger value carries. With dataType binary the
-// host sends base64 (§3.4 b); otherwise a UTF-8 string, double-encoded
-// (§3.4 a). Each form is tried as a fallback for the other, so a function.json
-// edited without the handler still works.
+// host sends base64
+// (docs/reference/functions-protocol.md#body-with-datatype-binary); otherwise a
+// UTF-8 string, double-encoded
+// (docs/reference/functions-protocol.md#body-without-datatype). Each form is
+// tried as a fallback for the other, so a function.json edited without the
+// handler still works.
 func Bytes(raw json.RawMessage, binary bool) ([]byte, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -209,8 +218,9 @@ func clip(raw json.RawMessage) string {
 	return string(raw)
 }
 
-// TimerInfo is Data.<timer binding> (§3.3). ScheduleStatus is null when
-// useMonitor is false.
+// TimerInfo is Data.<timer binding>
+// (docs/reference/functions-protocol.md#timer-trigger-request). ScheduleStatus
+// is null when useMonitor is false.
 type TimerInfo struct {
 	Schedule struct {
 		AdjustForDST bool `json:"AdjustForDST"`
@@ -224,7 +234,8 @@ type TimerInfo struct {
 }
 
 // MessageInfo is what langsync reads of a Service Bus trigger's Metadata
-// (§3.4). Fields the host omitted are zero.
+// (docs/reference/functions-protocol.md#service-bus-trigger-request). Fields
+// the host omitted are zero.
 type MessageInfo struct {
 	MessageID      string
 	DeliveryCount  int
@@ -254,8 +265,10 @@ func ParseMessageInfo(md map[string]json.RawMessage) MessageInfo {
 }
 
 // HTTPRequest is Data.<httpTrigger binding> in the default (non-forwarding)
-// mode (§3.6). Query is an object since host fix #6606 and a JSON string
-// before it; UnmarshalJSON reads both.
+// mode
+// (docs/reference/functions-protocol.md#http-trigger-request-default-mode).
+// Query is an object since host fix #6606 and a JSON string before it;
+// UnmarshalJSON reads both.
 type HTTPRequest struct {
 	URL     string              `json:"Url"`
 	Method  string              `json:"Method"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 )
 
 // repoRoot walks up from the test's directory to the directory with host.json.
@@ -49,8 +50,8 @@ func TestRouteTable(t *testing.T) {
 	nameRE := regexp.MustCompile(`(?i)^[a-z][a-z0-9_\-]{0,127}$`) // host's FunctionNameValidationRegex
 	seen := map[string]bool{}
 	h, err := customhandler.New(customhandler.Options{
-		Runs: &customhandlertest.Pipeline{}, Starts: &customhandlertest.Pipeline{}, Status: &customhandlertest.Pipeline{},
-		Wakes: &customhandlertest.Sender{}, Failed: &customhandlertest.Keeper{},
+		Runs: &entrytest.Pipeline{}, Starts: &entrytest.Pipeline{}, Status: &entrytest.Pipeline{},
+		Wakes: &customhandlertest.Sender{}, Failed: &entrytest.Keeper{},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,10 @@ import (
 // ErrNoPort is returned by Addr when the host set no port.
 var ErrNoPort = errors.New("FUNCTIONS_CUSTOMHANDLER_PORT is not set")
 
-// Addr returns the address to listen on: 127.0.0.1 and the port the host
-// chose (FUNCTIONS_CUSTOMHANDLER_PORT, or its legacy twin
-// FUNCTIONS_HTTPWORKER_PORT). The host always calls 127.0.0.1 (§3.1).
+// Addr returns the address to listen on: 127.0.0.1 and the port the host chose
+// (FUNCTIONS_CUSTOMHANDLER_PORT, or its legacy twin FUNCTIONS_HTTPWORKER_PORT).
+// The host always calls 127.0.0.1
+// (docs/reference/functions-protocol.md#process-start-and-readiness).
 func Addr(getenv func(string) string) (string, error) {
 	for _, k := range []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "FUNCTIONS_HTTPWORKER_PORT"} {
 		if p := getenv(k); p != "" {

@@ -19,18 +19,55 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/langsync/langsync/shared/customhandler"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
+// Runner is what the handler needs from the pipeline to move a run on.
+// shared/entry's Points implements it (and Starter and Reporter) over
+// shared/pipeline; the shapes it exchanges are shared/langsync's.
+type Runner interface {
+	// Advance performs the next action of the run w wakes and returns the
+	// wake-ups it asks for next: none when the run finished, is waiting on
+	// another wake-up, or w is stale (an older seq). It must be idempotent.
+	Advance(ctx context.Context, w langsync.Wakeup) ([]langsync.Wake, error)
+	// Fail marks a run failed with reason. A run that does not exist or has
+	// already ended is not an error.
+	Fail(ctx context.Context, runID, reason string) error
+}
+
+// Starter is what the handler needs from the pipeline to start runs.
+type Starter interface {
+	// Sync is the change check of every pair and the sweep of runs whose
+	// next wake-up is due. It returns the wake-ups to perform.
+	Sync(ctx context.Context, t langsync.Tick) ([]langsync.Wake, error)
+	// Replicate starts (or joins) a forced replication run per target.
+	Replicate(ctx context.Context, r langsync.ReplicateRequest) ([]langsync.Wake, error)
+	// Restore starts a restore run.
+	Restore(ctx context.Context, r langsync.RestoreRequest) ([]langsync.Wake, error)
+}
+
+// Reporter is what status requests need.
+type Reporter interface {
+	// Status returns a JSON-serialisable report of pairs, runs and backups;
+	// an error that Is fs.ErrNotExist answers 404 over a Function URL.
+	Status(ctx context.Context, r langsync.StatusRequest) (any, error)
+}
+
+// Keeper keeps an input that could not be processed, as key (failed/<time>-
+// <id>.json) in the state container. shared/entry's StateKeeper implements
+// it over a blobstore.Store.
+type Keeper interface {
+	Keep(ctx context.Context, key string, doc []byte) error
+}
+
 // Options configure a Handler. Runs, Starts and Status are required.
 type Options struct {
-	Runs   customhandler.Runner
-	Starts customhandler.Starter
-	Status customhandler.Reporter
+	Runs   Runner
+	Starts Starter
+	Status Reporter
 	// Failed keeps inputs that can never be processed (optional: without
 	// it the error is only returned and logged).
-	Failed customhandler.Keeper
+	Failed Keeper
 	// URLKey, when set, must be sent by Function URL callers in the
 	// x-langsync-key header (for a URL with auth type NONE; with AWS_IAM,
 	// Lambda has authenticated the caller already).
@@ -70,14 +107,35 @@ func New(opts Options) (*Handler, error) {
 }
 
 // Detect reports whether the process runs inside AWS Lambda (or the Runtime
-// Interface Emulator): AWS_LAMBDA_RUNTIME_API is set (aws-lambda.md §1.3).
+// Interface Emulator): AWS_LAMBDA_RUNTIME_API is set
+// (docs/reference/aws-lambda.md#how-the-library-detects-lambda).
 func Detect(getenv func(string) string) bool { return getenv("AWS_LAMBDA_RUNTIME_API") != "" }
 
-// Start serves invocations until the process is stopped. Call it only when
-// Detect is true: without the runtime API, aws-lambda-go exits the process.
-func Start(ctx context.Context, h lambda.Handler) {
+// Run builds the Handler and serves invocations until the process is
+// stopped. When build fails, every invoke answers with the start-up error,
+// so that it shows in the caller's response and in CloudWatch instead of a
+// crash loop. Call it only when Detect is true: without the runtime API,
+// aws-lambda-go exits the process.
+func Run(ctx context.Context, log *slog.Logger, build func(context.Context) (*Handler, error)) {
+	var h lambda.Handler
+	built, err := build(ctx)
+	if err != nil {
+		log.Error("start-up failed", "err", err)
+		h = initError{err}
+	} else {
+		h = built
+	}
 	lambda.StartWithOptions(h, lambda.WithContext(ctx), lambda.WithEnableSIGTERM())
 }
+
+// initError answers every invoke with the start-up error.
+type initError struct{ err error }
+
+func (e initError) Invoke(context.Context, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("langsync could not start: %w", e.err)
+}
+
+var _ lambda.Handler = initError{}
 
 // Result is the answer to a scheduled event or a direct invoke.
 type Result struct {
@@ -87,7 +145,7 @@ type Result struct {
 	Advanced int `json:"advanced"`
 	// Pending are the wake-ups left for a later sweep (due later, or no
 	// time left in this invocation).
-	Pending []customhandler.Wake `json:"pending,omitempty"`
+	Pending []langsync.Wake `json:"pending,omitempty"`
 	// Failed lists runs whose inline steps failed (the sweep retries
 	// transient failures; permanent ones are marked failed).
 	Failed []string `json:"failed,omitempty"`
@@ -98,7 +156,7 @@ type Result struct {
 // Invoke routes one event: an EventBridge scheduled rule event -> sync; a
 // Function URL request -> status, replicate, restore or sync by path; any
 // other JSON -> a direct command shaped like langsync's queue messages
-// (aws-lambda.md §3).
+// (docs/reference/aws-lambda.md#events-langsync-handles).
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	log := h.opts.Logger
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -106,7 +164,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &probe); err != nil || probe == nil {
-		return nil, fmt.Errorf("lambdahandler: %w: payload is not a JSON object; send e.g. {\"project\":\"Tickets\"} or {\"action\":\"sync\"}", customhandler.ErrMalformed)
+		return nil, fmt.Errorf("lambdahandler: %w: payload is not a JSON object; send e.g. {\"project\":\"Tickets\"} or {\"action\":\"sync\"}", langsync.ErrMalformed)
 	}
 	switch {
 	case has(probe, "detail-type") && has(probe, "source"):
@@ -115,9 +173,9 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			return nil, fmt.Errorf("lambdahandler: decoding EventBridge event: %w", err)
 		}
 		if ev.Source != "aws.events" || ev.DetailType != "Scheduled Event" {
-			return nil, fmt.Errorf("lambdahandler: %w: EventBridge event %q from %q is not a scheduled rule event", customhandler.ErrMalformed, ev.DetailType, ev.Source)
+			return nil, fmt.Errorf("lambdahandler: %w: EventBridge event %q from %q is not a scheduled rule event", langsync.ErrMalformed, ev.DetailType, ev.Source)
 		}
-		tick := customhandler.Tick{Scheduled: ev.Time, PastDue: h.opts.Now().Sub(ev.Time) > 5*time.Minute}
+		tick := langsync.Tick{Scheduled: ev.Time, PastDue: h.opts.Now().Sub(ev.Time) > 5*time.Minute}
 		res, err := h.sync(ctx, log, tick)
 		return marshal(res, err)
 	case has(probe, "rawPath") && has(probe, "requestContext"):
@@ -147,20 +205,20 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 	action := ""
 	if raw, ok := probe["action"]; ok {
 		if err := json.Unmarshal(raw, &action); err != nil {
-			return nil, fmt.Errorf("lambdahandler: %w: \"action\" must be a string", customhandler.ErrMalformed)
+			return nil, fmt.Errorf("lambdahandler: %w: \"action\" must be a string", langsync.ErrMalformed)
 		}
 		delete(probe, "action")
 		payload, _ = json.Marshal(probe)
 	}
 	switch action {
 	case "sync":
-		return h.sync(ctx, log, customhandler.Tick{Scheduled: h.opts.Now().UTC()})
+		return h.sync(ctx, log, langsync.Tick{Scheduled: h.opts.Now().UTC()})
 	case "status":
 		var pair string
 		if raw, ok := probe["pair"]; ok {
 			_ = json.Unmarshal(raw, &pair)
 		}
-		rep, err := h.opts.Status.Status(ctx, customhandler.StatusRequest{Pair: pair})
+		rep, err := h.opts.Status.Status(ctx, langsync.StatusRequest{Pair: pair})
 		if err != nil {
 			return nil, fmt.Errorf("lambdahandler: status: %w", err)
 		}
@@ -173,7 +231,7 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 		return h.message(ctx, log, langsync.QueueTrain, payload)
 	case "":
 	default:
-		return nil, fmt.Errorf("lambdahandler: %w: unknown action %q (sync, status, replicate, restore, advance)", customhandler.ErrMalformed, action)
+		return nil, fmt.Errorf("lambdahandler: %w: unknown action %q (sync, status, replicate, restore, advance)", langsync.ErrMalformed, action)
 	}
 	switch {
 	case has(probe, "run") || has(probe, "v"):
@@ -183,16 +241,16 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 	case has(probe, "project"):
 		return h.message(ctx, log, langsync.QueueExport, payload)
 	}
-	return nil, h.keep(ctx, log, "direct", "", payload, fmt.Errorf("lambdahandler: %w: unknown event; send {\"project\":\"P\"}, {\"backup\":\"<id>\",\"target\":\"R\"}, {\"action\":\"sync\"} or {\"action\":\"status\"}", customhandler.ErrMalformed))
+	return nil, h.keep(ctx, log, "direct", "", payload, fmt.Errorf("lambdahandler: %w: unknown event; send {\"project\":\"P\"}, {\"backup\":\"<id>\",\"target\":\"R\"}, {\"action\":\"sync\"} or {\"action\":\"status\"}", langsync.ErrMalformed))
 }
 
 // message handles a queue-shaped message as if it arrived on queue.
 func (h *Handler) message(ctx context.Context, log *slog.Logger, queue string, body []byte) (*Result, error) {
-	m, err := customhandler.ParseMessage(queue, body)
+	m, err := langsync.ParseMessage(queue, body)
 	if err != nil {
 		return nil, h.keep(ctx, log, m.Kind(), peekRun(body), body, err)
 	}
-	var wakes []customhandler.Wake
+	var wakes []langsync.Wake
 	res := &Result{Kind: m.Kind()}
 	switch {
 	case m.Wakeup != nil:
@@ -213,7 +271,7 @@ func (h *Handler) message(ctx context.Context, log *slog.Logger, queue string, b
 		if m.Wakeup != nil {
 			run = m.Wakeup.Run
 		}
-		if customhandler.IsPermanent(err) {
+		if langsync.IsPermanent(err) {
 			return nil, h.keep(ctx, log, m.Kind(), run, body, err)
 		}
 		return nil, fmt.Errorf("lambdahandler: %s: %w", m.Kind(), err)
@@ -222,7 +280,7 @@ func (h *Handler) message(ctx context.Context, log *slog.Logger, queue string, b
 	return res, nil
 }
 
-func (h *Handler) sync(ctx context.Context, log *slog.Logger, t customhandler.Tick) (*Result, error) {
+func (h *Handler) sync(ctx context.Context, log *slog.Logger, t langsync.Tick) (*Result, error) {
 	wakes, err := h.opts.Starts.Sync(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("lambdahandler: sync: %w", err)
@@ -236,8 +294,8 @@ func (h *Handler) sync(ctx context.Context, log *slog.Logger, t customhandler.Ti
 // each Advance may ask for more. Wake-ups due later, or left when the
 // deadline is near, are reported as pending; the next scheduled sync's sweep
 // of overdue runs picks them up.
-func (h *Handler) drive(ctx context.Context, log *slog.Logger, res *Result, wakes []customhandler.Wake) {
-	queue := append([]customhandler.Wake(nil), wakes...)
+func (h *Handler) drive(ctx context.Context, log *slog.Logger, res *Result, wakes []langsync.Wake) {
+	queue := append([]langsync.Wake(nil), wakes...)
 	for len(queue) > 0 {
 		wk := queue[0]
 		queue = queue[1:]
@@ -250,7 +308,7 @@ func (h *Handler) drive(ctx context.Context, log *slog.Logger, res *Result, wake
 		next, err := h.opts.Runs.Advance(ctx, wk.Wakeup)
 		if err != nil {
 			res.Failed = append(res.Failed, wk.Run)
-			if customhandler.IsPermanent(err) {
+			if langsync.IsPermanent(err) {
 				if ferr := h.opts.Runs.Fail(ctx, wk.Run, err.Error()); ferr != nil {
 					l.Error("marking run failed", "err", ferr)
 				}
@@ -294,7 +352,7 @@ func (h *Handler) keep(ctx context.Context, log *slog.Logger, kind, run string, 
 	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
 		id = lc.AwsRequestID
 	}
-	doc := customhandler.FailedInput{Function: "lambda", InvocationID: id, Time: now, Reason: cause.Error(), Run: run, RunMarked: run != ""}
+	doc := langsync.FailedInput{Function: "lambda", InvocationID: id, Time: now, Reason: cause.Error(), Run: run, RunMarked: run != ""}
 	if json.Valid(body) {
 		doc.Body = body
 	} else {
@@ -332,7 +390,7 @@ func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.
 	route, rest, _ := strings.Cut(path, "/")
 	switch {
 	case route == "status" && method == http.MethodGet:
-		rep, err := h.opts.Status.Status(ctx, customhandler.StatusRequest{Pair: rest, Query: req.QueryStringParameters})
+		rep, err := h.opts.Status.Status(ctx, langsync.StatusRequest{Pair: rest, Query: req.QueryStringParameters})
 		return result(&Result{Kind: "status", Report: rep}, err)
 	case rest == "" && method == http.MethodPost && (route == "replicate" || route == "restore"):
 		queue := langsync.QueueExport
@@ -342,7 +400,7 @@ func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.
 		res, err := h.message(ctx, log, queue, bytes.TrimSpace(body))
 		return result(res, err)
 	case rest == "" && method == http.MethodPost && route == "sync":
-		res, err := h.sync(ctx, log, customhandler.Tick{Scheduled: h.opts.Now().UTC()})
+		res, err := h.sync(ctx, log, langsync.Tick{Scheduled: h.opts.Now().UTC()})
 		return result(res, err)
 	case route == "status" || route == "replicate" || route == "restore" || route == "sync":
 		return answer(http.StatusMethodNotAllowed, map[string]string{"error": "use GET /status[/<pair>], POST /replicate, POST /restore or POST /sync"})
@@ -359,7 +417,7 @@ func result(res *Result, err error) events.LambdaFunctionURLResponse {
 		return answer(http.StatusAccepted, res)
 	case errors.Is(err, fs.ErrNotExist):
 		return answer(http.StatusNotFound, map[string]string{"error": err.Error()})
-	case customhandler.IsPermanent(err):
+	case langsync.IsPermanent(err):
 		return answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
 	}
 	return answer(http.StatusInternalServerError, map[string]string{"error": err.Error()})

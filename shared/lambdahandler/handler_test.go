@@ -16,8 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/langsync/langsync/shared/customhandler"
-	"github.com/langsync/langsync/shared/customhandler/customhandlertest"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 	"github.com/langsync/langsync/shared/lambdahandler"
 	"github.com/langsync/langsync/shared/langsync"
 )
@@ -35,17 +34,17 @@ func event(t *testing.T, name string) []byte {
 
 type fixture struct {
 	h      *lambdahandler.Handler
-	p      *customhandlertest.Pipeline
-	keeper *customhandlertest.Keeper
+	p      *entrytest.Pipeline
+	keeper *entrytest.Keeper
 	logs   *bytes.Buffer
 }
 
-func newFixture(t *testing.T, p *customhandlertest.Pipeline) *fixture {
+func newFixture(t *testing.T, p *entrytest.Pipeline) *fixture {
 	t.Helper()
 	if p == nil {
-		p = &customhandlertest.Pipeline{}
+		p = &entrytest.Pipeline{}
 	}
-	f := &fixture{p: p, keeper: &customhandlertest.Keeper{}, logs: &bytes.Buffer{}}
+	f := &fixture{p: p, keeper: &entrytest.Keeper{}, logs: &bytes.Buffer{}}
 	h, err := lambdahandler.New(lambdahandler.Options{
 		Runs: p, Starts: p, Status: p, Failed: f.keeper, URLKey: "url-key-1",
 		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)),
@@ -68,37 +67,37 @@ func TestEvents(t *testing.T) {
 	tests := []struct {
 		file   string
 		method string // pipeline method expected
-		check  func(t *testing.T, c customhandlertest.Call, out []byte)
+		check  func(t *testing.T, c entrytest.Call, out []byte)
 	}{
-		{"eventbridge-scheduled.json", "Sync", func(t *testing.T, c customhandlertest.Call, out []byte) {
+		{"eventbridge-scheduled.json", "Sync", func(t *testing.T, c entrytest.Call, out []byte) {
 			if !c.Tick.Scheduled.Equal(time.Date(2016, 12, 30, 18, 44, 49, 0, time.UTC)) || !c.Tick.PastDue {
 				t.Fatalf("tick %+v, want the event time, past due", c.Tick)
 			}
 			wantJSON(t, out, `{"kind":"sync","advanced":0}`)
 		}},
-		{"scheduler-sync.json", "Sync", func(t *testing.T, c customhandlertest.Call, _ []byte) {
+		{"scheduler-sync.json", "Sync", func(t *testing.T, c entrytest.Call, _ []byte) {
 			if !c.Tick.Scheduled.Equal(now) {
 				t.Fatalf("tick %+v, want now", c.Tick)
 			}
 		}},
-		{"direct-replicate.json", "Replicate", func(t *testing.T, c customhandlertest.Call, out []byte) {
+		{"direct-replicate.json", "Replicate", func(t *testing.T, c entrytest.Call, out []byte) {
 			if c.Replicate.Project != "Tickets" {
 				t.Fatalf("replicate %+v", c.Replicate)
 			}
 			wantJSON(t, out, `{"kind":"replicate","advanced":0}`)
 		}},
-		{"direct-restore.json", "Restore", func(t *testing.T, c customhandlertest.Call, _ []byte) {
+		{"direct-restore.json", "Restore", func(t *testing.T, c entrytest.Call, _ []byte) {
 			if c.Restore.Project != "Tickets" || c.Restore.As != "TicketsOld" || !c.Restore.At.Equal(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)) {
 				t.Fatalf("restore %+v", c.Restore)
 			}
 		}},
-		{"direct-wakeup.json", "Advance", func(t *testing.T, c customhandlertest.Call, out []byte) {
+		{"direct-wakeup.json", "Advance", func(t *testing.T, c entrytest.Call, out []byte) {
 			if c.Wakeup != (langsync.Wakeup{V: 1, Run: "r-1", Step: "train", Seq: 3}) {
 				t.Fatalf("wakeup %+v", c.Wakeup)
 			}
 			wantJSON(t, out, `{"kind":"wakeup","advanced":1}`)
 		}},
-		{"direct-status.json", "Status", func(t *testing.T, c customhandlertest.Call, out []byte) {
+		{"direct-status.json", "Status", func(t *testing.T, c entrytest.Call, out []byte) {
 			if c.Status.Pair != "primary" {
 				t.Fatalf("status %+v", c.Status)
 			}
@@ -189,16 +188,16 @@ func TestFunctionURL(t *testing.T) {
 // later ones are left for the sweep, permanent failures mark the run failed.
 func TestInlineDriving(t *testing.T) {
 	later := now.Add(10 * time.Minute)
-	p := &customhandlertest.Pipeline{
-		OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}, {Wakeup: langsync.Wakeup{Run: "b", Step: "export", Seq: 1}}}, nil
+	p := &entrytest.Pipeline{
+		OnReplicate: func(context.Context, langsync.ReplicateRequest) ([]langsync.Wake, error) {
+			return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}, {Wakeup: langsync.Wakeup{Run: "b", Step: "export", Seq: 1}}}, nil
 		},
-		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]customhandler.Wake, error) {
+		OnAdvance: func(_ context.Context, w langsync.Wakeup) ([]langsync.Wake, error) {
 			switch {
 			case w.Run == "a" && w.Step == "export":
-				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "import", Seq: 2}}}, nil
+				return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "import", Seq: 2}}}, nil
 			case w.Run == "a" && w.Step == "import":
-				return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "train", Seq: 3}, At: later}}, nil
+				return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "train", Seq: 3}, At: later}}, nil
 			case w.Run == "b":
 				return nil, permanent{"export is corrupt"}
 			}
@@ -223,9 +222,9 @@ func TestInlineDriving(t *testing.T) {
 }
 
 func TestNearDeadlineLeavesWakesPending(t *testing.T) {
-	p := &customhandlertest.Pipeline{
-		OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}}, nil
+	p := &entrytest.Pipeline{
+		OnSync: func(context.Context, langsync.Tick) ([]langsync.Wake, error) {
+			return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "a", Step: "export", Seq: 1}}}, nil
 		},
 	}
 	f := newFixture(t, p)
@@ -267,7 +266,7 @@ func TestBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err=%v, want %q", err, tt.wantErr)
 			}
-			if !errors.Is(err, customhandler.ErrMalformed) {
+			if !errors.Is(err, langsync.ErrMalformed) {
 				t.Fatalf("err=%v is not ErrMalformed", err)
 			}
 			if got := len(f.keeper.Keys()) == 1; got != tt.kept {
@@ -283,7 +282,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestThroughLambdaLibrary runs the handler through aws-lambda-go's own
-// handler wrapper (aws-lambda.md §5.4), as lambda.Start will.
+// handler wrapper (docs/reference/aws-lambda.md#in-process-tests-without-the-emulator), as lambda.Start will.
 func TestThroughLambdaLibrary(t *testing.T) {
 	f := newFixture(t, nil)
 	lh := lambda.NewHandler(func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
@@ -312,5 +311,16 @@ func TestDetect(t *testing.T) {
 		return ""
 	}) {
 		t.Fatal("did not detect Lambda")
+	}
+}
+
+// A start-up failure is what every invoke answers with, wrapped.
+func TestInitErrorAnswersEveryInvoke(t *testing.T) {
+	cause := errors.New("LANGSYNC_CONFIG: bad YAML")
+	for _, payload := range []string{`{"action":"sync"}`, `{"project":"P"}`, `not json`} {
+		out, err := lambdahandler.InitError(cause).Invoke(context.Background(), []byte(payload))
+		if out != nil || !errors.Is(err, cause) || !strings.Contains(err.Error(), "could not start") {
+			t.Fatalf("invoke %s: out=%s err=%v", payload, out, err)
+		}
 	}
 }

@@ -11,10 +11,11 @@ import (
 )
 
 // This file builds invocation bodies exactly as the Functions host does
-// (functions-custom-handler.md §3.2-§3.6, host ScriptInvocationContext
-// conversion): scalars double-encoded, DateTime without offset or fraction,
-// DateTimeOffset with offset, byte[] as base64, objects as objects, body
-// properties of a string trigger leaking into Metadata.
+// (docs/reference/functions-protocol.md#the-invocation-request to
+// docs/reference/functions-protocol.md#http-trigger-request-default-mode, host
+// ScriptInvocationContext conversion): scalars double-encoded, DateTime without
+// offset or fraction, DateTimeOffset with offset, byte[] as base64, objects as
+// objects, body properties of a string trigger leaking into Metadata.
 
 // Sys is Metadata.sys.
 type Sys struct {
@@ -47,8 +48,9 @@ func scalar(v any) json.RawMessage {
 	return outer
 }
 
-// scalarText is how the spec's sample shows leaked body scalars: the
-// value's text, double-encoded ("v": "\"1\"").
+// scalarText is how leaked body scalars show in Metadata: the value's
+// text, double-encoded ("v": "\"1\"";
+// docs/reference/functions-protocol.md#value-encoding).
 func scalarText(raw json.RawMessage) json.RawMessage {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
@@ -109,7 +111,8 @@ type Envelope struct {
 	Metadata map[string]json.RawMessage `json:"Metadata"`
 }
 
-// TimerInvocation builds a timer trigger invocation (§3.3) for the
+// TimerInvocation builds a timer trigger invocation
+// (docs/reference/functions-protocol.md#timer-trigger-request) for the
 // occurrence due at next after last (zero last: the first monitored run).
 func TimerInvocation(b Binding, function string, next, last time.Time, pastDue bool, now time.Time) Envelope {
 	info := map[string]any{"Schedule": map[string]any{"AdjustForDST": true}, "IsPastDue": pastDue}
@@ -149,8 +152,9 @@ type Message struct {
 	Namespace string
 }
 
-// ServiceBusInvocation builds a Service Bus trigger invocation (§3.4) from
-// the binding (dataType decides the body encoding) and a message.
+// ServiceBusInvocation builds a Service Bus trigger invocation
+// (docs/reference/functions-protocol.md#service-bus-trigger-request) from the
+// binding (dataType decides the body encoding) and a message.
 func ServiceBusInvocation(b Binding, function string, m Message, now time.Time) Envelope {
 	binary := b.DataType == "binary"
 	md := map[string]json.RawMessage{
@@ -210,7 +214,8 @@ type Blob struct {
 	AccountURL string
 }
 
-// BlobInvocation builds a blob trigger invocation (§3.5); captures are the
+// BlobInvocation builds a blob trigger invocation
+// (docs/reference/functions-protocol.md#blob-trigger-request); captures are the
 // path's {name} values.
 func BlobInvocation(b Binding, function string, blob Blob, captures map[string]string, now time.Time) Envelope {
 	account := strings.TrimSuffix(blob.AccountURL, "/")
@@ -244,9 +249,11 @@ func nonNil(m map[string]string) map[string]string {
 }
 
 // HTTPInvocation builds an HTTP trigger invocation in the default
-// (non-forwarding) mode (§3.6): Data.<req> with Url, Method, Query (an
-// object, multi-values comma-joined), Headers (name -> values), Params,
-// Identities and Body (only when there is one).
+// (non-forwarding) mode
+// (docs/reference/functions-protocol.md#http-trigger-request-default-mode):
+// Data.<req> with Url, Method, Query (an object, multi-values comma-joined),
+// Headers (name -> values), Params, Identities and Body (only when there is
+// one).
 func HTTPInvocation(b Binding, function string, u *url.URL, method string, header map[string][]string, params map[string]string, body []byte, now time.Time) Envelope {
 	query := map[string]string{}
 	for k, v := range u.Query() {

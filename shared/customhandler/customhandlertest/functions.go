@@ -10,7 +10,8 @@ import (
 )
 
 // Binding is one entry of a function.json "bindings" array (the properties
-// langsync uses; functions-custom-handler.md §2).
+// langsync uses;
+// docs/reference/functions-protocol.md#functionjson-per-binding).
 type Binding struct {
 	Name         string   `json:"name"`
 	Type         string   `json:"type"`
@@ -56,9 +57,10 @@ func (f *Function) Binding(typ, direction string) *Binding {
 	return nil
 }
 
-// LoadFunctions reads <dir>/*/function.json the way the host does: every
-// direct sub-folder with a function.json is a function named after the
-// folder; nothing deeper is scanned (§1.1). Sorted by name.
+// LoadFunctions reads <dir>/*/function.json the way the host does: every direct
+// sub-folder with a function.json is a function named after the folder; nothing
+// deeper is scanned (docs/reference/functions-protocol.md#folder-rules). Sorted
+// by name.
 func LoadFunctions(dir string) ([]Function, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -167,9 +167,11 @@ func (h *Host) trigger(function, typ string) (*Function, *Binding, error) {
 	return f, b, nil
 }
 
-// Invoke POSTs an envelope to /<function> as the host does (§3.2) and reads
-// the answer as the host does (§3.8, §3.9): a non-2xx, a non-JSON media type
-// or an unparsable body fails the invocation.
+// Invoke POSTs an envelope to /<function> as the host does
+// (docs/reference/functions-protocol.md#the-invocation-request) and reads the
+// answer as the host does (docs/reference/functions-protocol.md#the-response,
+// docs/reference/functions-protocol.md#what-a-non-2xx-means): a non-2xx, a
+// non-JSON media type or an unparsable body fails the invocation.
 func (h *Host) Invoke(ctx context.Context, function string, env Envelope) *Result {
 	body, err := json.Marshal(env)
 	if err != nil {
@@ -223,7 +225,9 @@ func (h *Host) record(r *Result) *Result {
 }
 
 // WaitReady polls GET / until the handler answers anything, as the host's
-// readiness probe does (§3.1), or ctx ends.
+// readiness probe does
+// (docs/reference/functions-protocol.md#process-start-and-readiness), or ctx
+// ends.
 func (h *Host) WaitReady(ctx context.Context) error {
 	t := time.NewTicker(25 * time.Millisecond)
 	defer t.Stop()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -84,7 +85,8 @@ func loadFn(t *testing.T, name string) Function {
 }
 
 // TestEncodingMatchesRecordedPayloads: the simulator's invocation bodies are
-// the host's, byte for byte in value (the spec's payloads in testdata/).
+// the host's, byte for byte in value (the host's recorded payloads in
+// ../testdata/, as docs/reference/functions-protocol.md describes them).
 func TestEncodingMatchesRecordedPayloads(t *testing.T) {
 	var lock [16]byte
 	copy(lock[:], []byte{0xf4, 0xc1, 0xa9, 0xe2, 0x5f, 0x0b, 0x4d, 0x47, 0x9a, 0x53, 0x0b, 0x6b, 0x1c, 0x3d, 0x2e, 0x10})
@@ -189,19 +191,19 @@ func (m *memBlobs) Read(_ context.Context, _, name string) ([]byte, error) {
 
 type simFixture struct {
 	host   *Host
-	p      *Pipeline
-	keeper *Keeper
+	p      *entrytest.Pipeline
+	keeper *entrytest.Keeper
 	sender *Sender
 	blobs  *memBlobs
 	front  *httptest.Server
 }
 
-func newSim(t *testing.T, p *Pipeline) *simFixture {
+func newSim(t *testing.T, p *entrytest.Pipeline) *simFixture {
 	t.Helper()
 	if p == nil {
-		p = &Pipeline{}
+		p = &entrytest.Pipeline{}
 	}
-	f := &simFixture{p: p, keeper: &Keeper{}, sender: &Sender{}, blobs: &memBlobs{}}
+	f := &simFixture{p: p, keeper: &entrytest.Keeper{}, sender: &Sender{}, blobs: &memBlobs{}}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: f.sender, Failed: f.keeper,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -228,9 +230,9 @@ func newSim(t *testing.T, p *Pipeline) *simFixture {
 
 func TestSimulatorDrivesHandler(t *testing.T) {
 	ctx := context.Background()
-	f := newSim(t, &Pipeline{
-		OnSync: func(context.Context, customhandler.Tick) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "export", Seq: 1}, Project: "Tickets"}}, nil
+	f := newSim(t, &entrytest.Pipeline{
+		OnSync: func(context.Context, langsync.Tick) ([]langsync.Wake, error) {
+			return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "export", Seq: 1}, Project: "Tickets"}}, nil
 		},
 	})
 	if got := f.host.Functions(); strings.Join(got, ",") != "deploy,export,import,restore,status,sync,train" {
@@ -328,8 +330,8 @@ func TestSimulatorDrivesHandler(t *testing.T) {
 }
 
 func TestBlobTriggerRetriesFiveTimes(t *testing.T) {
-	f := newSim(t, &Pipeline{
-		OnRestore: func(context.Context, customhandler.RestoreRequest) ([]customhandler.Wake, error) {
+	f := newSim(t, &entrytest.Pipeline{
+		OnRestore: func(context.Context, langsync.RestoreRequest) ([]langsync.Wake, error) {
 			return nil, fmt.Errorf("store unavailable")
 		},
 	})
@@ -427,8 +429,8 @@ func TestNonSuccessFailsInvocation(t *testing.T) {
 }
 
 func TestTimers(t *testing.T) {
-	fired := make(chan customhandler.Tick, 4)
-	p := &Pipeline{OnSync: func(_ context.Context, tk customhandler.Tick) ([]customhandler.Wake, error) {
+	fired := make(chan langsync.Tick, 4)
+	p := &entrytest.Pipeline{OnSync: func(_ context.Context, tk langsync.Tick) ([]langsync.Wake, error) {
 		fired <- tk
 		return nil, nil
 	}}
@@ -446,7 +448,7 @@ func TestTimers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.RunTimers(ctx) }()
-	var ticks []customhandler.Tick
+	var ticks []langsync.Tick
 	for len(ticks) < 2 {
 		select {
 		case tk := <-fired:

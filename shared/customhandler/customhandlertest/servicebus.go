@@ -57,10 +57,11 @@ func (h *Host) receiver(function string) (*azservicebus.Receiver, *Binding, erro
 }
 
 // ReceiveOnce receives at most one message for a Service Bus function in
-// peek-lock mode, waiting up to wait, invokes the handler with it and
-// completes it on success or abandons it on failure, as the host does with
-// autoCompleteMessages (§3.9). It returns the settlement, or nil when no
-// message arrived in time.
+// peek-lock mode, waiting up to wait, invokes the handler with it and completes
+// it on success or abandons it on failure, as the host does with
+// autoCompleteMessages
+// (docs/reference/functions-protocol.md#what-a-non-2xx-means). It returns the
+// settlement, or nil when no message arrived in time.
 func (h *Host) ReceiveOnce(ctx context.Context, function string, wait time.Duration) (*Settlement, error) {
 	r, b, err := h.receiver(function)
 	if err != nil {

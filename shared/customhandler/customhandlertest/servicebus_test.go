@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 
 	"github.com/langsync/langsync/shared/customhandler"
+	"github.com/langsync/langsync/shared/entry/entrytest"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/sbemulator/sbemulatortest"
 )
@@ -51,7 +52,7 @@ type wireFixture struct {
 
 // newWire runs the stand-in, the handler (its wake-ups go to the stand-in)
 // and the simulator receiving from the stand-in.
-func newWire(t *testing.T, p *Pipeline) *wireFixture {
+func newWire(t *testing.T, p *entrytest.Pipeline) *wireFixture {
 	t.Helper()
 	emu := sbemulatortest.Start(t, nil)
 	client, err := azservicebus.NewClientFromConnectionString(emu.ConnectionString, nil)
@@ -59,7 +60,7 @@ func newWire(t *testing.T, p *Pipeline) *wireFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close(context.Background()) })
-	f := &simFixture{p: p, keeper: &Keeper{}, blobs: &memBlobs{}}
+	f := &simFixture{p: p, keeper: &entrytest.Keeper{}, blobs: &memBlobs{}}
 	h, err := customhandler.New(customhandler.Options{
 		Runs: p, Starts: p, Status: p, Wakes: sbSender{client}, Failed: f.keeper,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -114,9 +115,9 @@ func (w *wireFixture) counts(t *testing.T, queue string) (total, dead int) {
 // wake-up goes over the stand-in to langsync-train, which the simulator
 // delivers to the train function; both messages are completed.
 func TestWireChain(t *testing.T) {
-	p := &Pipeline{
-		OnReplicate: func(context.Context, customhandler.ReplicateRequest) ([]customhandler.Wake, error) {
-			return []customhandler.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "train", Seq: 4}, Project: "Tickets"}}, nil
+	p := &entrytest.Pipeline{
+		OnReplicate: func(context.Context, langsync.ReplicateRequest) ([]langsync.Wake, error) {
+			return []langsync.Wake{{Wakeup: langsync.Wakeup{Run: "r1", Step: "train", Seq: 4}, Project: "Tickets"}}, nil
 		},
 	}
 	w := newWire(t, p)
@@ -145,7 +146,7 @@ func TestWireChain(t *testing.T) {
 // TestWireMalformedNotRetried: a malformed message is completed once, kept,
 // and never comes back.
 func TestWireMalformedNotRetried(t *testing.T) {
-	w := newWire(t, &Pipeline{})
+	w := newWire(t, &entrytest.Pipeline{})
 	w.send(t, "langsync-import", `{"restore": "everything please"}`, "bad-1")
 	s := w.receive(t, "import")
 	if !s.Completed {
@@ -166,8 +167,8 @@ func TestWireMalformedNotRetried(t *testing.T) {
 // Service Bus redelivers it with DeliveryCount 2, and it then completes.
 func TestWireTransientRedelivered(t *testing.T) {
 	var calls atomic.Int32
-	p := &Pipeline{
-		OnAdvance: func(context.Context, langsync.Wakeup) ([]customhandler.Wake, error) {
+	p := &entrytest.Pipeline{
+		OnAdvance: func(context.Context, langsync.Wakeup) ([]langsync.Wake, error) {
 			if calls.Add(1) == 1 {
 				return nil, errors.New("authoring: connection reset")
 			}
@@ -194,8 +195,8 @@ func TestWireTransientRedelivered(t *testing.T) {
 // TestWireRun: Run receives for every queue until cancelled.
 func TestWireRun(t *testing.T) {
 	done := make(chan langsync.Wakeup, 1)
-	p := &Pipeline{
-		OnAdvance: func(_ context.Context, wk langsync.Wakeup) ([]customhandler.Wake, error) {
+	p := &entrytest.Pipeline{
+		OnAdvance: func(_ context.Context, wk langsync.Wakeup) ([]langsync.Wake, error) {
 			done <- wk
 			return nil, nil
 		},
@@ -223,7 +224,7 @@ func TestWireRun(t *testing.T) {
 // fails and the message is abandoned; the simulator then waits for the new
 // process (readiness probe) and the redelivery completes.
 func TestWireHandlerRestart(t *testing.T) {
-	p := &Pipeline{}
+	p := &entrytest.Pipeline{}
 	w := newWire(t, p)
 	// Point the simulator at a port where nothing listens yet.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -256,7 +257,7 @@ func TestWireHandlerRestart(t *testing.T) {
 		case <-tick.C:
 		}
 	}
-	h, err := customhandler.New(customhandler.Options{Runs: p, Starts: p, Status: p, Wakes: &Sender{}, Failed: &Keeper{},
+	h, err := customhandler.New(customhandler.Options{Runs: p, Starts: p, Status: p, Wakes: &Sender{}, Failed: &entrytest.Keeper{},
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

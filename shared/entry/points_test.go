@@ -1,8 +1,10 @@
-package main
+package entry
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ func (m *memRunState) Put(_ context.Context, key string, data []byte, cond pipel
 	return m.etags[key], nil
 }
 
-func TestPipelineEntryFail(t *testing.T) {
+func TestPointsFail(t *testing.T) {
 	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	put := func(m *memRunState, r langsync.Run) {
 		b, _ := json.Marshal(&r)
@@ -58,7 +60,7 @@ func TestPipelineEntryFail(t *testing.T) {
 			if tt.run != nil {
 				put(m, *tt.run)
 			}
-			e := &pipelineEntry{state: m, now: func() time.Time { return now }}
+			e := New(Options{State: m, Now: func() time.Time { return now }})
 			if err := e.Fail(context.Background(), "r1", "bad wake-up"); err != nil {
 				t.Fatal(err)
 			}
@@ -103,5 +105,27 @@ func TestWakesSendsTheFollowUpOfAnEndedRun(t *testing.T) {
 	got := wakes(pipeline.Next{Wakeup: langsync.Wakeup{Run: "b"}, Done: true, Phase: langsync.RunSucceeded, Follow: &follow})
 	if len(got) != 1 || got[0].Run != "b2" || got[0].Step != "inspect" || got[0].Seq != 1 || !got[0].At.Equal(at) {
 		t.Fatalf("wakes %+v, want the follow-up run's inspect wake-up only", got)
+	}
+}
+
+// Without a restorer, a restore request is refused as permanent (kept, not
+// retried).
+func TestRestoreUnavailableIsPermanent(t *testing.T) {
+	_, err := New(Options{}).Restore(context.Background(), langsync.RestoreRequest{Backup: "b", Target: "t"})
+	if !errors.Is(err, errRestoreUnavailable) || !IsPermanent(err) || !langsync.IsPermanent(err) {
+		t.Fatalf("err=%v, want the permanent errRestoreUnavailable", err)
+	}
+}
+
+func TestIsPermanent(t *testing.T) {
+	for _, err := range []error{pipeline.ErrNotFound, pipeline.ErrCorrupt, pipeline.ErrUnknownProject, langsync.ErrMalformed, fmt.Errorf("x: %w", pipeline.ErrCorrupt)} {
+		if !IsPermanent(err) {
+			t.Errorf("IsPermanent(%v) = false", err)
+		}
+	}
+	for _, err := range []error{errors.New("timeout"), pipeline.ErrConflict} {
+		if IsPermanent(err) {
+			t.Errorf("IsPermanent(%v) = true", err)
+		}
 	}
 }

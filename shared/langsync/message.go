@@ -1,4 +1,4 @@
-package customhandler
+package langsync
 
 import (
 	"bytes"
@@ -10,28 +10,28 @@ import (
 	"strings"
 	"time"
 	"unicode"
-
-	"github.com/langsync/langsync/shared/langsync"
 )
 
 // ErrMalformed marks an input that can never be processed: not JSON, an
-// unknown schema version or shape, a missing or invalid field. The handler
-// answers such inputs with 2xx (a redelivery cannot help), keeps them under
-// failed/ and marks their run failed.
+// unknown schema version or shape, a missing or invalid field. The hosts
+// keep such inputs under failed/ and mark their run failed instead of
+// retrying them (a redelivery cannot help).
 var ErrMalformed = errors.New("malformed message")
 
 // ErrUnknownStep: a wake-up names a step no queue serves.
 var ErrUnknownStep = errors.New("unknown step")
 
-// queueFor returns the queue that wakes the function performing step.
-func queueFor(step langsync.StepName) (string, error) {
-	q, known := langsync.QueueFor(step)
+// StepQueue returns the queue that wakes the function performing step; a
+// step no queue serves is an error wrapping ErrUnknownStep that lists the
+// known steps.
+func StepQueue(step StepName) (string, error) {
+	q, known := QueueFor(step)
 	if !known {
 		steps := make([]string, 0, 8)
-		for _, s := range langsync.QueuedSteps() {
+		for _, s := range QueuedSteps() {
 			steps = append(steps, string(s))
 		}
-		return "", fmt.Errorf("customhandler: %w %q (known: %s)", ErrUnknownStep, step, strings.Join(steps, ", "))
+		return "", fmt.Errorf("langsync: %w %q (known: %s)", ErrUnknownStep, step, strings.Join(steps, ", "))
 	}
 	return q, nil
 }
@@ -64,7 +64,7 @@ type RestoreRequest struct {
 
 // Message is one decoded queue message: exactly one field is set.
 type Message struct {
-	Wakeup    *langsync.Wakeup
+	Wakeup    *Wakeup
 	Replicate *ReplicateRequest
 	Restore   *RestoreRequest
 }
@@ -93,7 +93,7 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 	}
 	switch {
 	case has(keys, "run") || has(keys, "v") || has(keys, "seq"):
-		var w langsync.Wakeup
+		var w Wakeup
 		if err := strictDecode(body, &w); err != nil {
 			return Message{}, malformedf("wake-up: %v; want {\"v\":1,\"run\":\"<id>\",\"step\":\"<step>\",\"seq\":<n>}", err)
 		}
@@ -101,7 +101,7 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 			return Message{}, err
 		}
 		return Message{Wakeup: &w}, nil
-	case queue == langsync.QueueExport && has(keys, "project"):
+	case queue == QueueExport && has(keys, "project"):
 		var r ReplicateRequest
 		if err := strictDecode(body, &r); err != nil {
 			return Message{}, malformedf("replicate request: %v; want %s", err, shapes(queue))
@@ -110,7 +110,7 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 			return Message{}, err
 		}
 		return Message{Replicate: &r}, nil
-	case queue == langsync.QueueImport && (has(keys, "backup") || has(keys, "project")):
+	case queue == QueueImport && (has(keys, "backup") || has(keys, "project")):
 		var r RestoreRequest
 		if err := strictDecode(body, &r); err != nil {
 			return Message{}, malformedf("restore request: %v; want %s", err, shapes(queue))
@@ -124,10 +124,10 @@ func ParseMessage(queue string, body []byte) (Message, error) {
 }
 
 // validateWakeup checks a wake-up's version and fields.
-func validateWakeup(w langsync.Wakeup) error {
+func validateWakeup(w Wakeup) error {
 	switch {
-	case w.V != langsync.WakeupVersion:
-		return malformedf("wake-up schema version %d is unknown (this langsync reads v%d); upgrade langsync or drain the queue", w.V, langsync.WakeupVersion)
+	case w.V != WakeupVersion:
+		return malformedf("wake-up schema version %d is unknown (this langsync reads v%d); upgrade langsync or drain the queue", w.V, WakeupVersion)
 	case w.Run == "":
 		return malformedf("wake-up has no run id")
 	case !cleanName(w.Run, 200):
@@ -135,7 +135,7 @@ func validateWakeup(w langsync.Wakeup) error {
 	case w.Seq < 0:
 		return malformedf("wake-up seq %d is negative", w.Seq)
 	}
-	if _, err := queueFor(w.Step); err != nil {
+	if _, err := StepQueue(w.Step); err != nil {
 		return malformedf("wake-up for run %s: %v", w.Run, err)
 	}
 	return nil
@@ -214,8 +214,23 @@ func cleanName(s string, max int) bool {
 	return true
 }
 
+// PeekRun returns the "run" field of a message body that failed to parse,
+// if it holds a usable run id, so that its run can be marked failed.
+func PeekRun(body []byte) string {
+	var v struct {
+		Run any `json:"run"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	if s, ok := v.Run.(string); ok && cleanName(s, 200) {
+		return s
+	}
+	return ""
+}
+
 func malformedf(format string, a ...any) error {
-	return fmt.Errorf("customhandler: %w: %s", ErrMalformed, fmt.Sprintf(format, a...))
+	return fmt.Errorf("langsync: %w: %s", ErrMalformed, fmt.Sprintf(format, a...))
 }
 
 func strictDecode(body []byte, v any) error {
@@ -253,9 +268,9 @@ func describeJSONError(body []byte, err error) string {
 
 func shapes(queue string) string {
 	switch queue {
-	case langsync.QueueExport:
+	case QueueExport:
 		return `{"project":"P"} (optional "source", "targets") or a wake-up`
-	case langsync.QueueImport:
+	case QueueImport:
 		return `{"backup":"<id>","target":"R"} or {"project":"P","at":"<RFC 3339>","target":"R"} (optional "as", "replace") or a wake-up`
 	}
 	return `a wake-up {"v":1,"run":"<id>","step":"<step>","seq":<n>}`
