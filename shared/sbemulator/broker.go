@@ -54,6 +54,7 @@ type entity struct {
 	dedup     map[string]time.Time
 	receivers []*link
 	rr        int
+	meta      queueMeta // management endpoint bookkeeping (queues only)
 }
 
 func newEntity(name string, cfg QueueConfig, parent *entity) *entity {
