@@ -15,7 +15,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus/admin"
 	"github.com/langsync/langsync/shared/sbemulator"
@@ -87,14 +86,14 @@ func TestManagementQueueLifecycle(t *testing.T) {
 	}
 
 	created, err := e.admin.CreateQueue(ctx, "orders", &admin.CreateQueueOptions{Properties: &admin.QueueProperties{
-		LockDuration:                        to.Ptr("PT30S"),
-		MaxDeliveryCount:                    to.Ptr[int32](3),
-		RequiresDuplicateDetection:          to.Ptr(true),
-		DuplicateDetectionHistoryTimeWindow: to.Ptr("PT2M"),
-		DefaultMessageTimeToLive:            to.Ptr("PT1H"),
-		DeadLetteringOnMessageExpiration:    to.Ptr(true),
-		AutoDeleteOnIdle:                    to.Ptr("PT5M"),
-		UserMetadata:                        to.Ptr("made by a test"),
+		LockDuration:                        to("PT30S"),
+		MaxDeliveryCount:                    to(int32(3)),
+		RequiresDuplicateDetection:          to(true),
+		DuplicateDetectionHistoryTimeWindow: to("PT2M"),
+		DefaultMessageTimeToLive:            to("PT1H"),
+		DeadLetteringOnMessageExpiration:    to(true),
+		AutoDeleteOnIdle:                    to("PT5M"),
+		UserMetadata:                        to("made by a test"),
 	}})
 	if err != nil {
 		t.Fatalf("CreateQueue: %v", err)
@@ -129,7 +128,7 @@ func TestManagementQueueLifecycle(t *testing.T) {
 	}
 	defer sender.Close(ctx)
 	for range 2 {
-		if err := sender.SendMessage(ctx, &azservicebus.Message{Body: []byte("one"), MessageID: to.Ptr("m1")}, nil); err != nil {
+		if err := sender.SendMessage(ctx, &azservicebus.Message{Body: []byte("one"), MessageID: to("m1")}, nil); err != nil {
 			t.Fatalf("SendMessage: %v", err)
 		}
 	}
@@ -157,8 +156,8 @@ func TestManagementQueueLifecycle(t *testing.T) {
 	// receiver recovers and settles the message it holds through the
 	// management link.
 	updated, err := e.admin.UpdateQueue(ctx, "orders", admin.QueueProperties{
-		RequiresDuplicateDetection: to.Ptr(true),
-		MaxDeliveryCount:           to.Ptr[int32](7),
+		RequiresDuplicateDetection: to(true),
+		MaxDeliveryCount:           to(int32(7)),
 	}, nil)
 	if err != nil {
 		t.Fatalf("UpdateQueue: %v", err)
@@ -184,10 +183,9 @@ func TestManagementQueueLifecycle(t *testing.T) {
 	if len(e.srv.Queues()) != 0 {
 		t.Errorf("Queues() after delete = %v", e.srv.Queues())
 	}
-	_, err = receiver.ReceiveMessages(ctx, 1, nil)
-	var sbErr *azservicebus.Error
-	if !errors.As(err, &sbErr) || sbErr.Code != azservicebus.CodeNotFound {
-		t.Errorf("ReceiveMessages on a deleted queue: %v, want CodeNotFound", err)
+	// (The SDK passes the link's amqp:not-found detach error through as is.)
+	if _, err = receiver.ReceiveMessages(ctx, 1, nil); err == nil || !strings.Contains(err.Error(), "amqp:not-found") {
+		t.Errorf("ReceiveMessages on a deleted queue: %v, want amqp:not-found", err)
 	}
 	if _, err := e.admin.DeleteQueue(ctx, "orders", nil); !hasStatus(err, http.StatusNotFound) {
 		t.Errorf("DeleteQueue twice: %v, want 404", err)
@@ -203,12 +201,12 @@ func TestManagementRefusesUnsupported(t *testing.T) {
 		props admin.QueueProperties
 		want  string
 	}{
-		{"sessions", admin.QueueProperties{RequiresSession: to.Ptr(true)}, "sessions are not supported"},
-		{"partitioned", admin.QueueProperties{EnablePartitioning: to.Ptr(true)}, "partitioning is not supported"},
-		{"forwarding", admin.QueueProperties{ForwardTo: to.Ptr("other")}, "forwarding is not supported"},
-		{"long-lock", admin.QueueProperties{LockDuration: to.Ptr("PT10M")}, "LockDuration PT10M is above the maximum"},
-		{"bad-duration", admin.QueueProperties{DefaultMessageTimeToLive: to.Ptr("one hour")}, "not an ISO 8601 duration"},
-		{"disabled", admin.QueueProperties{Status: to.Ptr(admin.EntityStatusDisabled)}, "Status Disabled"},
+		{"sessions", admin.QueueProperties{RequiresSession: to(true)}, "sessions are not supported"},
+		{"partitioned", admin.QueueProperties{EnablePartitioning: to(true)}, "partitioning is not supported"},
+		{"forwarding", admin.QueueProperties{ForwardTo: to("other")}, "forwarding is not supported"},
+		{"long-lock", admin.QueueProperties{LockDuration: to("PT10M")}, "LockDuration PT10M is above the maximum"},
+		{"bad-duration", admin.QueueProperties{DefaultMessageTimeToLive: to("one hour")}, "not an ISO 8601 duration"},
+		{"disabled", admin.QueueProperties{Status: to(admin.EntityStatusDisabled)}, "Status Disabled"},
 	} {
 		_, err := e.admin.CreateQueue(ctx, c.name, &admin.CreateQueueOptions{Properties: &c.props})
 		if !hasStatus(err, http.StatusBadRequest) || !strings.Contains(err.Error(), c.want) {
