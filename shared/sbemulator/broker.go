@@ -54,6 +54,7 @@ type entity struct {
 	dedup     map[string]time.Time
 	receivers []*link
 	rr        int
+	meta      queueMeta // management endpoint bookkeeping (queues only)
 }
 
 func newEntity(name string, cfg QueueConfig, parent *entity) *entity {
@@ -396,8 +397,19 @@ func (s *Server) encodeMessage(e *entity, msg *message, withLock bool) []byte {
 	// first-acquirer is always false, as the service sends it
 	// (docs/reference/servicebus-amqp.md#receiving-in-peek-lock).
 	b = amqp.Section(b, amqp.Header, amqp.List{durable, priority, h.Field(2), false, msg.deliveryCount})
+	// The sender's delivery annotations pass through, as on the service;
+	// the lock token is ours.
+	var da amqp.Map
+	for _, p := range msg.m.DeliveryAnnotations {
+		if k, _ := amqp.Text(p.Key); k != "x-opt-lock-token" {
+			da = append(da, p)
+		}
+	}
 	if withLock {
-		b = amqp.Section(b, amqp.DeliveryAnnotations, amqp.Map{{Key: amqp.Symbol("x-opt-lock-token"), Value: msg.lockToken}})
+		da = append(amqp.Map{{Key: amqp.Symbol("x-opt-lock-token"), Value: msg.lockToken}}, da...)
+	}
+	if len(da) > 0 {
+		b = amqp.Section(b, amqp.DeliveryAnnotations, da)
 	}
 	ann := make(amqp.Map, 0, len(msg.m.Annotations)+6)
 	for _, p := range msg.m.Annotations {

@@ -31,8 +31,10 @@ func TestIdleConnectionGetsHeartbeats(t *testing.T) {
 	}
 }
 
-// A client that speaks something other than AMQP gets the AMQP header back
-// and is disconnected; the server keeps serving others.
+// A client that sends an AMQP header the server does not speak (here the
+// TLS protocol id, 2) gets the header it does speak back and is
+// disconnected; the server keeps serving others. (Bytes that are not an
+// AMQP header at all go to the management endpoint: TestListenerDemux.)
 func TestBadProtocolHeader(t *testing.T) {
 	srv, err := New(Options{})
 	if err != nil {
@@ -45,7 +47,7 @@ func TestBadProtocolHeader(t *testing.T) {
 	}
 	defer nc.Close()
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	nc.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	nc.Write([]byte("AMQP\x02\x01\x00\x00"))
 	got, _ := io.ReadAll(nc)
 	if !bytes.Equal(got, amqp.HeaderAMQP) {
 		t.Fatalf("server answered %q, want the AMQP header then EOF", got)

@@ -72,6 +72,11 @@ func (s *Server) Counts(queue string) (Counts, error) {
 	if e == nil {
 		return Counts{}, fmt.Errorf("sbemulator: no queue %q", queue)
 	}
+	return countsOf(e), nil
+}
+
+// countsOf counts e's messages by state; Server.mu is held.
+func countsOf(e *entity) Counts {
 	var c Counts
 	for _, m := range e.msgs {
 		switch m.state {
@@ -88,7 +93,7 @@ func (s *Server) Counts(queue string) (Counts, error) {
 	if e.dlq != nil {
 		c.DeadLetter = len(e.dlq.msgs)
 	}
-	return c, nil
+	return c
 }
 
 // Queues lists the configured queue names.

@@ -60,18 +60,25 @@ func (s *Server) InjectFault(f Fault) {
 func (s *Server) DetachLinks(queue string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.forceDetach(func(l *link) bool { return l.entity != nil && l.entity.name == queue },
+		"amqp:link:detach-forced", "The link was detached by the test (fault injection).")
+}
+
+// forceDetach detaches every live link match selects with an error of the
+// given condition, and returns how many there were; Server.mu is held.
+func (s *Server) forceDetach(match func(*link) bool, condition, desc string) int {
 	n := 0
 	for c := range s.conns {
 		for _, ss := range c.sessions {
 			for _, l := range ss.links {
-				if l.entity == nil || l.entity.name != queue || l.detached {
+				if l.detached || !match(l) {
 					continue
 				}
 				l.detach()
 				l.refused = true // the client's answering detach needs no reply
 				ss.links[l.handle] = l
 				c.frame(amqp.FrameTypeAMQP, ss.ch, amqp.Detach, amqp.List{l.handle, true,
-					amqp.NewError("amqp:link:detach-forced", "The link was detached by the test (fault injection).")}, nil)
+					amqp.NewError(condition, desc)}, nil)
 				n++
 			}
 		}
@@ -105,6 +112,13 @@ func (s *Server) checkToken(req *amqp.Message) string {
 		return "only SAS tokens are accepted by this stand-in"
 	}
 	tok, _ := req.Value().(string)
+	return s.checkSAS(tok)
+}
+
+// checkSAS verifies a "SharedAccessSignature sr=...&sig=...&se=...&skn=..."
+// token against the server's key (the caller checks that one is set); it
+// returns the reason for refusing, or "".
+func (s *Server) checkSAS(tok string) string {
 	tok, ok := strings.CutPrefix(tok, "SharedAccessSignature ")
 	if !ok {
 		return "malformed SAS token"
@@ -177,7 +191,11 @@ func (s *Server) rpc(l *link, req *amqp.Message) {
 	} else {
 		e := s.entities[strings.TrimSuffix(l.node, "/$management")]
 		var rerr *rpcError
-		body, rerr = s.manage(e, opName, req.Value())
+		if e == nil { // deleted through the management endpoint since the attach
+			rerr = notFound(fmt.Sprintf("The messaging entity '%s' could not be found.", strings.TrimSuffix(l.node, "/$management")))
+		} else {
+			body, rerr = s.manage(e, opName, req.Value())
+		}
 		if rerr != nil {
 			status, desc = rerr.status, rerr.desc
 			body = nil

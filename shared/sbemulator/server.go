@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -79,9 +80,13 @@ type Server struct {
 	seqs     map[string]int64
 	dirty    map[*entity]bool
 	conns    map[*conn]bool
+	pending  map[net.Conn]bool // accepted, protocol not known yet
 	faults   []Fault
 	next     time.Time // earliest lock expiry or scheduled time the sweeper knows
 	closed   bool
+
+	mgmt   *http.Server // the management endpoint (management.go)
+	mgmtLn *handoffListener
 
 	wake chan struct{}
 	done chan struct{}
@@ -110,6 +115,7 @@ func New(opts Options) (*Server, error) {
 		seqs:     map[string]int64{},
 		dirty:    map[*entity]bool{},
 		conns:    map[*conn]bool{},
+		pending:  map[net.Conn]bool{},
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -140,6 +146,7 @@ func New(opts Options) (*Server, error) {
 			s.pumpAll()
 		})
 	}
+	s.startManagement()
 	s.wg.Add(2)
 	go s.acceptLoop()
 	go s.sweepLoop()
@@ -195,7 +202,11 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.nc.Close()
 	}
+	for nc := range s.pending {
+		nc.Close()
+	}
 	s.mu.Unlock()
+	s.mgmt.Close() // its listener and connections
 	s.wg.Wait()
 	return err
 }
@@ -222,19 +233,58 @@ func (s *Server) acceptLoop() {
 		if err != nil {
 			return
 		}
-		c := &conn{s: s, nc: nc, sessions: map[uint16]*session{}, replies: map[string]*link{}, signal: make(chan struct{}, 1), quit: make(chan struct{}), maxFrame: 512}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			return
 		}
-		s.conns[c] = true
-		s.mu.Unlock()
+		s.pending[nc] = true
 		s.wg.Add(1)
-		go c.readLoop()
+		s.mu.Unlock()
+		go s.route(nc)
 	}
 }
+
+// route reads the first bytes a client sends (after the TLS handshake, on a
+// TLS listener) and hands the connection to the AMQP server when they are an
+// AMQP protocol header, to the management endpoint (HTTP) otherwise.
+func (s *Server) route(nc net.Conn) {
+	defer s.wg.Done()
+	pc := &peekedConn{Conn: nc, r: bufio.NewReader(nc)}
+	nc.SetReadDeadline(time.Now().Add(peekTimeout))
+	head, err := pc.r.Peek(4)
+	nc.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	delete(s.pending, nc)
+	if err != nil || s.closed {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	if string(head) != "AMQP" {
+		s.mu.Unlock()
+		s.mgmtLn.hand(pc)
+		return
+	}
+	c := &conn{s: s, nc: pc, sessions: map[uint16]*session{}, replies: map[string]*link{}, signal: make(chan struct{}, 1), quit: make(chan struct{}), maxFrame: 512}
+	s.conns[c] = true
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go c.readLoop()
+}
+
+// peekTimeout bounds how long a new connection may stay silent before it
+// says which protocol it speaks.
+const peekTimeout = 30 * time.Second
+
+// peekedConn is a connection whose first bytes were read ahead into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (p *peekedConn) Read(b []byte) (int, error) { return p.r.Read(b) }
 
 // sweepLoop expires locks and activates scheduled messages on the real clock.
 func (s *Server) sweepLoop() {
