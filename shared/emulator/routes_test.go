@@ -184,9 +184,11 @@ func TestNoRoute(t *testing.T) {
 		{"GET", projects + "/P/models/m1/load-snapshot/jobs/x?api-version=2022-05-01", 404, noRoute},
 		// global is no project: only its three operations live under it.
 		{"GET", projects + "/global" + v23, 404, noRoute},
-		{"PATCH", projects + "/global" + v23, 404, noRoute},
 		{"GET", projects + "/global/models" + v23, 404, noRoute},
-		{"POST", projects + "/global/:import" + v23, 404, noRoute},
+		// Creating a project named global is a bad name, not a route miss
+		// (TestReservedProjectName checks the 400 bodies).
+		{"PATCH", projects + "/global" + v23, 400, ""},
+		{"POST", projects + "/global/:import" + v23, 400, ""},
 		// Paths ServeMux would clean or redirect.
 		{"GET", projects + "//P" + v23, 404, noRoute},
 		{"GET", projects + "/P//" + v23, 404, noRoute},
