@@ -80,6 +80,13 @@ type ClientOptions struct {
 	PollIntervals map[langsync.JobKind]time.Duration
 	// MinPollInterval is the shortest interval Poll suggests (default 50ms).
 	MinPollInterval time.Duration
+	// UnknownStatusTimeout bounds how long Wait keeps polling a job whose
+	// status is none of the documented values (a status added by a newer
+	// service, or a garbled answer): once the job has reported unknown
+	// statuses for longer than this without a break, Wait returns an error
+	// matching ErrUnknownJobStatus that names the status. Default
+	// DefaultUnknownStatusTimeout.
+	UnknownStatusTimeout time.Duration
 	// DownloadTimeout bounds OpenExportResult (default 15 minutes).
 	DownloadTimeout time.Duration
 	// Logger receives one debug line per HTTP try; default slog.Default().
@@ -371,14 +378,8 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 	if d, ok := langhttp.ParseRetryAfter(resp.Header, c.now()); ok {
 		e.RetryAfter = d
 	}
-	var eb errorBody
-	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
-		e.Code = string(eb.Error.Code)
-		e.Message = eb.Error.Message
-		e.Target = eb.Error.Target
-		e.Details = eb.Error.Details
-		e.InnerError = eb.Error.InnerError
-	} else if code := resp.Header.Get("X-Ms-Error-Code"); code != "" {
+	decodeErrorBody(body, e)
+	if code := resp.Header.Get("X-Ms-Error-Code"); e.Code == "" && code != "" {
 		e.Code = code
 	}
 	if e.Message == "" && len(body) > 0 && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
@@ -400,6 +401,36 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 		}
 	}
 	return e
+}
+
+// decodeErrorBody fills e from an {"error": {...}} body
+// (docs/reference/language-rest.md#error-body). The variable parts (details,
+// innererror.details, the code's type) decode tolerantly; should the body
+// still not fit ErrorDetail (a message that is not a string, say), code,
+// message and target are read on their own, so that they are never lost to
+// a member beside them.
+func decodeErrorBody(body []byte, e *ResponseError) {
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil {
+		e.Code = string(eb.Error.Code)
+		e.Message = eb.Error.Message
+		e.Target = eb.Error.Target
+		e.Details = eb.Error.Details
+		e.InnerError = eb.Error.InnerError
+		return
+	}
+	var loose struct {
+		Error *struct {
+			Code    json.RawMessage `json:"code"`
+			Message json.RawMessage `json:"message"`
+			Target  json.RawMessage `json:"target"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &loose) == nil && loose.Error != nil {
+		e.Code = looseText(loose.Error.Code)
+		e.Message = looseText(loose.Error.Message)
+		e.Target = looseText(loose.Error.Target)
+	}
 }
 
 // scrub removes the key from text the service sent back, in case a proxy

@@ -44,6 +44,16 @@ var (
 	// closed or reset before any byte of an answer. The error is returned
 	// after the client's own retries.
 	ErrUnreachable = errors.New("authoring: resource unreachable")
+	// ErrPartiallyCompleted: a job ended partiallyCompleted, a terminal
+	// status that is not a success (part of the work failed; the
+	// *JobError lists what the service reported). Nothing langsync starts
+	// is meant to end so, and it is never taken for a success.
+	ErrPartiallyCompleted = errors.New("authoring: job partially completed")
+	// ErrUnknownJobStatus: Wait gave up on a job that kept reporting a
+	// status none of the documented values for longer than
+	// ClientOptions.UnknownStatusTimeout. The job may still be running
+	// on the service.
+	ErrUnknownJobStatus = errors.New("authoring: unknown job status")
 )
 
 // ResponseError is an error response from the service. Error() names the
@@ -54,7 +64,7 @@ type ResponseError struct {
 	Code       string
 	Message    string
 	Target     string
-	Details    []ErrorDetail
+	Details    ErrorDetails
 	InnerError *InnerError
 	// RequestID is the apim-request-id header, for support requests.
 	RequestID string
@@ -109,7 +119,8 @@ func (e *ResponseError) Is(target error) bool {
 	return false
 }
 
-// JobError is a job that ended failed, cancelled or partiallyCompleted.
+// JobError is a job that ended failed, cancelled or partiallyCompleted. One
+// that ended partiallyCompleted matches ErrPartiallyCompleted.
 type JobError struct {
 	Kind     langsync.JobKind
 	JobID    string
@@ -128,6 +139,9 @@ func (e *JobError) Error() string {
 		kind += " job"
 	}
 	fmt.Fprintf(&b, "authoring: %s %s ended %s", kind, e.JobID, e.Status)
+	if e.Status == langsync.JobPartiallyCompleted {
+		b.WriteString(" (part of it failed: not a success)")
+	}
 	for i, d := range e.Errors {
 		if i == 0 {
 			b.WriteString(": ")
@@ -140,6 +154,11 @@ func (e *JobError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// Is matches ErrPartiallyCompleted for a job that ended partiallyCompleted.
+func (e *JobError) Is(target error) bool {
+	return target == ErrPartiallyCompleted && e.Status == langsync.JobPartiallyCompleted
 }
 
 // requestError is a failure to get a response at all (connection refused or

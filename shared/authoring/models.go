@@ -3,7 +3,9 @@ package authoring
 //go:generate go run ./internal/gen/modelsjsongen
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -235,45 +237,118 @@ type SubJobState struct {
 }
 
 // ErrorCode is an error code. The service sends strings; the API gateway
-// sends numeric-looking ones ("401"), and a bare number is accepted too.
+// sends numeric-looking ones ("401"), and a bare number is accepted too
+// (docs/reference/language-rest.md#gotcha-17-gateway-error-codes-look-numeric).
 type ErrorCode string
 
-// UnmarshalJSON accepts a JSON string or number.
+// UnmarshalJSON accepts a JSON string or number, and never fails: null is
+// "", and any other value (an object, an array, a boolean) is kept as its
+// compact JSON text, so that a strange code cannot cost the message beside
+// it.
 func (c *ErrorCode) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*c = ErrorCode(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*c = ErrorCode(n.String())
+	*c = ErrorCode(looseText(b))
 	return nil
 }
 
+// looseText renders a JSON value as text: a string as itself, a number as
+// written, null as "", anything else as its compact JSON.
+func looseText(b []byte) string {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		return s
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		return n.String()
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		return ""
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, b) != nil {
+		return string(b)
+	}
+	return buf.String()
+}
+
 // ErrorDetail is the service's Error object (error bodies, job errors and
-// warnings).
+// warnings; docs/reference/language-rest.md#error-body).
 type ErrorDetail struct {
 	Code       ErrorCode                  `json:"code"`
 	Message    string                     `json:"message"`
 	Target     string                     `json:"target,omitempty"`
-	Details    []ErrorDetail              `json:"details,omitempty"`
+	Details    ErrorDetails               `json:"details,omitempty"`
 	InnerError *InnerError                `json:"innererror,omitempty"`
 	Extra      map[string]json.RawMessage `json:"-"`
 	raw        rawFields
 }
 
+// ErrorDetails is the details array of an Error. It decodes tolerantly, so
+// that an unexpected shape never costs the code and message of the error
+// holding it: an array of Error objects as documented; a single value
+// instead of an array is taken as a one-element array; an element that is
+// not an Error object (a string, a number, an object whose members have
+// other types) becomes an ErrorDetail whose Message is the element's text
+// (a string as itself, anything else as its JSON). Such elements are
+// re-encoded in that normalised form.
+type ErrorDetails []ErrorDetail
+
+// UnmarshalJSON decodes details of any shape; it fails only on malformed
+// JSON.
+func (d *ErrorDetails) UnmarshalJSON(b []byte) error {
+	if !json.Valid(b) {
+		return errors.New("authoring: error details are not JSON")
+	}
+	b = bytes.TrimSpace(b)
+	if bytes.Equal(b, []byte("null")) {
+		*d = nil
+		return nil
+	}
+	var items []json.RawMessage
+	if b[0] != '[' || json.Unmarshal(b, &items) != nil {
+		items = []json.RawMessage{b}
+	}
+	out := make(ErrorDetails, 0, len(items))
+	for _, it := range items {
+		var e ErrorDetail
+		if t := bytes.TrimSpace(it); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &e) != nil {
+			e = ErrorDetail{Message: looseText(it)}
+		}
+		out = append(out, e)
+	}
+	*d = out
+	return nil
+}
+
 // InnerError is the nested innererror object.
 type InnerError struct {
-	Code       ErrorCode                  `json:"code"`
-	Message    string                     `json:"message"`
-	Details    map[string]string          `json:"details,omitempty"`
+	Code    ErrorCode `json:"code"`
+	Message string    `json:"message"`
+	// Details is innererror.details as sent: documented as a map of
+	// strings, but kept raw so that any value (an object with numbers,
+	// nested objects or arrays, an array) decodes without losing the
+	// error around it. DetailStrings reads it as a map.
+	Details    json.RawMessage            `json:"details,omitempty"`
 	Target     string                     `json:"target,omitempty"`
 	InnerError *InnerError                `json:"innererror,omitempty"`
 	Extra      map[string]json.RawMessage `json:"-"`
 	raw        rawFields
+}
+
+// DetailStrings returns innererror.details as a map of strings: string
+// values as themselves, any other value as its compact JSON. It returns nil
+// when details is absent or not a JSON object.
+func (ie *InnerError) DetailStrings() map[string]string {
+	var m map[string]json.RawMessage
+	if len(ie.Details) == 0 || json.Unmarshal(ie.Details, &m) != nil || m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = looseText(v)
+	}
+	return out
 }
 
 // TrainedModel is one trained model of a project.

@@ -41,15 +41,28 @@ const defaultPollCap = 15 * time.Second
 // logarithm of the duration until the cap is reached.
 const pollFraction = 5
 
+// DefaultUnknownStatusTimeout is how long Wait tolerates a job status that
+// is none of the documented values before it gives up (see
+// ClientOptions.UnknownStatusTimeout). A status the service adds later is
+// probably a transient one (terminal ones are what a client must know), so
+// it is given a few minutes rather than failed at once; but it is never
+// taken for "running" forever.
+const DefaultUnknownStatusTimeout = 5 * time.Minute
+
 type pollConfig struct {
 	min  time.Duration
 	caps map[langsync.JobKind]time.Duration
+	// unknown bounds an unbroken spell of unknown statuses in Wait.
+	unknown time.Duration
 }
 
 func newPollConfig(opts *ClientOptions) pollConfig {
-	pc := pollConfig{min: opts.MinPollInterval, caps: map[langsync.JobKind]time.Duration{}}
+	pc := pollConfig{min: opts.MinPollInterval, caps: map[langsync.JobKind]time.Duration{}, unknown: opts.UnknownStatusTimeout}
 	if pc.min <= 0 {
 		pc.min = DefaultMinPollInterval
+	}
+	if pc.unknown <= 0 {
+		pc.unknown = DefaultUnknownStatusTimeout
 	}
 	for k, v := range DefaultPollIntervals {
 		pc.caps[k] = v
@@ -73,7 +86,8 @@ func (pc pollConfig) interval(kind langsync.JobKind, elapsed time.Duration) time
 	return min(d, max(limit, pc.min))
 }
 
-// JobKindOf infers a job's kind from its status URL (spec §3), for handles
+// JobKindOf infers a job's kind from its status URL
+// (docs/reference/language-rest.md#status-urls-by-job-kind), for handles
 // saved without one. It returns "" when the URL matches no known kind.
 func JobKindOf(location string) langsync.JobKind {
 	u, err := url.Parse(location)
@@ -175,16 +189,21 @@ const waitFailures = 3
 
 // Wait polls the job until it ends, calling progress (when not nil) after
 // every poll, and returns the final state. A job that ended failed,
-// cancelled or partiallyCompleted returns the state and a *JobError.
-// Transient poll failures (timeouts, resets, 408/429/5xx after retries) are
-// tolerated up to three in a row. Wait stops when ctx is done. It is for the
-// CLI and tests: a Functions handler polls with Poll and schedules a wake-up
-// at NextPoll instead.
+// cancelled or partiallyCompleted returns the state and a *JobError
+// (partiallyCompleted also matches ErrPartiallyCompleted: it is not a
+// success). A job that keeps reporting a status none of the documented
+// values for longer than ClientOptions.UnknownStatusTimeout returns the
+// last state and an error matching ErrUnknownJobStatus. Transient poll
+// failures (timeouts, resets, 408/429/5xx after retries) are tolerated up to
+// three in a row. Wait stops when ctx is done. It is for the CLI and tests:
+// a Functions handler polls with Poll and schedules a wake-up at NextPoll
+// instead (the pipeline bounds unknown statuses itself).
 func (c *Client) Wait(ctx context.Context, job langsync.Job, progress func(*JobState)) (*JobState, error) {
 	if job.Kind == "" {
 		job.Kind = JobKindOf(job.Location)
 	}
 	var last *JobState
+	var unknownSince time.Time // start of the current spell of unknown statuses
 	failures := 0
 	for {
 		st, err := c.Poll(ctx, job)
@@ -198,6 +217,9 @@ func (c *Client) Wait(ctx context.Context, job langsync.Job, progress func(*JobS
 			}
 			if st.Done() {
 				return st, st.Err()
+			}
+			if err := c.checkUnknown(st, &unknownSince); err != nil {
+				return st, err
 			}
 			next = st.NextPoll
 		case ctx.Err() == nil && transient(err) && failures < waitFailures:
@@ -218,6 +240,27 @@ func (c *Client) Wait(ctx context.Context, job langsync.Job, progress func(*JobS
 			return last, fmt.Errorf("authoring: waiting for %s job %s: %w", kindName(job.Kind), id, err)
 		}
 	}
+}
+
+// checkUnknown tracks an unbroken spell of unknown statuses in *since and
+// returns an error once it has lasted longer than the client's bound. A
+// known status ends the spell.
+func (c *Client) checkUnknown(st *JobState, since *time.Time) error {
+	if st.Status.Known() {
+		*since = time.Time{}
+		return nil
+	}
+	now := c.now()
+	if since.IsZero() {
+		*since = now
+		c.logger.Warn("authoring: job reports an unknown status; polling on for a while", "kind", st.Job.Kind, "job", st.JobID, "status", st.Status, "bound", c.poll.unknown)
+		return nil
+	}
+	if d := now.Sub(*since); d > c.poll.unknown {
+		return fmt.Errorf("authoring: %s job %s has reported the unknown status %q for %s (more than UnknownStatusTimeout %s): %w",
+			kindName(st.Job.Kind), st.JobID, st.Status, d.Round(time.Millisecond), c.poll.unknown, ErrUnknownJobStatus)
+	}
+	return nil
 }
 
 // transient reports whether a failed request may succeed if tried later.

@@ -83,13 +83,14 @@ func baseURL(r *http.Request) string {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,50}$`)
 
-// validName checks a project, model or deployment name (spec §7.4).
+// validName checks a project, model or deployment name
+// (docs/reference/language-rest.md#throttling-and-limits).
 func validName(what, name string) error {
 	if !nameRE.MatchString(name) {
 		return errBadRequest("InvalidParameterValue", "The %s name %q is invalid: use 1 to 50 letters, digits, '_', '.' or '-'.", what, name)
 	}
 	if what == "project" && strings.EqualFold(name, "global") {
-		return errBadRequest("InvalidParameterValue", "The project name %q is reserved.", name)
+		return errBadRequest("InvalidParameterValue", "The project name %q is invalid: \"global\" (in any case) is reserved for the operations under projects/global.", name)
 	}
 	return nil
 }

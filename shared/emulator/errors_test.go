@@ -87,7 +87,8 @@ func TestErrorAnswers(t *testing.T) {
 		{"CreateBadThreshold", "PATCH", projects + "/New" + v23, with("settings", map[string]any{"confidenceThreshold": 2}), "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"NameWithSpace", "PATCH", projects + "/My%20Project" + v23, kindBody, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"NameTooLong", "PATCH", projects + "/" + long + v23, kindBody, "", 400, "InvalidRequest", "InvalidParameterValue"},
-		{"NameGlobal", "POST", projects + "/global/:import" + v23, map[string]any{}, "", 404, "404", ""},
+		{"NameGlobal", "POST", projects + "/global/:import" + v23, map[string]any{}, "", 400, "InvalidRequest", "InvalidParameterValue"},
+		{"PatchGlobal", "PATCH", projects + "/global" + v23, kindBody, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"NameGlobalAnyCase", "PATCH", projects + "/GLOBAL" + v23, kindBody, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"ChangeKind", "PATCH", projects + "/Tickets" + v23, map[string]any{"projectKind": "CustomEntityRecognition"}, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"TrainNoLabel", "POST", projects + "/Tickets/:train" + v23, map[string]any{"trainingConfigVersion": "latest"}, "", 400, "InvalidRequest", "InvalidParameterValue"},
@@ -132,8 +133,12 @@ func TestErrorAnswers(t *testing.T) {
 			if hdr.Get("apim-request-id") == "" || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") {
 				t.Fatalf("headers %v lack apim-request-id or a JSON content type", hdr)
 			}
-			if tt.status == 401 && !strings.HasPrefix(msg, "Access denied due to invalid subscription key or wrong API endpoint.") {
-				t.Fatalf("401 message %q is not the gateway's", msg)
+			want401 := "Access denied due to invalid subscription key or wrong API endpoint."
+			if tt.key == "-" {
+				want401 = "Access denied due to missing subscription key."
+			}
+			if tt.status == 401 && !strings.HasPrefix(msg, want401) {
+				t.Fatalf("401 message %q is not the gateway's %q", msg, want401)
 			}
 			if strings.Contains(string(body), r.Key) {
 				t.Fatal("an error body shows the key")

@@ -35,6 +35,13 @@ type Faults struct {
 	DropRatio float64 `json:"dropRatio,omitempty"`
 	// JobFailureRatio makes this share of new jobs end "failed".
 	JobFailureRatio float64 `json:"jobFailureRatio,omitempty"`
+	// DocumentFailureRatio fails this share of the documents of each new
+	// analyze-text (runtime) job on the service's side: each such
+	// document gets an InternalServerError in its task's results.errors
+	// instead of a result. A job with some documents failed so ends
+	// partiallyCompleted, one with all of them failed ends failed (see
+	// docs/emulator.md#what-it-serves).
+	DocumentFailureRatio float64 `json:"documentFailureRatio,omitempty"`
 	// LoseAcceptedRatio accepts this share of new jobs and loses the answer:
 	// the job exists, runs and is listed like any other, but the client gets
 	// no 202 (the connection is closed without a response). This is the
@@ -63,7 +70,7 @@ type Faults struct {
 func (f Faults) Validate() error {
 	var bad []string
 	for name, r := range map[string]float64{"throttleRatio": f.ThrottleRatio, "errorRatio": f.ErrorRatio, "dropRatio": f.DropRatio,
-		"jobFailureRatio": f.JobFailureRatio, "loseAcceptedRatio": f.LoseAcceptedRatio} {
+		"jobFailureRatio": f.JobFailureRatio, "loseAcceptedRatio": f.LoseAcceptedRatio, "documentFailureRatio": f.DocumentFailureRatio} {
 		if r < 0 || r > 1 || math.IsNaN(r) {
 			bad = append(bad, fmt.Sprintf("%s=%v (want 0..1)", name, r))
 		}
@@ -89,7 +96,7 @@ func (f Faults) Validate() error {
 }
 
 // ParseFaults parses the --faults flag: comma-separated settings such as
-// "ratelimit,throttle=0.2,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7"
+// "ratelimit,throttle=0.2,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,docfail=0.1,down,seed=7"
 // or "lose=0.5,losecount=1,losekinds=import+train,losehold=2s" (lost 202s).
 func ParseFaults(s string) (Faults, error) {
 	var f Faults
@@ -116,6 +123,8 @@ func ParseFaults(s string) (Faults, error) {
 			_, err = fmt.Sscan(v, &f.DropRatio)
 		case "jobfail":
 			_, err = fmt.Sscan(v, &f.JobFailureRatio)
+		case "docfail":
+			_, err = fmt.Sscan(v, &f.DocumentFailureRatio)
 		case "lose":
 			_, err = fmt.Sscan(v, &f.LoseAcceptedRatio)
 		case "losecount":

@@ -275,16 +275,16 @@ func TestAdminRequestsAndClock(t *testing.T) {
 }
 
 func TestParseFaults(t *testing.T) {
-	f, err := emulator.ParseFaults("ratelimit,throttle=0.25,retryafter=3,errors=0.1,status=503,latency=20ms,drop=0.05,jobfail=0.5,down,seed=9,post=5,get=50")
+	f, err := emulator.ParseFaults("ratelimit,throttle=0.25,retryafter=3,errors=0.1,status=503,latency=20ms,drop=0.05,jobfail=0.5,docfail=0.2,down,seed=9,post=5,get=50")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := emulator.Faults{RateLimit: true, ThrottleRatio: 0.25, RetryAfter: 3, ErrorRatio: 0.1, ErrorStatus: 503, Latency: emulator.Duration(20 * time.Millisecond),
-		DropRatio: 0.05, JobFailureRatio: 0.5, Down: true, Seed: 9, PostPerMinute: 5, GetPerMinute: 50}
+		DropRatio: 0.05, JobFailureRatio: 0.5, DocumentFailureRatio: 0.2, Down: true, Seed: 9, PostPerMinute: 5, GetPerMinute: 50}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("got %+v\nwant %+v", f, want)
 	}
-	for _, bad := range []string{"explode", "throttle=x", "errors=1.5", "status=404"} {
+	for _, bad := range []string{"explode", "throttle=x", "errors=1.5", "status=404", "docfail=2"} {
 		if _, err := emulator.ParseFaults(bad); err == nil {
 			t.Errorf("ParseFaults(%q) accepted", bad)
 		}

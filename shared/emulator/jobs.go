@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// jobLifetime is how long a job's status stays readable (spec §3: examples
-// always expire 7 days after creation).
+// jobLifetime is how long a job's status stays readable
+// (docs/reference/language-rest.md#job-state-body: examples always expire 7
+// days after creation).
 const jobLifetime = 7 * 24 * time.Hour
 
 // job is one authoring long-running operation. Its state before completion
@@ -142,6 +143,7 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 	switch j.Kind {
 	case KindDeleteProject:
 		delete(s.st.Projects, j.Project)
+		s.forgetProjectJobs(j)
 	case KindExport:
 		b, err := json.Marshal(exportDocument(j.APIVersion, j.Snapshot))
 		if err != nil {
@@ -207,6 +209,20 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 		p.Modified = at
 	}
 	j.finish(at, "succeeded")
+}
+
+// forgetProjectJobs removes the jobs of the project del deletes, as the
+// service does: its training, export, import, deployment, swap and
+// load-snapshot jobs (finished or not, with their results) go with it, so
+// that a project re-created under the same name starts without history.
+// The deletion job itself stays readable under projects/global, and jobs
+// sent after the deletion was requested (a re-import, say) are kept.
+func (s *Server) forgetProjectJobs(del *job) {
+	for id, o := range s.st.Jobs {
+		if o != del && o.Project == del.Project && o.Seq < del.Seq && o.Kind != KindDeleteProject {
+			delete(s.st.Jobs, id)
+		}
+	}
 }
 
 // deploymentExpiration follows the examples: a deployment expires one year

@@ -126,17 +126,29 @@ func withSuffix(wildcard, suffix string, op operation) operation {
 	}
 }
 
+// createsProject names the patterns whose operation creates the project
+// named in the path. There "global" is an invalid project name (a 400 from
+// the operation's name check), not a route miss: the request is well
+// formed, only the name is reserved
+// (docs/reference/language-rest.md#gotcha-3-project-deletion-status-lives-under-global).
+var createsProject = map[string]bool{
+	"PATCH " + projectRoute:             true,
+	"POST " + projectRoute + "/:import": true,
+}
+
 // mux matches routes. Each handler also requires the exact method, as
 // ServeMux sends HEAD to GET patterns, and turns away "global" as a
-// project name: only the global operations live under it.
+// project name (only the global operations live under it) except where
+// the operation creates a project (createsProject), which refuses the
+// name itself.
 var mux = func() *http.ServeMux {
 	m := http.NewServeMux()
 	for _, rt := range routes {
 		method, _, _ := strings.Cut(rt.pattern, " ")
-		op := rt.op
+		op, creates := rt.op, createsProject[rt.pattern]
 		m.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 			a := w.(*muxAnswer)
-			if r.Method == method && r.PathValue("projectName") != "global" {
+			if r.Method == method && (creates || r.PathValue("projectName") != "global") {
 				a.err = op(a.s, a.c, r)
 			}
 		})

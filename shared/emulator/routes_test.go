@@ -22,6 +22,7 @@ func routeResource(t *testing.T) (*emulatortest.Resource, *strings.Replacer) {
 	r := emulatortest.Start(t, nil)
 	r.Load(emulatortest.SingleLabelProject("P", "docs", 4))
 	r.Load(emulatortest.SingleLabelProject("Gone", "docs", 1))
+	r.Load(emulatortest.SingleLabelProject("Old", "docs", 1))
 	var ids []string
 	job := func(placeholder, method, path string, body any) {
 		t.Helper()
@@ -45,7 +46,8 @@ func routeResource(t *testing.T) (*emulatortest.Resource, *strings.Replacer) {
 	job("{exportJob}", "POST", projects+"/P/:export"+v23+"&stringIndexType=Utf16CodeUnit", nil)
 	job("{importJob}", "POST", projects+"/Imported/:import"+v23, emulatortest.SingleLabelProject("Imported", "docs", 1).Export)
 	job("{snapshotJob}", "POST", projects+"/P/models/m1/:load-snapshot"+v23, nil)
-	job("{deletionJob}", "DELETE", projects+"/Imported"+v23, nil)
+	// Not Imported: a deleted project's jobs go with it.
+	job("{deletionJob}", "DELETE", projects+"/Old"+v23, nil)
 	job("{analyzeJob}", "POST", runtimeJobs+v23, analyzeBody(2, "P", "prod"))
 	return r, strings.NewReplacer(ids...)
 }
@@ -184,9 +186,11 @@ func TestNoRoute(t *testing.T) {
 		{"GET", projects + "/P/models/m1/load-snapshot/jobs/x?api-version=2022-05-01", 404, noRoute},
 		// global is no project: only its three operations live under it.
 		{"GET", projects + "/global" + v23, 404, noRoute},
-		{"PATCH", projects + "/global" + v23, 404, noRoute},
 		{"GET", projects + "/global/models" + v23, 404, noRoute},
-		{"POST", projects + "/global/:import" + v23, 404, noRoute},
+		// Creating a project named global is a bad name, not a route miss
+		// (TestReservedProjectName checks the 400 bodies).
+		{"PATCH", projects + "/global" + v23, 400, ""},
+		{"POST", projects + "/global/:import" + v23, 400, ""},
 		// Paths ServeMux would clean or redirect.
 		{"GET", projects + "//P" + v23, 404, noRoute},
 		{"GET", projects + "/P//" + v23, 404, noRoute},

@@ -11,7 +11,8 @@ import (
 // runtimeJobLifetime: analyze-text job results are kept for a day.
 const runtimeJobLifetime = 24 * time.Hour
 
-// Runtime request limits (spec §7.4).
+// Runtime request limits
+// (docs/reference/language-rest.md#throttling-and-limits).
 const (
 	maxRuntimeDocuments = 25
 	maxRuntimeChars     = 125000
@@ -26,12 +27,23 @@ type runtimeJob struct {
 	Duration    time.Duration   `json:"duration"`
 	Cancelled   *time.Time      `json:"cancelled,omitempty"`
 	Tasks       []runtimeResult `json:"tasks"`
+	// Outcome is the status the job ends with when its time is up: ""
+	// (succeeded), or "partiallyCompleted" / "failed" when the service
+	// failed some / all of its documents (Faults.DocumentFailureRatio).
+	Outcome string `json:"outcome,omitempty"`
+	// Failed and Total count the documents the service failed, over all
+	// tasks, and the documents processed.
+	Failed int `json:"failed,omitempty"`
+	Total  int `json:"total,omitempty"`
 }
 
 type runtimeResult struct {
 	Kind     string          `json:"kind"`
 	TaskName string          `json:"taskName,omitempty"`
 	Results  json.RawMessage `json:"results"`
+	// Status is the task's status once the job ends: "" (succeeded), or
+	// "failed" when the service failed every one of its documents.
+	Status string `json:"status,omitempty"`
 }
 
 type analyzeBody struct {
@@ -150,10 +162,17 @@ func (s *Server) analyze(c *call) error {
 		var errs []docError
 		var classified []classDoc
 		var recognized []entityDoc
+		failed := 0
 		for _, d := range docs {
 			if strings.TrimSpace(d.Text) == "" {
 				errs = append(errs, docError{ID: d.ID, Error: apiError{Code: "InvalidArgument", Message: "Invalid document in request.",
 					InnerError: &innerError{Code: "InvalidDocument", Message: "Document text is empty."}}})
+				continue
+			}
+			if r := s.faults.DocumentFailureRatio; r > 0 && s.rng.Float64() < r {
+				failed++
+				errs = append(errs, docError{ID: d.ID, Error: apiError{Code: "InternalServerError",
+					Message: "The document could not be processed because of an internal error (injected by the emulator)."}})
 				continue
 			}
 			if kind == "CustomEntityRecognition" {
@@ -202,7 +221,20 @@ func (s *Server) analyze(c *call) error {
 		if err != nil {
 			return err
 		}
-		rj.Tasks = append(rj.Tasks, runtimeResult{Kind: kind + "LROResults", TaskName: t.TaskName, Results: raw})
+		task := runtimeResult{Kind: kind + "LROResults", TaskName: t.TaskName, Results: raw}
+		if failed == len(docs) {
+			task.Status = "failed"
+		}
+		rj.Tasks = append(rj.Tasks, task)
+		rj.Failed += failed
+		rj.Total += len(docs)
+	}
+	switch {
+	case rj.Failed == 0:
+	case rj.Failed == rj.Total:
+		rj.Outcome = "failed"
+	default:
+		rj.Outcome = "partiallyCompleted"
 	}
 	s.st.RuntimeJobs[rj.ID] = rj
 	s.dirty = true
@@ -217,6 +249,8 @@ func (rj *runtimeJob) status(now time.Time) (string, time.Time) {
 		return "cancelled", *rj.Cancelled
 	}
 	switch {
+	case !now.Before(end) && rj.Outcome != "":
+		return rj.Outcome, end
 	case !now.Before(end):
 		return "succeeded", end
 	case now.Before(rj.Created.Add(rj.Duration / 10)):
@@ -240,14 +274,28 @@ func (s *Server) getRuntimeJob(c *call, id string) error {
 	}
 	st, upd := rj.status(c.now)
 	items := []runtimeItem{}
-	completed, inProgress := 0, len(rj.Tasks)
-	if st == "succeeded" {
-		completed, inProgress = len(rj.Tasks), 0
+	completed, failed, inProgress := 0, 0, len(rj.Tasks)
+	jobErrs := []apiError{}
+	switch st {
+	case "succeeded", "partiallyCompleted", "failed":
+		inProgress = 0
 		for _, t := range rj.Tasks {
-			items = append(items, runtimeItem{Kind: t.Kind, TaskName: t.TaskName, LastUpdateDateTime: ts(upd), Status: "succeeded", Results: t.Results})
+			taskStatus := "succeeded"
+			if t.Status != "" {
+				taskStatus = t.Status
+			}
+			if taskStatus == "succeeded" {
+				completed++
+			} else {
+				failed++
+			}
+			items = append(items, runtimeItem{Kind: t.Kind, TaskName: t.TaskName, LastUpdateDateTime: ts(upd), Status: taskStatus, Results: t.Results})
 		}
-	}
-	if st == "cancelled" {
+		if rj.Failed > 0 {
+			jobErrs = append(jobErrs, apiError{Code: "InternalServerError",
+				Message: fmt.Sprintf("%d of %d documents could not be processed (injected by the emulator); each task's results.errors names them.", rj.Failed, rj.Total)})
+		}
+	case "cancelled":
 		inProgress = 0
 	}
 	out := struct {
@@ -266,8 +314,8 @@ func (s *Server) getRuntimeJob(c *call, id string) error {
 			Items      []runtimeItem `json:"items"`
 		} `json:"tasks"`
 	}{JobID: rj.ID, LastUpdatedDateTime: ts(upd), CreatedDateTime: ts(rj.Created), ExpirationDateTime: ts(rj.Created.Add(runtimeJobLifetime)),
-		Status: st, Errors: []apiError{}, DisplayName: rj.DisplayName}
-	out.Tasks.Completed, out.Tasks.InProgress, out.Tasks.Total, out.Tasks.Items = completed, inProgress, len(rj.Tasks), items
+		Status: st, Errors: jobErrs, DisplayName: rj.DisplayName}
+	out.Tasks.Completed, out.Tasks.Failed, out.Tasks.InProgress, out.Tasks.Total, out.Tasks.Items = completed, failed, inProgress, len(rj.Tasks), items
 	writeJSON(c.w, 200, out)
 	return nil
 }

@@ -270,7 +270,11 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request, lat time.Dura
 	if !s.authorized(r) {
 		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized, Time: now, Latency: Duration(lat)})
 		s.mu.Unlock()
-		writeError(rec, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msgUnauthorized}})
+		msg := msgUnauthorized
+		if !hasCredential(r) {
+			msg = msgMissingKey
+		}
+		writeError(rec, &httpError{Status: http.StatusUnauthorized, Body: apiError{Code: "401", Message: msg}})
 		return http.StatusUnauthorized, -1
 	}
 	if in = s.decideFault(r, now); in.drop || in.status != 0 {
@@ -347,6 +351,15 @@ func (s *Server) authorized(r *http.Request) bool {
 	}
 	got := r.Header.Get("Ocp-Apim-Subscription-Key")
 	return got != "" && oneOf(got, s.opts.Keys)
+}
+
+// hasCredential reports whether r carries a key or a bearer token at all
+// (right or wrong): the gateway answers a missing one with its own message.
+func hasCredential(r *http.Request) bool {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
+		return true
+	}
+	return r.Header.Get("Ocp-Apim-Subscription-Key") != ""
 }
 
 // oneOf compares in constant time so that timing does not reveal a key.

@@ -30,7 +30,7 @@ type Job struct {
 // JobStatus is the service's job status, spelled as on the wire.
 type JobStatus string
 
-// Job statuses (spec §3).
+// Job statuses (docs/reference/language-rest.md#job-status-values).
 const (
 	JobNotStarted         JobStatus = "notStarted"
 	JobRunning            JobStatus = "running"
@@ -46,6 +46,18 @@ const (
 func (s JobStatus) Terminal() bool {
 	switch s {
 	case JobSucceeded, JobFailed, JobCancelled, JobPartiallyCompleted:
+		return true
+	}
+	return false
+}
+
+// Known reports whether s is one of the documented statuses. A client must
+// not take an unknown status for "still running" forever: see
+// docs/authoring.md#job-states and docs/pipeline.md for the bound langsync
+// puts on it.
+func (s JobStatus) Known() bool {
+	switch s {
+	case JobNotStarted, JobRunning, JobSucceeded, JobFailed, JobCancelled, JobCancelling, JobPartiallyCompleted:
 		return true
 	}
 	return false

@@ -157,6 +157,11 @@ type Step struct {
 	// Unreachable is the step's current spell of connection failures;
 	// nil once the resource answers again.
 	Unreachable *Outage `json:"unreachable,omitempty"`
+	// UnknownStatusSince is when the step's job was first seen, in the
+	// current unbroken spell, reporting a status langsync does not know
+	// (JobStatus.Known); zero otherwise. The pipeline fails the step once
+	// the spell outlasts its UnknownStatusTimeout.
+	UnknownStatusSince time.Time `json:"unknownStatusSince,omitzero"`
 }
 
 // Attempt is one job a step sent that ended without succeeding.

@@ -12,7 +12,10 @@ import (
 )
 
 // JobFailedError is a job that ended without succeeding (failed,
-// cancelled or partiallyCompleted).
+// cancelled or partiallyCompleted). partiallyCompleted is terminal and
+// never a success: part of what the job was to do is missing on the
+// target, and a new job is not sent (ServiceSide is false), so the step
+// fails with it.
 type JobFailedError struct {
 	Kind   langsync.JobKind
 	Status langsync.JobStatus
@@ -26,11 +29,14 @@ func (e *JobFailedError) Error() string {
 	if msg == "" {
 		msg = "no reason given"
 	}
+	if e.Status == langsync.JobPartiallyCompleted {
+		return fmt.Sprintf("%s job ended %s (part of it failed: not a success): %s", e.Kind, e.Status, msg)
+	}
 	return fmt.Sprintf("%s job ended %s: %s", e.Kind, e.Status, msg)
 }
 
-// serviceSideCodes are the job error codes (spec §7.1, compared without
-// case) of failures on the service's side: a new job with the same input
+// serviceSideCodes are the job error codes
+// (docs/reference/language-rest.md#error-body, compared without case) of failures on the service's side: a new job with the same input
 // may well succeed.
 var serviceSideCodes = map[string]bool{
 	"internalservererror": true,

@@ -130,6 +130,9 @@ type fakeService struct {
 	// failJobs: error codes the next jobs of a kind end failed with, in
 	// turn ("" succeeds); failJob applies once they are used up.
 	failJobs map[langsync.JobKind][]string
+	// statusOf, when set for a kind, decides the status a poll reports
+	// from the job's age ("" falls back to the usual running/succeeded).
+	statusOf map[langsync.JobKind]func(age time.Duration) langsync.JobStatus
 }
 
 func newFakeService(name string, clock *fakeClock) *fakeService {
@@ -359,6 +362,15 @@ func (f *fakeService) Poll(_ context.Context, job langsync.Job) (*JobState, erro
 		return nil, fmt.Errorf("job %s: %w", job.Location, ErrNotFound)
 	}
 	now := f.clock.Now()
+	if fn := f.statusOf[j.kind]; fn != nil {
+		if st := fn(now.Sub(j.created)); st != "" {
+			js := &JobState{Status: st, Percent: -1}
+			if st == langsync.JobPartiallyCompleted {
+				js.Codes, js.Errors = []string{"InvalidDocument"}, []string{"InvalidDocument: 2 of 10 documents failed"}
+			}
+			return js, nil
+		}
+	}
 	if now.Before(j.doneAt) {
 		pct := int(100 * now.Sub(j.created) / j.doneAt.Sub(j.created))
 		return &JobState{Status: langsync.JobRunning, Percent: pct}, nil

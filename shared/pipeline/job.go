@@ -195,7 +195,7 @@ func (x *exec) begin(ctx context.Context, i int, ops jobOps) (time.Time, error) 
 	}
 	// The job's location is saved before anything else happens; from now
 	// on a resumed run may poll it at once.
-	s.Job, s.Status, s.Error, s.NotBefore = &job, langsync.StepRunning, "", time.Time{}
+	s.Job, s.Status, s.Error, s.NotBefore, s.UnknownStatusSince = &job, langsync.StepRunning, "", time.Time{}, time.Time{}
 	x.run.NextAt = x.p.clock.Now()
 	if err := x.save(ctx); err != nil {
 		return time.Time{}, err
@@ -219,6 +219,9 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("polling the %s job: %w", ops.kind, err)
 		}
+		if err := x.unknownStatus(s, ops.kind, js.Status); err != nil {
+			return time.Time{}, err
+		}
 		if js.Status == langsync.JobSucceeded {
 			if ops.done != nil {
 				if err := ops.done(ctx, js); err != nil {
@@ -233,6 +236,8 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			return time.Time{}, x.hook(s, "done")
 		}
 		if js.Status.Terminal() {
+			// partiallyCompleted is terminal and not a success (see
+			// JobFailedError): the step fails with it.
 			return time.Time{}, &JobFailedError{Kind: ops.kind, Status: js.Status, Codes: js.Codes, Errors: js.Errors}
 		}
 		if js.Percent >= 0 {
@@ -251,6 +256,31 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 			return time.Time{}, abort(err)
 		}
 	}
+}
+
+// unknownStatus bounds an unbroken spell of job statuses langsync does not
+// know (docs/reference/language-rest.md#job-status-values lists the known
+// ones). Such a status is taken for a transient one the service added, and
+// polled on, but only for Options.UnknownStatusTimeout: then the step fails
+// with an error naming the status. The spell's start is kept in the step
+// (saved with the run), so it is counted across wake-ups and handlers; a
+// known status ends it.
+func (x *exec) unknownStatus(s *langsync.Step, kind langsync.JobKind, status langsync.JobStatus) error {
+	if status.Known() {
+		s.UnknownStatusSince = time.Time{}
+		return nil
+	}
+	now := x.p.clock.Now()
+	if s.UnknownStatusSince.IsZero() || s.UnknownStatusSince.After(now) {
+		s.UnknownStatusSince = now
+		x.log.Warn("job reports an unknown status; polling on for a while", "step", s.ID(), "status", status, "bound", x.p.opts.UnknownStatusTimeout)
+		return nil
+	}
+	if d := now.Sub(s.UnknownStatusSince); d > x.p.opts.UnknownStatusTimeout {
+		return fmt.Errorf("the %s job has reported the status %q, which langsync does not know, for %s (UnknownStatusTimeout %s): given up; the job may still be running on the service",
+			kind, status, d.Round(time.Second), x.p.opts.UnknownStatusTimeout)
+	}
+	return nil
 }
 
 // aJob is "a train job", "an import job": the article for a job kind.

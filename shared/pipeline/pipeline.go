@@ -40,6 +40,10 @@ type Options struct {
 	// UnreachableBudget bounds how long one step retries a resource that
 	// cannot be reached (the config's unreachableBudget; default 2m).
 	UnreachableBudget time.Duration
+	// UnknownStatusTimeout bounds how long a step polls a job that keeps
+	// reporting a status none of the documented values (default 5m): then
+	// the step fails with an error naming the status.
+	UnknownStatusTimeout time.Duration
 	// Clients returns the authoring client of a configured resource. It is
 	// called often: return a shared client (one rate budget per resource).
 	Clients func(resource string) (Authoring, error)
@@ -153,6 +157,7 @@ func New(opts Options) (*Pipeline, error) {
 	def(&opts.LockTTL, 30*time.Second)
 	def(&opts.LockWait, 60*time.Second)
 	def(&opts.UnreachableBudget, 2*time.Minute)
+	def(&opts.UnknownStatusTimeout, 5*time.Minute)
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 8
 	}
