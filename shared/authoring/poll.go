@@ -73,8 +73,9 @@ func (pc pollConfig) interval(kind langsync.JobKind, elapsed time.Duration) time
 	return min(d, max(limit, pc.min))
 }
 
-// JobKindOf infers a job's kind from its status URL (spec §3), for handles
-// saved without one. It returns "" when the URL matches no known kind.
+// JobKindOf infers a job's kind from its status URL
+// (docs/reference/language-rest.md#status-urls-by-job-kind), for handles saved
+// without one. It returns "" when the URL matches no known kind.
 func JobKindOf(location string) langsync.JobKind {
 	u, err := url.Parse(location)
 	if err != nil {

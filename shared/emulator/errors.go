@@ -7,7 +7,8 @@ import (
 	"net/http"
 )
 
-// apiError is the service's Error object (spec §7.1).
+// apiError is the service's Error object
+// (docs/reference/language-rest.md#error-body).
 type apiError struct {
 	Code       string      `json:"code"`
 	Message    string      `json:"message"`
@@ -67,7 +68,8 @@ func errNoRoute() *httpError {
 	return &httpError{Status: http.StatusNotFound, Body: apiError{Code: "404", Message: "Resource not found"}}
 }
 
-// Gateway messages (spec §7.2): numeric-string codes.
+// Gateway messages (docs/reference/language-rest.md#http-status-mapping):
+// numeric-string codes.
 const (
 	msgUnauthorized = "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."
 	msgThrottled    = "Requests to the Authoring Operation under Azure AI Language API have exceeded call rate limit of your current Standard S pricing tier. Please retry after %d seconds. Please contact Azure support service if you would like to further increase the default rate limit."

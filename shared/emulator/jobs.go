@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// jobLifetime is how long a job's status stays readable (spec §3: examples
-// always expire 7 days after creation).
+// jobLifetime is how long a job's status stays readable
+// (docs/reference/language-rest.md#job-state-body: examples always expire 7
+// days after creation).
 const jobLifetime = 7 * 24 * time.Hour
 
 // job is one authoring long-running operation. Its state before completion
@@ -225,7 +226,8 @@ func modelID(project, label string, at time.Time, seq int64) string {
 	return label + "-" + at.UTC().Format("20060102T030405") + "-" + hex.EncodeToString(sum[:16])
 }
 
-// Wire shapes of job states (spec §3, §5.6).
+// Wire shapes of job states (docs/reference/language-rest.md#job-state-body,
+// docs/reference/language-rest.md#trainingjobstate).
 type jobState struct {
 	Result              *trainResult `json:"result,omitempty"`
 	ResultURL           string       `json:"resultUrl,omitempty"`

@@ -11,7 +11,8 @@ import (
 // runtimeJobLifetime: analyze-text job results are kept for a day.
 const runtimeJobLifetime = 24 * time.Hour
 
-// Runtime request limits (spec §7.4).
+// Runtime request limits
+// (docs/reference/language-rest.md#throttling-and-limits).
 const (
 	maxRuntimeDocuments = 25
 	maxRuntimeChars     = 125000

@@ -30,7 +30,7 @@ type Job struct {
 // JobStatus is the service's job status, spelled as on the wire.
 type JobStatus string
 
-// Job statuses (spec §3).
+// Job statuses (docs/reference/language-rest.md#job-status-values).
 const (
 	JobNotStarted         JobStatus = "notStarted"
 	JobRunning            JobStatus = "running"

@@ -29,9 +29,10 @@ func (e *JobFailedError) Error() string {
 	return fmt.Sprintf("%s job ended %s: %s", e.Kind, e.Status, msg)
 }
 
-// serviceSideCodes are the job error codes (spec §7.1, compared without
-// case) of failures on the service's side: a new job with the same input
-// may well succeed.
+// serviceSideCodes are the job error codes
+// (docs/reference/language-rest.md#error-body, compared without case) of
+// failures on the service's side: a new job with the same input may well
+// succeed.
 var serviceSideCodes = map[string]bool{
 	"internalservererror": true,
 	"serviceunavailable":  true,
