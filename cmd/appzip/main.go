@@ -1,8 +1,10 @@
 // Command appzip zips a directory for deployment (make app), keeping Unix
 // file modes so that the custom handler binary stays executable: the
 // Functions host, like Lambda, fails with "permission denied" on a zip that
-// dropped the executable bit (functions-custom-handler.md §1.2). It uses
-// only archive/zip, so packaging needs no zip tool on the build machine.
+// dropped the executable bit
+// (docs/reference/functions-protocol.md#building-and-zipping-the-binary).
+// It uses only archive/zip, so packaging needs no zip tool on the build
+// machine.
 // Entries are sorted and carry a fixed time, so the same tree gives the
 // same bytes.
 //

@@ -155,7 +155,7 @@ func wrap(text, indent string, width int) string {
 }
 
 // commonConfig is the sentence every command that reads langsync.yaml shares.
-const commonConfig = "The config file names the resources, the projects with their source and targets, the store and the containers (docs/config.md); ${VAR} in it reads the environment."
+const commonConfig = "The config file names the resources, the projects with their source and targets, the store and the containers (docs/pipeline.md#configuration); ${VAR} in it reads the environment."
 
 // manual holds every page, keyed by command path.
 var manual = map[string]page{

@@ -20,7 +20,8 @@ import (
 )
 
 // rieVersion pins the AWS Lambda Runtime Interface Emulator (its tags are
-// not semver, so the module proxy only serves pseudo-versions; aws-lambda.md §5.1).
+// not semver, so the module proxy only serves pseudo-versions;
+// docs/reference/aws-lambda.md#getting-the-emulator).
 const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
 
 // TestHelperLambda is not a test: TestLambdaRuntimeInterfaceEmulator runs the

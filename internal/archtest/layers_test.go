@@ -34,8 +34,8 @@ var layers = map[string]int{
 	"shared/lambdahandler": 4,
 	"shared/local":         4,
 
-	"cmd/":              5,
-	"internal/archtest": 5,
+	"cmd/":      5,
+	"internal/": 5, // repository checks (archtest, doccheck)
 }
 
 // standIns are the emulators and test listeners: they import nothing of

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// Default authoring limits per resource (spec §7.4): 10 POST and 100 GET a
-// minute.
+// Default authoring limits per resource
+// (docs/reference/language-rest.md#throttling-and-limits): 10 POST and 100 GET
+// a minute.
 const (
 	DefaultWritesPerMinute = 10
 	DefaultReadsPerMinute  = 100

@@ -1,7 +1,7 @@
 // Package authoring is the client for the Azure AI Language authoring REST
 // API of custom text classification (single- and multi-label) and custom
 // NER projects: projects, export/import, training, models, deployments and
-// the long-running jobs behind them (spec/language-authoring.md).
+// the long-running jobs behind them (docs/reference/language-rest.md).
 //
 // It is built on the azcore pipeline of shared/internal/langhttp, which
 // shared/predict shares. Requests are refused before any

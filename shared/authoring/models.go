@@ -11,12 +11,12 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Wire types of the authoring API (spec §5, §6), 2023-04-01 field names.
-// Every type keeps the members it does not model in Extra and re-encodes
+// Wire types of the authoring API (docs/reference/language-rest.md#schemas,
+// docs/reference/language-rest.md#exported-project-json), 2023-04-01 field
+// names. Every type keeps the members it does not model in Extra and re-encodes
 // them (see rawjson.go; go generate writes their JSON methods into
-// models_json.go), so a document read from the service and written back
-// loses nothing. Optional members are omitted when zero unless the
-// service sent them.
+// models_json.go), so a document read from the service and written back loses
+// nothing. Optional members are omitted when zero unless the service sent them.
 
 // ProjectSettings is a project's settings object (2022-05-01: always empty).
 type ProjectSettings struct {
@@ -62,7 +62,8 @@ type ProjectOptions struct {
 }
 
 // ExportedProject is the exported project JSON: the export result and the
-// import body (spec §6). Documents are referenced by location, not carried.
+// import body (docs/reference/language-rest.md#exported-project-json).
+// Documents are referenced by location, not carried.
 type ExportedProject struct {
 	ProjectFileVersion string                     `json:"projectFileVersion"`
 	StringIndexType    string                     `json:"stringIndexType"`

@@ -13,7 +13,8 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
-// Operations of spec §4. Names are validated before any request.
+// Operations of docs/reference/language-rest.md#endpoint-catalogue. Names are
+// validated before any request.
 
 func projectPath(p string) string { return "projects/" + p }
 

@@ -307,7 +307,8 @@ func (s *Server) deleteProject(c *call, name string) error {
 
 // ---- export / import ----
 
-// exportedProject is the export result and the import body (spec §6).
+// exportedProject is the export result and the import body
+// (docs/reference/language-rest.md#exported-project-json).
 type exportedProject struct {
 	ProjectFileVersion string         `json:"projectFileVersion"`
 	StringIndexType    string         `json:"stringIndexType"`
@@ -369,7 +370,8 @@ func (s *Server) exportResult(c *call, name, id string) error {
 }
 
 // importBody is decoded loosely where the docs list import failures that
-// the job (not the request) reports (spec §7.3).
+// the job (not the request) reports
+// (docs/reference/language-rest.md#import-failure-causes).
 type importBody struct {
 	ProjectFileVersion *string `json:"projectFileVersion"`
 	StringIndexType    string  `json:"stringIndexType"`
@@ -549,7 +551,8 @@ func jsonString(raw json.RawMessage) (string, bool) {
 }
 
 // checkImportStorage fails an import whose storage container does not
-// exist, when the document source can tell (spec §7.3).
+// exist, when the document source can tell
+// (docs/reference/language-rest.md#import-failure-causes).
 func (s *Server) checkImportStorage(ctx context.Context, snap *snapshot) []apiError {
 	cc, ok := s.docs.(ContainerChecker)
 	if !ok || snap == nil {
@@ -938,8 +941,8 @@ func modelExpiration(t time.Time) string { return t.UTC().AddDate(1, 0, 0).Forma
 
 // ---- paging and bodies ----
 
-// page answers a list with top/skip/maxpagesize paging and an absolute
-// nextLink (spec §2).
+// page answers a list with top/skip/maxpagesize paging and an absolute nextLink
+// (docs/reference/language-rest.md#base-url-authentication-and-request-rules).
 func (s *Server) page(c *call, items []any) error {
 	q := c.r.URL.Query()
 	num := func(key string, def int) (int, error) {

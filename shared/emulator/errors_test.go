@@ -32,7 +32,9 @@ func errorOf(t *testing.T, body []byte) (code, inner, msg string) {
 	return code, inner, msg
 }
 
-// TestErrorAnswers checks each error case of spec §7.1–7.2: status, the
+// TestErrorAnswers checks each error case of
+// docs/reference/language-rest.md#error-body and
+// docs/reference/language-rest.md#http-status-mapping: status, the
 // {"error":{...}} body, its codes, and the apim-request-id header.
 func TestErrorAnswers(t *testing.T) {
 	r := emulatortest.Start(t, &emulator.Options{JobDurations: map[string]time.Duration{emulator.KindTrain: time.Minute}})
@@ -156,9 +158,10 @@ func analyzeBody(n int, project, deployment string) map[string]any {
 		"parameters": map[string]any{"projectName": project, "deploymentName": deployment}}}}
 }
 
-// TestImportFailures checks the import failure causes of spec §7.3 (and
-// §11): the request is accepted and the job ends failed with an error
-// naming the cause.
+// TestImportFailures checks the import failure causes of
+// docs/reference/language-rest.md#import-failure-causes (and
+// docs/reference/language-rest.md#emulator-behaviour): the request is accepted
+// and the job ends failed with an error naming the cause.
 func TestImportFailures(t *testing.T) {
 	r := emulatortest.Start(t, nil)
 	r.WriteDocs("docs", map[string]string{"a.txt": "charged twice"})

@@ -241,7 +241,8 @@ func modelID(project, label string, at time.Time, seq int64) string {
 	return label + "-" + at.UTC().Format("20060102T030405") + "-" + hex.EncodeToString(sum[:16])
 }
 
-// Wire shapes of job states (spec §3, §5.6).
+// Wire shapes of job states (docs/reference/language-rest.md#job-state-body,
+// docs/reference/language-rest.md#trainingjobstate).
 type jobState struct {
 	Result              *trainResult `json:"result,omitempty"`
 	ResultURL           string       `json:"resultUrl,omitempty"`

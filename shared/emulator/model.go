@@ -435,7 +435,7 @@ func hasCategory(cs []category, c string) bool {
 	return false
 }
 
-// ---- evaluation (spec §5.7) ----
+// ---- evaluation (docs/reference/language-rest.md#evaluation-and-other-small-types) ----
 
 type metrics struct {
 	F1                 float64 `json:"f1"`

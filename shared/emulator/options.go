@@ -24,7 +24,8 @@ type Options struct {
 	// does not validate JWTs). Optional.
 	Tokens []string
 	// ForbiddenTokens are valid tokens whose identity has no role on the
-	// resource: they get 403 Forbidden (spec §7.2).
+	// resource: they get 403 Forbidden
+	// (docs/reference/language-rest.md#http-status-mapping).
 	ForbiddenTokens []string
 	// DataDir, when set, keeps the resource's state in DataDir/state.json so
 	// that it survives a restart. Empty means in memory only.
@@ -200,7 +201,8 @@ func (d dirDocuments) ContainerExists(ctx context.Context, container string) (bo
 }
 
 // validStoragePart refuses names that would escape the directory: documents
-// live at the container root (spec §7.4).
+// live at the container root
+// (docs/reference/language-rest.md#throttling-and-limits).
 func validStoragePart(s string) bool {
 	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\`) && !strings.ContainsRune(s, 0)
 }

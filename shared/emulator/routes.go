@@ -52,8 +52,9 @@ var routes = []struct {
 	{"GET " + modelRoute + "/evaluation/summary-result", byModel((*Server).evaluationSummary)},
 	{"GET " + modelRoute + "/evaluation/result", byModel((*Server).evaluationResults)},
 	{"POST " + modelRoute + "/:load-snapshot", since("2023-04-01", byModel((*Server).loadSnapshot))},
-	// The docs' spelling without the slash (gotcha 19). A wildcard is a
-	// whole segment, so the label arrives with the suffix on.
+	// The docs' spelling without the slash
+	// (docs/reference/language-rest.md#gotcha-19-load-snapshot-path-differs-between-docs-and-spec).
+	// A wildcard is a whole segment, so the label arrives with the suffix on.
 	{"POST " + modelRoute, since("2023-04-01", withSuffix("trainedModelLabel", ":load-snapshot", byModel((*Server).loadSnapshot)))},
 	{"GET " + modelRoute + "/load-snapshot/jobs/{jobId}", since("2023-04-01", byJob((*Server).getJob))},
 

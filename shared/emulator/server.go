@@ -456,7 +456,7 @@ func newUUID() string {
 }
 
 // newJobID returns an id shaped like the service's: <uuid>_<.NET ticks of
-// 00:00 UTC on the creation day> (spec §3).
+// 00:00 UTC on the creation day> (docs/reference/language-rest.md#job-ids).
 func newJobID(now time.Time) string {
 	day := now.UTC().Truncate(24 * time.Hour)
 	ticks := (day.Unix() + 62135596800) * 10000000

@@ -105,7 +105,9 @@ var jobIDPattern = `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a
 func sameLocation(t *testing.T, what, got string, exHeaders map[string]any, base string) {
 	t.Helper()
 	want, _ := exHeaders["operation-location"].(string)
-	want = strings.Replace(want, "api-version=2022-05-01", "api-version=2023-04-01", 1) // the import example's artifact (spec gotcha 4)
+	// The import example's artifact
+	// (docs/reference/language-rest.md#gotcha-4-follow-service-urls-verbatim).
+	want = strings.Replace(want, "api-version=2022-05-01", "api-version=2023-04-01", 1)
 	pat := regexp.QuoteMeta(want)
 	pat = strings.Replace(pat, regexp.QuoteMeta("{Endpoint}"), regexp.QuoteMeta(base), 1)
 	pat = regexp.MustCompile(regexp.QuoteMeta("4d37982f-fded-4c2c-afe3-15953b5919b6_637858368000000000")+`|[0-9a-f-]{36}_[0-9]{18}`).ReplaceAllString(pat, jobIDPattern)

@@ -39,7 +39,8 @@ type project struct {
 	Deployments map[string]*deployment `json:"deployments"`
 }
 
-// projectOptions is CreateProjectOptions (spec §5.2), also the metadata of
+// projectOptions is CreateProjectOptions
+// (docs/reference/language-rest.md#createprojectoptions), also the metadata of
 // an exported project, in the order the service writes it.
 type projectOptions struct {
 	ProjectKind               string         `json:"projectKind"`
@@ -52,7 +53,8 @@ type projectOptions struct {
 }
 
 // assets is the kind-discriminated assets object of an exported project
-// (spec §6), normalised: PascalCase kind, unknown fields dropped.
+// (docs/reference/language-rest.md#exported-project-json), normalised:
+// PascalCase kind, unknown fields dropped.
 type assets struct {
 	ProjectKind string     `json:"projectKind"`
 	Classes     []category `json:"classes,omitempty"`
@@ -92,7 +94,8 @@ type snapshot struct {
 	Assets assets         `json:"assets"`
 }
 
-// model is a trained model (spec §5.4) with what it learned.
+// model is a trained model (docs/reference/language-rest.md#trainedmodel) with
+// what it learned.
 type model struct {
 	Label          string          `json:"label"`
 	ModelID        string          `json:"modelId"`
@@ -107,8 +110,9 @@ type model struct {
 	DocEvaluations []docEvaluation `json:"docEvaluations"`
 }
 
-// deployment is a deployed model (spec §5.5); it keeps its own copy of the
-// classifier so that deleting or retraining the model does not change what
+// deployment is a deployed model
+// (docs/reference/language-rest.md#projectdeployment); it keeps its own copy of
+// the classifier so that deleting or retraining the model does not change what
 // it serves until it is redeployed.
 type deployment struct {
 	Name          string      `json:"name"`

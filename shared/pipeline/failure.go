@@ -36,8 +36,9 @@ func (e *JobFailedError) Error() string {
 }
 
 // serviceSideCodes are the job error codes
-// (docs/reference/language-rest.md#error-body, compared without case) of failures on the service's side: a new job with the same input
-// may well succeed.
+// (docs/reference/language-rest.md#error-body, compared without case) of
+// failures on the service's side: a new job with the same input may well
+// succeed.
 var serviceSideCodes = map[string]bool{
 	"internalservererror": true,
 	"serviceunavailable":  true,

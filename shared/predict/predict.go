@@ -24,7 +24,8 @@ import (
 // DefaultAPIVersion is the runtime API version sent by default.
 const DefaultAPIVersion = "2023-04-01"
 
-// Service limits of one prediction request (spec §7.4).
+// Service limits of one prediction request
+// (docs/reference/language-rest.md#throttling-and-limits).
 const (
 	MaxDocuments = 25
 	MaxChars     = 125000

@@ -48,7 +48,8 @@ func resubmit(err error) bool {
 	return errors.Is(err, ErrJobTimeout) || errors.As(err, &re) && re.JobStatus != "" && classify(err) == kindFailure
 }
 
-// Wire types of the analyze-text jobs API (spec §8).
+// Wire types of the analyze-text jobs API
+// (docs/reference/language-rest.md#runtime-prediction-jobs).
 type (
 	jobRequest struct {
 		DisplayName   string        `json:"displayName"`

@@ -32,8 +32,10 @@ type Project struct {
 	Kind langsync.ProjectKind
 	// Container is metadata.storageInputContainerName in JSON.
 	Container string
-	// JSON is the exported project (spec §6): projectFileVersion 2022-05-01,
-	// stringIndexType Utf16CodeUnit, metadata and assets.
+	// JSON is the exported project
+	// (docs/reference/language-rest.md#exported-project-json):
+	// projectFileVersion 2022-05-01, stringIndexType Utf16CodeUnit, metadata
+	// and assets.
 	JSON []byte
 	// Docs maps each document location (file name) to its content.
 	Docs map[string]string

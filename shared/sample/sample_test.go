@@ -18,7 +18,8 @@ import (
 	"github.com/langsync/langsync/shared/sample/internal/gen"
 )
 
-// exported mirrors the exported project JSON (spec §6) strictly enough to
+// exported mirrors the exported project JSON
+// (docs/reference/language-rest.md#exported-project-json) strictly enough to
 // catch a wrong shape.
 type exported struct {
 	ProjectFileVersion string `json:"projectFileVersion"`
@@ -65,7 +66,7 @@ func mustParse(tb testing.TB, js []byte) *exported {
 	dec.DisallowUnknownFields()
 	var e exported
 	if err := dec.Decode(&e); err != nil {
-		tb.Fatalf("project JSON does not match the spec §6 shape: %v", err)
+		tb.Fatalf("project JSON does not match the exported project JSON shape: %v", err)
 	}
 	return &e
 }
@@ -134,7 +135,9 @@ func TestProjects(t *testing.T) {
 				if strings.TrimSpace(content) == "" {
 					t.Errorf("%s: empty document", d.Location)
 				}
-				// Document names: letters and digits (spec §7.4), .txt.
+				// Document names: letters and digits
+				// (docs/reference/language-rest.md#throttling-and-limits),
+				// .txt.
 				base := strings.TrimSuffix(d.Location, ".txt")
 				if base == d.Location || strings.IndexFunc(base, func(r rune) bool {
 					return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')

@@ -12,7 +12,8 @@ import (
 )
 
 // An idle connection gets empty frames, so go-amqp's 60 s read deadline never
-// fires (spec §2.2). Raw wire: SASL ANONYMOUS, open, then wait for a heartbeat.
+// fires (docs/reference/servicebus-amqp.md#sasl-open-and-heartbeats). Raw wire:
+// SASL ANONYMOUS, open, then wait for a heartbeat.
 func TestIdleConnectionGetsHeartbeats(t *testing.T) {
 	srv, err := New(Options{Heartbeat: 20 * time.Millisecond})
 	if err != nil {

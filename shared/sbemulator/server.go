@@ -17,7 +17,8 @@ import (
 	"github.com/langsync/langsync/shared/sbemulator/internal/amqp"
 )
 
-// Service defaults (spec §3).
+// Service defaults
+// (docs/reference/servicebus-amqp.md#service-behaviours-and-defaults).
 const (
 	DefaultLockDuration     = time.Minute
 	DefaultMaxDeliveryCount = 10

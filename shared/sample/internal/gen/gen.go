@@ -238,7 +238,8 @@ type probe struct {
 	Want []string `json:"want"`
 }
 
-// project renders the exported project JSON in the shape of spec §6.
+// project renders the exported project JSON in the shape of
+// docs/reference/language-rest.md#exported-project-json.
 func project(name, kind, container, description string, classKey string, classes []string, docs []docJSON) ([]byte, error) {
 	cats := make([]category, len(classes))
 	for i, c := range classes {
