@@ -139,7 +139,7 @@ func (a *App) openDrop(ctx context.Context, container, key string) (openedDrop, 
 	}
 	defer rc.Close()
 	d := openedDrop{info: info}
-	src := &readErrs{r: rc}
+	src := &backup.TrackedReader{R: rc}
 	h := sha256.New()
 	tee := io.TeeReader(src, h)
 	ar, err := backup.OpenSize(tee, info.Size, a.opts.Limits)
@@ -148,8 +148,8 @@ func (a *App) openDrop(ctx context.Context, container, key string) (openedDrop, 
 		// byte); Open already bounded the input by the archive limit.
 		_, err = io.Copy(io.Discard, tee)
 	}
-	if src.err != nil {
-		return d, fmt.Errorf("app: reading %s: %w", key, src.err)
+	if src.Err != nil {
+		return d, fmt.Errorf("app: reading %s: %w", key, src.Err)
 	}
 	if err != nil {
 		return d, refuse(err, "%s is not a valid backup", key)
@@ -158,20 +158,6 @@ func (a *App) openDrop(ctx context.Context, container, key string) (openedDrop, 
 	return d, nil
 }
 
-// readErrs remembers the first error of the underlying reader other than
-// EOF, so that a storage fault is told apart from a bad archive.
-type readErrs struct {
-	r   io.Reader
-	err error
-}
-
-func (r *readErrs) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && r.err == nil {
-		r.err = err
-	}
-	return n, err
-}
 
 type dropRequest struct {
 	req    RestoreRequest

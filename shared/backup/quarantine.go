@@ -232,17 +232,18 @@ func IsCorrupt(err error) bool {
 	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrFormat) || errors.Is(err, ErrLimit) || errors.Is(err, ErrUnsafePath)
 }
 
-// readErrs remembers the first error of the underlying reader, so that a
-// broken download is not mistaken for a damaged backup.
-type readErrs struct {
-	r   io.Reader
-	err error
+// TrackedReader reads R and remembers in Err its first error other than
+// EOF, so that a broken download (a storage fault) is not mistaken for a
+// damaged backup when the archive reader above it fails.
+type TrackedReader struct {
+	R   io.Reader
+	Err error
 }
 
-func (t *readErrs) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF && t.err == nil {
-		t.err = err
+func (t *TrackedReader) Read(p []byte) (int, error) {
+	n, err := t.R.Read(p)
+	if err != nil && err != io.EOF && t.Err == nil {
+		t.Err = err
 	}
 	return n, err
 }
@@ -260,15 +261,15 @@ func (c *Catalog) Inspect(ctx context.Context, key string) (Kind, *Manifest, err
 		return "", nil, fmt.Errorf("backup: reading %s: %w", key, err)
 	}
 	defer rc.Close()
-	src := &readErrs{r: rc}
+	src := &TrackedReader{R: rc}
 	h := sha256.New()
 	tee := io.TeeReader(src, h)
 	kind, m, err := Check(tee, c.Limits)
 	if err == nil {
 		_, err = io.Copy(io.Discard, tee)
 	}
-	if src.err != nil {
-		return "", nil, fmt.Errorf("backup: reading %s: %w", key, src.err)
+	if src.Err != nil {
+		return "", nil, fmt.Errorf("backup: reading %s: %w", key, src.Err)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("backup: %s: %w", key, err)
