@@ -158,7 +158,6 @@ func (a *App) openDrop(ctx context.Context, container, key string) (openedDrop, 
 	return d, nil
 }
 
-
 type dropRequest struct {
 	req    RestoreRequest
 	source string
