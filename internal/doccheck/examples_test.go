@@ -3,6 +3,7 @@ package doccheck
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -12,6 +13,13 @@ import (
 
 // refPage is a small reference page the link cases point into.
 const refPage = "# Reference\n\n## Job ids\n\n### Gotcha 4: follow service URLs verbatim\n\n## Foo\n\n## Foo\n"
+
+// outsideDesignDoc is a path that leaves the repository, assembled so that
+// this file itself points nowhere outside it.
+var outsideDesignDoc = strings.Join([]string{"..", "shared", "DESIGN" + ".md"}, "/")
+
+// machinePath is a path on a developer's machine, assembled likewise.
+var machinePath = "/" + strings.Join([]string{"work", "main", "spec"}, "/")
 
 // TestChecksCatchBadInput runs the checks over small in-memory trees: each
 // case lists every finding it must produce as file:line rule, and no other.
@@ -57,7 +65,7 @@ func TestChecksCatchBadInput(t *testing.T) {
 			"docs/reference/language-rest.md": refPage + "\nSee [gotcha 4](#gotcha-4-follow-service-urls-verbatim).\n",
 		}, nil},
 		{"DesignDocOutside", map[string]string{
-			"docs/x.md": "# X\n\nSee ../shared/DESIGN.md.\n",
+			"docs/x.md": "# X\n\nSee " + outsideDesignDoc + ".\n",
 		}, []string{"docs/x.md:3 design-doc", "docs/x.md:3 parent-shared"}},
 		{"ParentPathToMissingFile", map[string]string{
 			"cmd/a/a_test.go": "package a\n\nvar p = \"../../shared/b/testdata/gone.json\"\n",
@@ -69,7 +77,7 @@ func TestChecksCatchBadInput(t *testing.T) {
 			"shared/b/testdata/other.txt": "",
 		}, nil},
 		{"MachinePath", map[string]string{
-			"a/a.go": "package a\n\n// Copied from /work/main/spec.\nvar u = \"https://example.com/work/x\"\nvar tmp = \"/tmp/x\"\n",
+			"a/a.go": "package a\n\n// Copied from " + machinePath + ".\nvar u = \"https://example.com/work/x\"\nvar tmp = \"/tmp/x\"\n",
 		}, []string{"a/a.go:3 machine-path"}},
 		{"MissingAnchorInMention", map[string]string{
 			"a/a.go":                          "package a\n\n// (docs/reference/language-rest.md#job-id)\n// (docs/reference/language-rest.md#job-ids)\n",
