@@ -473,7 +473,7 @@ func (h *Handler) permanent(ctx context.Context, inv *invocation, f failure) out
 	if id == "" {
 		id = randomID()
 	}
-	key := langsync.FailedKey(inv.now, safeID(id))
+	key := langsync.FailedKey(inv.now, id)
 	var raw []byte
 	rawKey := strings.TrimSuffix(key, ".json")
 	switch {
@@ -571,24 +571,6 @@ func SendWake(ctx context.Context, s Sender, now time.Time, wk langsync.Wake) er
 		return fmt.Errorf("customhandler: sending wake-up %s to %s: %w", id, q, err)
 	}
 	return nil
-}
-
-// safeID turns a MessageId (<run>/<step>/<seq>) or invocation id into a blob
-// name segment.
-func safeID(id string) string {
-	var b strings.Builder
-	for _, r := range id {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-		if b.Len() >= 120 {
-			break
-		}
-	}
-	return b.String()
 }
 
 func randomID() string {

@@ -248,7 +248,7 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 func (h *Handler) message(ctx context.Context, log *slog.Logger, queue string, body []byte) (*Result, error) {
 	m, err := langsync.ParseMessage(queue, body)
 	if err != nil {
-		return nil, h.keep(ctx, log, m.Kind(), peekRun(body), body, err)
+		return nil, h.keep(ctx, log, m.Kind(), langsync.PeekRun(body), body, err)
 	}
 	var wakes []langsync.Wake
 	res := &Result{Kind: m.Kind()}
@@ -359,7 +359,7 @@ func (h *Handler) keep(ctx context.Context, log *slog.Logger, kind, run string, 
 		doc.BodyText = string(body)
 	}
 	b, _ := json.MarshalIndent(doc, "", "  ")
-	key := langsync.FailedKey(now, safeID(id))
+	key := langsync.FailedKey(now, id)
 	if err := h.opts.Failed.Keep(ctx, key, b); err != nil {
 		return fmt.Errorf("%w (and keeping the input failed: %v)", cause, err)
 	}
@@ -446,23 +446,3 @@ func header(h map[string]string, name string) string {
 }
 
 func has(m map[string]json.RawMessage, k string) bool { _, ok := m[k]; return ok }
-
-func peekRun(body []byte) string {
-	var v struct {
-		Run string `json:"run"`
-	}
-	if json.Unmarshal(body, &v) != nil || strings.ContainsAny(v.Run, "/ \\") {
-		return ""
-	}
-	return v.Run
-}
-
-func safeID(id string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, id)
-}

@@ -89,7 +89,26 @@ func LockKey(target, targetProject string) string {
 	return LocksPrefix + target + "/" + targetProject + ".lock"
 }
 
-// FailedKey is where an input that could not be processed is kept.
+// FailedKey is where an input that could not be processed is kept. id
+// (a message or invocation id, from outside) is reduced to letters, digits,
+// '-', '_' and '.', at most 120 of them, so that it can neither leave the
+// failed/ prefix nor make an overlong key.
 func FailedKey(t time.Time, id string) string {
-	return FailedPrefix + t.UTC().Format(KeyTimeFormat) + "-" + id + ".json"
+	return FailedPrefix + t.UTC().Format(KeyTimeFormat) + "-" + safeID(id) + ".json"
+}
+
+func safeID(id string) string {
+	var b strings.Builder
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 120 {
+			break
+		}
+	}
+	return b.String()
 }
