@@ -40,8 +40,11 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
-	var full []string
+	var full, notes []string
 	for _, s := range st {
+		for _, vc := range s.VersionChanges {
+			notes = append(notes, fmt.Sprintf("%s: %s", s.Pair, vc))
+		}
 		last, fp, lag, active, lastRun, quarantined, errText := "never", "-", "-", "-", "-", "-", "-"
 		if !s.LastReplicated.IsZero() {
 			last = s.LastReplicated.UTC().Format(time.RFC3339)
@@ -79,7 +82,18 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	printFullErrors(env.Stdout, full)
+	printSection(env.Stdout, "training config versions changed (the target does not offer or has expired the source's):", notes)
 	return nil
+}
+
+func printSection(w io.Writer, title string, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n"+title)
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 // statusErrorMax keeps the ERROR column from wrapping the table: longer

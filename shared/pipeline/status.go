@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -30,6 +31,10 @@ type PairStatus struct {
 	// Quarantine summarises the set-aside backups of the pair's source
 	// project (nil: none, or the Backups do not track quarantine).
 	Quarantine *QuarantineSummary `json:"quarantine,omitempty"`
+	// VersionChanges say, per model ("model1: trained on ..."), why the
+	// target was last trained on another training config version than the
+	// source model's.
+	VersionChanges []string `json:"versionChanges,omitempty"`
 	// Error is why the status could not be read completely.
 	Error string `json:"error,omitempty"`
 }
@@ -143,6 +148,9 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 		}
 		st.LastReplicated, st.Fingerprint = ps.Replicated, ps.Fingerprint
 		st.LastRun, st.LastRunPhase, st.LastError = ps.LastRun, ps.LastRunPhase, ps.LastError
+		for _, l := range sortedKeys(ps.VersionChanges) {
+			st.VersionChanges = append(st.VersionChanges, l+": "+ps.VersionChanges[l])
+		}
 		if ps.ActiveRun != "" {
 			r, _, err := p.loadRun(ctx, ps.ActiveRun)
 			switch {
@@ -188,6 +196,15 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // quarantineSummary counts the quarantined backups of the pair's source
