@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -35,6 +36,15 @@ type PairStatus struct {
 	// target was last trained on another training config version than the
 	// source model's.
 	VersionChanges []string `json:"versionChanges,omitempty"`
+	// SourceExpiry and TargetExpiry are when each mirrored deployment's
+	// model stops being served, on the source and on the target.
+	SourceExpiry []DeployedExpiry `json:"sourceExpiry,omitempty"`
+	TargetExpiry []DeployedExpiry `json:"targetExpiry,omitempty"`
+	// Expires is the earliest expiry on the target (zero: unknown).
+	Expires time.Time `json:"expires,omitzero"`
+	// ExpiryWarnings flag what expires within the expiry warning window
+	// on either side, and a target that expires before its source.
+	ExpiryWarnings []string `json:"expiryWarnings,omitempty"`
 	// Error is why the status could not be read completely.
 	Error string `json:"error,omitempty"`
 }
@@ -129,11 +139,14 @@ func targetOutcome(r *langsync.Run, pair langsync.Pair) TargetOutcome {
 }
 
 // Status reports every configured pair: last replication, fingerprint, lag
-// behind the source, the active run, the last error and the quarantined
-// backups of its source project. It only reads.
+// behind the source, the active run, the last error, the quarantined
+// backups of its source project and the expiry of the deployed models on
+// both sides. It only reads.
 func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 	var out []PairStatus
 	sources := map[string]*sourceView{}
+	srcExpiry := map[string][]DeployedExpiry{}
+	srcExpiryErr := map[string]error{}
 	quarantined := map[string]*QuarantineSummary{}
 	for _, pair := range p.cfg.Pairs() {
 		if err := ctx.Err(); err != nil {
@@ -191,6 +204,19 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 				} else {
 					st.Lag = cur.Sub(rec)
 				}
+			}
+		}
+		ek := sk + "\x00" + strings.Join(pair.Deployments, ",")
+		if _, ok := srcExpiry[ek]; !ok {
+			srcExpiry[ek], srcExpiryErr[ek] = p.readExpiry(ctx, pair.Source, pair.Project, pair.Deployments)
+		}
+		st.SourceExpiry = srcExpiry[ek]
+		tgt, terr := p.readExpiry(ctx, pair.Target, pair.TargetName(), pair.Deployments)
+		st.TargetExpiry, st.Expires = tgt, earliest(tgt)
+		st.ExpiryWarnings = expiryWarnings(st.SourceExpiry, tgt, p.clock.Now(), p.opts.ExpiryWarning)
+		for _, err := range []error{srcExpiryErr[ek], terr} {
+			if err != nil {
+				st.ExpiryWarnings = append(st.ExpiryWarnings, "expiry not known: "+err.Error())
 			}
 		}
 		out = append(out, st)
