@@ -30,6 +30,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // languageEmulatorFlags are the parsed flags of `langsync emulator language`.
 type languageEmulatorFlags struct {
 	addr, dataDir, docsDir, storage, jobDurations, faults, name string
+	versions                                                    string
 	keys, tokens                                                stringList
 	verbose                                                     bool
 }
@@ -45,6 +46,7 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	fs.StringVar(&f.storage, "storage", "", "Blob `connection string` or account URL of the linked storage (container = storageInputContainerName, blob = location)")
 	fs.StringVar(&f.jobDurations, "job-duration", "", "job durations per `kind`, e.g. export=200ms,import=200ms,train=2s,deploy=500ms")
 	fs.StringVar(&f.faults, "faults", "", "faults from the start, e.g. ratelimit,throttle=0.1,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7")
+	fs.StringVar(&f.versions, "training-config-versions", "", "training config `versions` offered, as [kind:]version=expiry, expiry a date or days from the first start, e.g. 2022-05-01=+365d,2022-05-15-preview=-1d (default 2022-05-01=+365d,2022-05-15-preview=+180d,2023-04-15-preview=+540d)")
 	fs.StringVar(&f.name, "name", "emulator", "resource `name` (for logs)")
 	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -77,7 +79,12 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	if err != nil {
 		return nil, emulator.Options{}, usagef(hint, "--faults: %v", err)
 	}
-	opts := emulator.Options{Keys: f.keys, Tokens: f.tokens, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name}
+	versions, err := emulator.ParseTrainingConfigVersions(f.versions)
+	if err != nil {
+		return nil, emulator.Options{}, usagef(hint, "--training-config-versions: %v", err)
+	}
+	opts := emulator.Options{Keys: f.keys, Tokens: f.tokens, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name,
+		TrainingConfigVersions: versions}
 	if f.docsDir != "" {
 		opts.Documents = emulator.DirDocuments(f.docsDir)
 	}

@@ -43,6 +43,7 @@ func TestEmulatorLanguageUsage(t *testing.T) {
 		{"UnknownKind", []string{"emulator", "language", "--key", "k", "--job-duration", "bake=1s"}, exitUsage, "unknown kind"},
 		{"BothStorages", []string{"emulator", "language", "--key", "k", "--docs-dir", "d", "--storage", "s"}, exitUsage, "not both"},
 		{"BadFault", []string{"emulator", "language", "--key", "k", "--faults", "throttle=2"}, exitUsage, "want 0..1"},
+		{"BadVersions", []string{"emulator", "language", "--key", "k", "--training-config-versions", "2022-05-01=soon"}, exitUsage, "--training-config-versions"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

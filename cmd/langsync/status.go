@@ -11,7 +11,7 @@ import (
 )
 
 func statusCommand() Command {
-	return Command{Name: "status", Summary: "show each pair: last replicated, fingerprint, lag, active run, quarantined backups, last error", Run: runStatus}
+	return Command{Name: "status", Summary: "show each pair: last replicated, fingerprint, lag, expiry, active run, quarantined backups, last error", Run: runStatus}
 }
 
 func runStatus(ctx context.Context, env *Env, args []string) error {
@@ -39,9 +39,22 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		return enc.Encode(st)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
-	var full []string
+	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tEXPIRES\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
+	var full, notes, expiry []string
 	for _, s := range st {
+		for _, w := range s.ExpiryWarnings {
+			expiry = append(expiry, fmt.Sprintf("%s: %s", s.Pair, w))
+		}
+		expires := "-"
+		if !s.Expires.IsZero() {
+			expires = s.Expires.UTC().Format(time.DateOnly)
+			if len(s.ExpiryWarnings) > 0 {
+				expires += " !"
+			}
+		}
+		for _, vc := range s.VersionChanges {
+			notes = append(notes, fmt.Sprintf("%s: %s", s.Pair, vc))
+		}
 		last, fp, lag, active, lastRun, quarantined, errText := "never", "-", "-", "-", "-", "-", "-"
 		if !s.LastReplicated.IsZero() {
 			last = s.LastReplicated.UTC().Format(time.RFC3339)
@@ -73,13 +86,25 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 		if cell != errText {
 			full = append(full, fmt.Sprintf("%s: %s", s.Pair, oneLine(errText)))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, active, lastRun, quarantined, cell)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Pair, last, fp, lag, expires, active, lastRun, quarantined, cell)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	printFullErrors(env.Stdout, full)
+	printSection(env.Stdout, "expiry warnings (EXPIRES is the target's earliest; details in langsync status --json):", expiry)
+	printSection(env.Stdout, "training config versions changed (the target does not offer or has expired the source's):", notes)
 	return nil
+}
+
+func printSection(w io.Writer, title string, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\n"+title)
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 // statusErrorMax keeps the ERROR column from wrapping the table: longer

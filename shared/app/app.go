@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
 	popts := pipeline.Options{
 		Config: cfg, Probes: cfg.Probes, ExpiryWindow: time.Duration(cfg.ExpiryWindow),
+		ExpiryWarning: time.Duration(cfg.ExpiryWarning), RenewExpiring: cfg.RenewExpiring,
 		JobRetries: cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
 		State: a.State, Backups: a.Backups, Logger: o.Logger,
 		Prober: &Prober{App: a},

@@ -80,7 +80,22 @@ func (a *Authoring) ListModels(ctx context.Context, project string) ([]pipeline.
 	}
 	out := make([]pipeline.Model, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, pipeline.Model{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.ModelTrainingConfigVersion, LastTrained: m.LastTrainedDateTime})
+		out = append(out, pipeline.Model{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.ModelTrainingConfigVersion, LastTrained: m.LastTrainedDateTime,
+			Expires: parseDate(m.ModelExpirationDate)})
+	}
+	return out, nil
+}
+
+// ListTrainingConfigVersions lists the training config versions offered
+// for a project kind.
+func (a *Authoring) ListTrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]pipeline.TrainingConfigVersion, error) {
+	vs, err := a.C.ListTrainingConfigVersions(ctx, kind)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := make([]pipeline.TrainingConfigVersion, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, pipeline.TrainingConfigVersion{Version: v.TrainingConfigVersion, Expires: parseDate(v.ModelExpirationDate)})
 	}
 	return out, nil
 }

@@ -78,8 +78,13 @@ func runLifecycle(t *testing.T, c *Client, p emulatortest.Project, version strin
 	if ls, err := c.SupportedLanguages(ctx, kind); err != nil || len(ls) == 0 {
 		t.Fatalf("languages: %d, %v", len(ls), err)
 	}
-	if vs, err := c.TrainingConfigVersions(ctx, kind); err != nil || len(vs) == 0 {
+	vs, err := c.ListTrainingConfigVersions(ctx, kind)
+	if err != nil || len(vs) < 2 {
 		t.Fatalf("config versions: %d, %v", len(vs), err)
+	}
+	versionExpiry := map[string]string{}
+	for _, v := range vs {
+		versionExpiry[v.TrainingConfigVersion] = v.ModelExpirationDate
 	}
 
 	// Import, then read the project back.
@@ -124,6 +129,9 @@ func runLifecycle(t *testing.T, c *Client, p emulatortest.Project, version strin
 	models, err := c.ListModels(ctx, p.Name)
 	if err != nil || len(models) != 1 || models[0].Label != "m1" {
 		t.Fatalf("models %+v, %v", models, err)
+	}
+	if mv := models[0].ModelTrainingConfigVersion; versionExpiry[mv] == "" || models[0].ModelExpirationDate != versionExpiry[mv] {
+		t.Fatalf("model trained on %q expires %q; the version list says %v", mv, models[0].ModelExpirationDate, versionExpiry)
 	}
 	m, err := c.GetModel(ctx, p.Name, "m1")
 	if err != nil || m.ModelID == "" {

@@ -429,9 +429,9 @@ func (c *Client) SupportedLanguages(ctx context.Context, kind langsync.ProjectKi
 	return listAll[SupportedLanguage](ctx, c, c.url("projects/global/languages", q))
 }
 
-// TrainingConfigVersions lists the training config versions of a project
+// ListTrainingConfigVersions lists the training config versions of a project
 // kind (2022-05-01 requires the kind: it defaults to single-label there).
-func (c *Client) TrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]TrainingConfigVersion, error) {
+func (c *Client) ListTrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]TrainingConfigVersion, error) {
 	q := url.Values{}
 	if kind == "" && c.apiVersion == APIVersion20220501 {
 		kind = langsync.SingleLabelClassification

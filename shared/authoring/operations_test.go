@@ -313,7 +313,7 @@ func TestOperationsReplayExamples(t *testing.T) {
 			name: "TrainingConfigVersions", file: "2023-04-01_SuccessfulGetSupportedTrainingConfigVersions.json", status: "200",
 			method: "GET", path: base + "/global/training-config-versions", query: []string{"projectKind"},
 			call: func(ctx context.Context, c *Client, _ string) (any, error) {
-				return c.TrainingConfigVersions(ctx, langsync.EntityRecognition)
+				return c.ListTrainingConfigVersions(ctx, langsync.EntityRecognition)
 			},
 			check: func(t *testing.T, got any) {
 				vs := got.([]TrainingConfigVersion)

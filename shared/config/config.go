@@ -19,6 +19,9 @@ const (
 	DefaultKeepDays     = 90
 	DefaultSchedule     = "0 0 2 * * *"
 	DefaultExpiryWindow = 14 * 24 * time.Hour
+	// DefaultExpiryWarning is the expiry watch's window: status warns
+	// about what expires within it.
+	DefaultExpiryWarning = 30 * 24 * time.Hour
 	// DefaultJobRetries is how many times a job that failed on the
 	// service's side is sent again (each training retry is billed).
 	DefaultJobRetries = 2
@@ -60,6 +63,14 @@ type Config struct {
 	// this window is replicated again (retrained) by sync. YAML accepts Go
 	// durations plus a "d" suffix for days ("14d", "36h").
 	ExpiryWindow Duration `yaml:"expiryWindow" json:"expiryWindow"`
+	// ExpiryWarning: status warns about a deployed model, deployment or
+	// training config version (source or target) that expires within
+	// this window, and renewExpiring acts on it (default 30d).
+	ExpiryWarning Duration `yaml:"expiryWarning" json:"expiryWarning"`
+	// RenewExpiring lets sync retrain a target whose model expires within
+	// expiryWarning, on a version that outlasts it. Off by default:
+	// training is billed.
+	RenewExpiring bool `yaml:"renewExpiring" json:"renewExpiring,omitempty"`
 	// ServiceBus is the Service Bus connection (connection string or
 	// namespace FQDN); from the file's serviceBus key or LANGSYNC_SERVICEBUS.
 	ServiceBus langsync.Secret `yaml:"serviceBus" json:"-"`
@@ -103,6 +114,10 @@ type Project struct {
 	Targets []Target `yaml:"targets" json:"targets"`
 	// Deployments to mirror; empty means every deployment of the source.
 	Deployments []string `yaml:"deployments" json:"deployments,omitempty"`
+	// TrainingConfigVersion, when set, is the training config version every
+	// target of the project is trained with ("latest" or a dated version
+	// such as 2022-05-01), instead of the source model's.
+	TrainingConfigVersion string `yaml:"trainingConfigVersion" json:"trainingConfigVersion,omitempty"`
 }
 
 // Target is one replica of a project. In YAML it is either a resource name
@@ -195,6 +210,7 @@ func Default() *Config {
 		Retention:         Retention{KeepLast: DefaultKeepLast, KeepDays: DefaultKeepDays},
 		Schedule:          DefaultSchedule,
 		ExpiryWindow:      Duration(DefaultExpiryWindow),
+		ExpiryWarning:     Duration(DefaultExpiryWarning),
 		JobRetries:        DefaultJobRetries,
 		UnreachableBudget: Duration(DefaultUnreachableBudget),
 	}
@@ -335,7 +351,8 @@ func (c *Config) Pairs() []langsync.Pair {
 	var pairs []langsync.Pair
 	for _, p := range c.Projects {
 		for _, t := range p.Targets {
-			pair := langsync.Pair{Source: p.Source, Project: p.Name, Target: t.Resource, Deployments: append([]string(nil), p.Deployments...)}
+			pair := langsync.Pair{Source: p.Source, Project: p.Name, Target: t.Resource, Deployments: append([]string(nil), p.Deployments...),
+				TrainingConfigVersion: p.TrainingConfigVersion}
 			if t.As != "" && t.As != p.Name {
 				pair.TargetProject = t.As
 			}

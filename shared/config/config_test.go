@@ -51,6 +51,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if time.Duration(cfg.ExpiryWindow) != config.DefaultExpiryWindow {
 		t.Errorf("expiryWindow = %v, want default", time.Duration(cfg.ExpiryWindow))
 	}
+	if time.Duration(cfg.ExpiryWarning) != config.DefaultExpiryWarning || cfg.RenewExpiring {
+		t.Errorf("expiryWarning = %v renewExpiring %v, want the defaults 30d and false", time.Duration(cfg.ExpiryWarning), cfg.RenewExpiring)
+	}
 	if cfg.JobRetries != 2 || time.Duration(cfg.UnreachableBudget) != 2*time.Minute {
 		t.Errorf("jobRetries %d unreachableBudget %v, want the defaults 2 and 2m", cfg.JobRetries, time.Duration(cfg.UnreachableBudget))
 	}
@@ -194,6 +197,8 @@ func TestParseRejects(t *testing.T) {
 		{"zero unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: 0s\n", "unreachableBudget: \"0s\": is not valid: want a positive duration such as 2m"},
 		{"negative unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: -1m\n", "unreachableBudget: \"-1m0s\": is not valid"},
 		{"bad unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: soon\n", "bad duration"},
+		{"bad training config version", base + "projects: [{name: P, source: a, targets: [b], trainingConfigVersion: newest}]\n", `projects[0].trainingConfigVersion: "newest": is not valid: want latest or a dated version`},
+		{"negative expiry warning", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWarning: -1h\n", "expiryWarning: is not valid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -361,5 +366,27 @@ func TestStoreLocatorTypos(t *testing.T) {
 				t.Fatalf("error repeats the key: %v", err)
 			}
 		})
+	}
+}
+
+// TestParseExpiryWatch: the per-project training config version override
+// reaches every pair of the project; the expiry watch settings parse.
+func TestParseExpiryWatch(t *testing.T) {
+	y := "resources: {a: {endpoint: 'https://a.example.com', key: k}, b: {endpoint: 'https://b.example.com', key: k}, c: {endpoint: 'https://c.example.com', key: k}}\nstore: /tmp/x\n" +
+		"projects: [{name: P, source: a, targets: [b, c], trainingConfigVersion: 2022-05-15-preview}, {name: Q, source: a, targets: [b]}]\n" +
+		"expiryWarning: 45d\nrenewExpiring: true\n"
+	cfg, err := config.Parse([]byte(y), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.Pairs() {
+		got = append(got, p.Project+"->"+p.Target+":"+p.TrainingConfigVersion)
+	}
+	if want := []string{"P->b:2022-05-15-preview", "P->c:2022-05-15-preview", "Q->b:"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pairs %v, want %v", got, want)
+	}
+	if time.Duration(cfg.ExpiryWarning) != 45*24*time.Hour || !cfg.RenewExpiring {
+		t.Errorf("expiryWarning %v renewExpiring %v", time.Duration(cfg.ExpiryWarning), cfg.RenewExpiring)
 	}
 }

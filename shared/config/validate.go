@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ var (
 	ErrUnknown   = errors.New("names an unknown resource")
 	ErrDuplicate = errors.New("is duplicated")
 )
+
+// trainingConfigVersionRE is a dated training config version name
+// (docs/reference/language-rest.md#gotcha-14-training-config-versions-expire).
+var trainingConfigVersionRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}(-[a-z0-9]+)?$`)
 
 // FieldError is one configuration problem. Value is empty for secret fields.
 type FieldError struct {
@@ -123,6 +128,9 @@ func (c *Config) Validate() error {
 			}
 			seenDep[d] = true
 		}
+		if v := pr.TrainingConfigVersion; v != "" && v != "latest" && !trainingConfigVersionRE.MatchString(v) {
+			p.add(f+".trainingConfigVersion", v, ErrInvalid, "want latest or a dated version such as 2022-05-01 or 2022-05-15-preview")
+		}
 	}
 	if c.Store.IsZero() {
 		p.add("store", "", ErrMissing, "set store to a directory, a Blob connection string or an account URL%s", c.unsetHint("store"))
@@ -154,6 +162,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ExpiryWindow < 0 {
 		p.add("expiryWindow", "", ErrInvalid, "must not be negative")
+	}
+	if c.ExpiryWarning < 0 {
+		p.add("expiryWarning", "", ErrInvalid, "must not be negative")
 	}
 	if c.JobRetries < 0 || c.JobRetries > MaxJobRetries {
 		p.add("jobRetries", fmt.Sprint(c.JobRetries), ErrInvalid, "want 0 (no retries) to %d; the default is %d, and every training retry is billed", MaxJobRetries, DefaultJobRetries)

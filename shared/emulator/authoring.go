@@ -571,8 +571,6 @@ func (s *Server) checkImportStorage(ctx context.Context, snap *snapshot) []apiEr
 
 // ---- training ----
 
-const configVersion = "2022-05-01"
-
 func (s *Server) trainProject(c *call, name string) error {
 	p, err := s.project(name)
 	if err != nil {
@@ -599,8 +597,9 @@ func (s *Server) trainProject(c *call, name string) error {
 	if body.TrainingConfigVersion == "" {
 		return errBadRequest("InvalidParameterValue", "The field trainingConfigVersion is required (for example \"latest\").")
 	}
-	if body.TrainingConfigVersion != "latest" && body.TrainingConfigVersion != configVersion {
-		return errBadRequest("InvalidParameterValue", "The training config version %q is not supported; use \"latest\" or %q.", body.TrainingConfigVersion, configVersion)
+	version, err := s.resolveTrainingVersion(p.Meta.ProjectKind, body.TrainingConfigVersion, c.now)
+	if err != nil {
+		return err
 	}
 	ev := evalOptions{Kind: "percentage", TrainingSplitPercentage: 80, TestingSplitPercentage: 20}
 	if eo := body.EvaluationOptions; eo != nil {
@@ -641,7 +640,7 @@ func (s *Server) trainProject(c *call, name string) error {
 	}
 	id := newJobID(c.now)
 	return s.startJob(c, &job{ID: id, Kind: KindTrain, Project: name, Snapshot: snapshotOf(p), ModelLabel: body.ModelLabel,
-		ConfigVersion: configVersion, EvalOptions: &ev, Path: projectsPath + "/" + name + "/train/jobs/" + id})
+		ConfigVersion: version.Version, ConfigExpires: version.Expires.Format(time.DateOnly), EvalOptions: &ev, Path: projectsPath + "/" + name + "/train/jobs/" + id})
 }
 
 func (s *Server) listTrainingJobs(c *call, name string) error {
@@ -929,14 +928,24 @@ func (s *Server) listConfigVersions(c *call) error {
 	if err := s.projectKindParam(c, c.version < "2023-04-01"); err != nil {
 		return err
 	}
-	return s.page(c, []any{struct {
-		TrainingConfigVersion string `json:"trainingConfigVersion"`
-		ModelExpirationDate   string `json:"modelExpirationDate"`
-	}{configVersion, modelExpiration(c.now)}})
+	kind, ok := normalizeKind(c.r.URL.Query().Get("projectKind"))
+	if !ok {
+		kind = "CustomSingleLabelClassification" // the documented default
+	}
+	// Expired versions are listed too, with their past date: a client can
+	// tell "expired" from "never offered".
+	items := []any{}
+	for _, v := range s.versionsFor(kind) {
+		items = append(items, struct {
+			TrainingConfigVersion string `json:"trainingConfigVersion"`
+			ModelExpirationDate   string `json:"modelExpirationDate"`
+		}{v.Version, v.Expires.Format(time.DateOnly)})
+	}
+	return s.page(c, items)
 }
 
-// modelExpiration: a model trained now expires a year later (the service
-// ties it to the training config version; see docs/emulator.md).
+// modelExpiration is the expiry of a model trained by a job saved before
+// versions carried their own dates: a year after training.
 func modelExpiration(t time.Time) string { return t.UTC().AddDate(1, 0, 0).Format(time.DateOnly) }
 
 // ---- paging and bodies ----

@@ -43,8 +43,10 @@ type job struct {
 	Import    *snapshot  `json:"import,omitempty"`
 	PreErrors []apiError `json:"preErrors,omitempty"`
 	// train
-	ModelLabel    string       `json:"modelLabel,omitempty"`
-	ConfigVersion string       `json:"configVersion,omitempty"`
+	ModelLabel    string `json:"modelLabel,omitempty"`
+	ConfigVersion string `json:"configVersion,omitempty"`
+	// ConfigExpires is the version's expiration date, the model's.
+	ConfigExpires string       `json:"configExpires,omitempty"`
 	EvalOptions   *evalOptions `json:"evalOptions,omitempty"`
 	CancelJob     string       `json:"cancelJob,omitempty"`
 	// cancelTrain: the training job cancelled.

@@ -306,9 +306,14 @@ func (s *Server) train(ctx context.Context, j *job, at time.Time) (*model, []api
 	if err != nil {
 		return nil, []apiError{{Code: "InternalServerError", Message: err.Error()}}
 	}
+	expires := j.ConfigExpires
+	if expires == "" {
+		// A job saved by an older emulator.
+		expires = modelExpiration(at)
+	}
 	return &model{
 		Label: j.ModelLabel, ModelID: modelID(j.Project, j.ModelLabel, at, j.Seq), Trained: at,
-		DurationSec: int(j.Duration.Seconds()), Expiration: modelExpiration(at), ConfigVersion: j.ConfigVersion,
+		DurationSec: int(j.Duration.Seconds()), Expiration: expires, ConfigVersion: j.ConfigVersion,
 		Snapshot: *snap, EvalOptions: ev, Classifier: cl, Summary: sb, DocEvaluations: perDoc,
 	}, nil
 }

@@ -48,6 +48,11 @@ type Options struct {
 	Logger *slog.Logger
 	// PageSize is the default page size of list operations (default 100).
 	PageSize int
+	// TrainingConfigVersions are the training config versions the
+	// resource offers and accepts when training, each with its expiry;
+	// nil means DefaultTrainingConfigVersions. Two resources may differ
+	// (a secondary that lacks a preview version, or has it expired).
+	TrainingConfigVersions []TrainingConfigVersion
 }
 
 // DefaultJobDurations are the job durations used when Options.JobDurations

@@ -27,6 +27,8 @@ type Server struct {
 	docs      DocumentSource
 	log       *slog.Logger
 	pageSize  int
+	// versions are the training config versions offered, sorted by name.
+	versions []configVersion
 
 	mu      sync.Mutex
 	st      *state
@@ -115,6 +117,20 @@ func New(opts Options) (*Server, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	// Relative version expiries count from the resource's first start,
+	// kept with its state so that a restart does not move them.
+	if s.st.VersionsFrom.IsZero() {
+		s.st.VersionsFrom = s.clock.Now().UTC()
+	}
+	vs := opts.TrainingConfigVersions
+	if vs == nil {
+		vs = DefaultTrainingConfigVersions
+	}
+	versions, err := resolveVersions(vs, s.st.VersionsFrom)
+	if err != nil {
+		return nil, err
+	}
+	s.versions = versions
 	return s, nil
 }
 

@@ -18,6 +18,9 @@ type state struct {
 	Jobs        map[string]*job        `json:"jobs"`
 	RuntimeJobs map[string]*runtimeJob `json:"runtimeJobs"`
 	Seq         int64                  `json:"seq"`
+	// VersionsFrom is the resource's first start: relative training
+	// config version expiries ("+365d") count from it.
+	VersionsFrom time.Time `json:"versionsFrom,omitzero"`
 }
 
 const stateVersion = 1

@@ -34,6 +34,10 @@ type Pair struct {
 	TargetProject string `json:"targetProject,omitempty"`
 	// Deployments to mirror; empty means every deployment of the source.
 	Deployments []string `json:"deployments,omitempty"`
+	// TrainingConfigVersion overrides the version the target is trained
+	// with (the config's projects[].trainingConfigVersion); empty means the
+	// source model's, or the newest the target offers when it cannot.
+	TrainingConfigVersion string `json:"trainingConfigVersion,omitempty"`
 }
 
 // TargetName returns the project name on the target.

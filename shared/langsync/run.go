@@ -150,6 +150,14 @@ type Step struct {
 	Error string `json:"error,omitempty"`
 	// Note says why a step was skipped or what it found.
 	Note string `json:"note,omitempty"`
+	// TrainingConfigVersion is the version a train step trains the target
+	// with, chosen before its POST: the source model's, unless the target
+	// does not offer it, it has expired (or, when renewing, expires soon)
+	// or the config overrides it.
+	TrainingConfigVersion string `json:"trainingConfigVersion,omitempty"`
+	// VersionChange says why TrainingConfigVersion is not the source
+	// model's; empty when it is.
+	VersionChange string `json:"versionChange,omitempty"`
 	// History lists the earlier jobs of this step that failed on the
 	// service's side and were replaced by a new job, oldest first (the
 	// current attempt is the step itself).
@@ -262,7 +270,11 @@ type Run struct {
 	// MustRetrain lists targets excluded from SkipIfUnchanged (sync found
 	// them missing a project or deployment, or expiring).
 	MustRetrain []string `json:"mustRetrain,omitempty"`
-	Phase       RunPhase `json:"phase"`
+	// Renew lists targets retrained because their model expires soon:
+	// their train step avoids a version that expires within the expiry
+	// warning window when the target offers a longer-lived one.
+	Renew []string `json:"renew,omitempty"`
+	Phase RunPhase `json:"phase"`
 	// Seq increases with every save; a wake-up carrying a lower Seq is
 	// stale and dropped.
 	Seq     int       `json:"seq"`
@@ -367,6 +379,9 @@ type PairState struct {
 	// Source is what the source looked like when last replicated (or last
 	// found unchanged by fingerprint).
 	Source SourceState `json:"source"`
+	// VersionChanges maps a model label to why the target was last trained
+	// on another training config version than the source model's.
+	VersionChanges map[string]string `json:"versionChanges,omitempty"`
 	// Owed is a request that ActiveRun cannot carry; a run starts for it
 	// when ActiveRun ends (and sync starts one should that be lost).
 	Owed *OwedRequest `json:"owed,omitempty"`

@@ -133,6 +133,12 @@ type fakeService struct {
 	// statusOf, when set for a kind, decides the status a poll reports
 	// from the job's age ("" falls back to the usual running/succeeded).
 	statusOf map[langsync.JobKind]func(age time.Duration) langsync.JobStatus
+	// versions are the training config versions offered (nil: none
+	// listed, and training accepts any); BeginTrain refuses another or an
+	// expired one, and a model expires with its version.
+	versions []TrainingConfigVersion
+	// trainedWith records the version of every training POST.
+	trainedWith []string
 }
 
 func newFakeService(name string, clock *fakeClock) *fakeService {
@@ -232,6 +238,16 @@ func (f *fakeService) ListTrainingJobs(_ context.Context, name string) ([]Traini
 	return out, nil
 }
 
+func (f *fakeService) ListTrainingConfigVersions(_ context.Context, kind langsync.ProjectKind) ([]TrainingConfigVersion, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gets++
+	if err := f.injected("ListTrainingConfigVersions"); err != nil {
+		return nil, err
+	}
+	return append([]TrainingConfigVersion(nil), f.versions...), nil
+}
+
 func (f *fakeService) EvaluationOptions(_ context.Context, name, label string) (json.RawMessage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -321,10 +337,23 @@ func (f *fakeService) BeginTrain(_ context.Context, name string, spec TrainSpec)
 	if err != nil {
 		return langsync.Job{}, err
 	}
+	now := f.clock.Now()
+	var expires time.Time
+	if f.versions != nil {
+		ok := false
+		for _, v := range f.versions {
+			if v.Version == spec.TrainingConfigVersion && v.Expires.After(now) {
+				ok, expires = true, v.Expires
+			}
+		}
+		if !ok {
+			return langsync.Job{}, fmt.Errorf("400 InvalidParameterValue: training config version %q is not supported or expired", spec.TrainingConfigVersion)
+		}
+	}
+	f.trainedWith = append(f.trainedWith, spec.TrainingConfigVersion)
 	job, j := f.newJob(langsync.JobTrain, name)
 	j.label = spec.ModelLabel
-	now := f.clock.Now()
-	p.models[spec.ModelLabel] = fakeModel{Model: Model{Label: spec.ModelLabel, ModelID: fmt.Sprintf("%s-%d", spec.ModelLabel, f.seq), TrainingConfigVersion: spec.TrainingConfigVersion, LastTrained: now}, export: p.export, eval: spec.EvaluationOptions}
+	p.models[spec.ModelLabel] = fakeModel{Model: Model{Label: spec.ModelLabel, ModelID: fmt.Sprintf("%s-%d", spec.ModelLabel, f.seq), TrainingConfigVersion: spec.TrainingConfigVersion, LastTrained: now, Expires: expires}, export: p.export, eval: spec.EvaluationOptions}
 	p.meta.LastTrained = now
 	return job, nil
 }

@@ -34,6 +34,16 @@ type Options struct {
 	// ExpiryWindow: Sync replicates again a target deployment whose
 	// expiration date falls within it (the config's expiryWindow).
 	ExpiryWindow time.Duration
+	// ExpiryWarning is the expiry watch's window (the config's
+	// expiryWarning): Status warns about a deployed model, deployment or
+	// training config version that expires within it, and with
+	// RenewExpiring Sync retrains a target whose model does.
+	ExpiryWarning time.Duration
+	// RenewExpiring lets Sync start a replication for a pair whose target
+	// model expires within ExpiryWarning, trained on a longer-lived
+	// version (the config's renewExpiring; off by default: training is
+	// billed).
+	RenewExpiring bool
 	// JobRetries is how many times a job that failed on the service's
 	// side is sent again (the config's jobRetries; zero: never).
 	JobRetries int
@@ -367,6 +377,9 @@ type Request struct {
 	SkipIfUnchanged bool
 	// MustRetrain names targets that SkipIfUnchanged does not apply to.
 	MustRetrain []string
+	// Renew names targets retrained because their model expires soon
+	// (see langsync.Run.Renew); they should be in MustRetrain too.
+	Renew []string
 	// Since is when the request was made (default: now). An active run is
 	// joined as it stands only if it read the source at or after Since;
 	// otherwise the request is recorded on the pair (PairState.Owed) and a
@@ -520,7 +533,7 @@ func (p *Pipeline) startGroup(ctx context.Context, req Request, source string, p
 	r := &langsync.Run{
 		V: langsync.RunSchemaVersion, ID: newRunID(now), Kind: langsync.RunReplicate, Trigger: req.Trigger,
 		Source: source, Project: req.Project, Pairs: free, Phase: langsync.RunRunning,
-		SkipIfUnchanged: req.SkipIfUnchanged, MustRetrain: req.MustRetrain, Created: now, NextAt: now, Reason: req.Reason,
+		SkipIfUnchanged: req.SkipIfUnchanged, MustRetrain: req.MustRetrain, Renew: req.Renew, Created: now, NextAt: now, Reason: req.Reason,
 		Steps: []langsync.Step{{Name: langsync.StepInspect, Status: langsync.StepPending}},
 	}
 	if _, err := p.saveRun(ctx, r, ""); err != nil {

@@ -75,6 +75,16 @@ type Model struct {
 	ModelID               string
 	TrainingConfigVersion string
 	LastTrained           time.Time
+	// Expires is the model's expiration date (zero if unknown).
+	Expires time.Time
+}
+
+// TrainingConfigVersion is one training config version a resource offers
+// for a project kind, with the expiration date of the models trained on
+// it.
+type TrainingConfigVersion struct {
+	Version string
+	Expires time.Time
 }
 
 // TrainingJob is one entry of a project's training job list.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
@@ -30,6 +32,19 @@ type PairStatus struct {
 	// Quarantine summarises the set-aside backups of the pair's source
 	// project (nil: none, or the Backups do not track quarantine).
 	Quarantine *QuarantineSummary `json:"quarantine,omitempty"`
+	// VersionChanges say, per model ("model1: trained on ..."), why the
+	// target was last trained on another training config version than the
+	// source model's.
+	VersionChanges []string `json:"versionChanges,omitempty"`
+	// SourceExpiry and TargetExpiry are when each mirrored deployment's
+	// model stops being served, on the source and on the target.
+	SourceExpiry []DeployedExpiry `json:"sourceExpiry,omitempty"`
+	TargetExpiry []DeployedExpiry `json:"targetExpiry,omitempty"`
+	// Expires is the earliest expiry on the target (zero: unknown).
+	Expires time.Time `json:"expires,omitzero"`
+	// ExpiryWarnings flag what expires within the expiry warning window
+	// on either side, and a target that expires before its source.
+	ExpiryWarnings []string `json:"expiryWarnings,omitempty"`
 	// Error is why the status could not be read completely.
 	Error string `json:"error,omitempty"`
 }
@@ -124,11 +139,14 @@ func targetOutcome(r *langsync.Run, pair langsync.Pair) TargetOutcome {
 }
 
 // Status reports every configured pair: last replication, fingerprint, lag
-// behind the source, the active run, the last error and the quarantined
-// backups of its source project. It only reads.
+// behind the source, the active run, the last error, the quarantined
+// backups of its source project and the expiry of the deployed models on
+// both sides. It only reads.
 func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 	var out []PairStatus
 	sources := map[string]*sourceView{}
+	srcExpiry := map[string][]DeployedExpiry{}
+	srcExpiryErr := map[string]error{}
 	quarantined := map[string]*QuarantineSummary{}
 	for _, pair := range p.cfg.Pairs() {
 		if err := ctx.Err(); err != nil {
@@ -143,6 +161,9 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 		}
 		st.LastReplicated, st.Fingerprint = ps.Replicated, ps.Fingerprint
 		st.LastRun, st.LastRunPhase, st.LastError = ps.LastRun, ps.LastRunPhase, ps.LastError
+		for _, l := range sortedKeys(ps.VersionChanges) {
+			st.VersionChanges = append(st.VersionChanges, l+": "+ps.VersionChanges[l])
+		}
 		if ps.ActiveRun != "" {
 			r, _, err := p.loadRun(ctx, ps.ActiveRun)
 			switch {
@@ -185,9 +206,31 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 				}
 			}
 		}
+		ek := sk + "\x00" + strings.Join(pair.Deployments, ",")
+		if _, ok := srcExpiry[ek]; !ok {
+			srcExpiry[ek], srcExpiryErr[ek] = p.readExpiry(ctx, pair.Source, pair.Project, pair.Deployments)
+		}
+		st.SourceExpiry = srcExpiry[ek]
+		tgt, terr := p.readExpiry(ctx, pair.Target, pair.TargetName(), pair.Deployments)
+		st.TargetExpiry, st.Expires = tgt, earliest(tgt)
+		st.ExpiryWarnings = expiryWarnings(st.SourceExpiry, tgt, p.clock.Now(), p.opts.ExpiryWarning)
+		for _, err := range []error{srcExpiryErr[ek], terr} {
+			if err != nil {
+				st.ExpiryWarnings = append(st.ExpiryWarnings, "expiry not known: "+err.Error())
+			}
+		}
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // quarantineSummary counts the quarantined backups of the pair's source

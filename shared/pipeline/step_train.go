@@ -10,20 +10,34 @@ import (
 )
 
 // Trainer is what the train step needs of the target: the training job
-// list (the evidence of a job started before a crash) and the training.
+// list (the evidence of a job started before a crash), the project's kind
+// and the training config versions offered for it (to pick the version),
+// and the training.
 type Trainer interface {
+	ProjectReader
+	VersionLister
 	ListTrainingJobs(ctx context.Context, project string) ([]TrainingJob, error)
 	BeginTrain(ctx context.Context, project string, spec TrainSpec) (langsync.Job, error)
 }
 
+// VersionLister lists the training config versions a resource offers for
+// a project kind, expired ones included when the service lists them.
+type VersionLister interface {
+	ListTrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]TrainingConfigVersion, error)
+}
+
 func (x *exec) trainer(target string) (langsync.Pair, Trainer, error) { return x.target(target) }
 
-// trainOps train the target with the source model's label, training config
-// version and evaluation options.
+// trainOps train the target with the source model's label and evaluation
+// options, on the training config version chosen before the POST (see
+// chooseVersion).
 func (x *exec) trainOps(s *langsync.Step) jobOps {
 	target, label := s.Target, s.Model
 	return jobOps{
 		kind: langsync.JobTrain, resource: target,
+		// Choosing the version only reads; it is saved with the claim, so
+		// the run records what was sent and why.
+		prepare: func(ctx context.Context) error { return x.pickVersion(ctx, s) },
 		begin: func(ctx context.Context) (langsync.Job, error) {
 			pair, c, err := x.trainer(target)
 			if err != nil {
@@ -33,7 +47,11 @@ func (x *exec) trainOps(s *langsync.Step) jobOps {
 			if err != nil {
 				return langsync.Job{}, err
 			}
-			return c.BeginTrain(ctx, pair.TargetName(), TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: m.TrainingConfigVersion, EvaluationOptions: m.EvaluationOptions})
+			version := s.TrainingConfigVersion
+			if version == "" {
+				version = m.TrainingConfigVersion
+			}
+			return c.BeginTrain(ctx, pair.TargetName(), TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: version, EvaluationOptions: m.EvaluationOptions})
 		},
 		// The training job list is the evidence: a job for the label that
 		// was not in the list read before the POST is the one a crashed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/langsync/langsync/shared/langsync"
 )
@@ -47,10 +48,13 @@ func (x *exec) verify(ctx context.Context, s *langsync.Step) error {
 			}
 		}
 	}
+	compared, disagreed := 0, 0
 	if r.Kind == langsync.RunReplicate {
 		// A restore has no live source to compare with.
-		x.probe(ctx, pair)
+		compared, disagreed = x.probe(ctx, pair)
 	}
+	changes := x.versionChanges(s.Target)
+	x.warnVersionChanges(pair, changes, compared, disagreed)
 	skipped := x.targetSkipped(s.Target)
 	fps := x.fingerprints()
 	now := x.p.clock.Now()
@@ -59,6 +63,9 @@ func (x *exec) verify(ctx context.Context, s *langsync.Step) error {
 			ps.ActiveRun = ""
 		}
 		ps.LastRun, ps.LastRunPhase, ps.LastError, ps.LastRunEnded = r.ID, langsync.RunSucceeded, "", now
+		if !skipped {
+			ps.VersionChanges = changes
+		}
 		if r.Kind != langsync.RunReplicate {
 			// A restore is not a replication of the source's current state.
 			return
@@ -92,13 +99,54 @@ func (x *exec) targetSkipped(target string) bool {
 	return false
 }
 
+// versionChanges maps each model label the target's train steps trained on
+// another version than the source model's to why (nil when none did).
+func (x *exec) versionChanges(target string) map[string]string {
+	var out map[string]string
+	for _, st := range x.run.Steps {
+		if st.Name == langsync.StepTrain && st.Target == target && st.Status == langsync.StepSucceeded && st.VersionChange != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[st.Model] = st.VersionChange
+		}
+	}
+	return out
+}
+
+// warnVersionChanges records in the run each model the target was trained
+// on another training config version than the source's, with what the
+// probes found: a different version may predict differently.
+func (x *exec) warnVersionChanges(pair langsync.Pair, changes map[string]string, compared, disagreed int) {
+	labels := make([]string, 0, len(changes))
+	for l := range changes {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		var probes string
+		switch {
+		case x.run.Kind != langsync.RunReplicate:
+			probes = "a restore has no source to compare predictions with"
+		case x.p.opts.Prober == nil || len(x.p.opts.Probes) == 0:
+			probes = "no probes configured: predictions were not compared"
+		case compared == 0:
+			probes = "the probes could not be compared"
+		default:
+			probes = fmt.Sprintf("probes: %d of %d predictions agree with the source", compared-disagreed, compared)
+		}
+		x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("%s/%s model %s %s; %s", pair.Target, pair.TargetName(), l, changes[l], probes))
+	}
+}
+
 // probe classifies the configured probe texts on both sides and records any
 // disagreement as a warning (a model retrained on the same data may still
-// differ at the margin, so this reports rather than fails).
-func (x *exec) probe(ctx context.Context, pair langsync.Pair) {
+// differ at the margin, so this reports rather than fails). It returns how
+// many predictions it compared and how many differed.
+func (x *exec) probe(ctx context.Context, pair langsync.Pair) (compared, disagreed int) {
 	texts := x.p.opts.Probes
 	if x.p.opts.Prober == nil || len(texts) == 0 {
-		return
+		return 0, 0
 	}
 	for _, m := range x.run.Models {
 		for _, dep := range m.Deployments {
@@ -113,10 +161,15 @@ func (x *exec) probe(ctx context.Context, pair langsync.Pair) {
 				continue
 			}
 			for i, t := range texts {
+				if i < len(src) && i < len(tgt) {
+					compared++
+				}
 				if i < len(src) && i < len(tgt) && src[i] != tgt[i] {
+					disagreed++
 					x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("probe %q on %s: source %s says %q, target %s says %q", t, dep, x.run.Source, src[i], pair.Target, tgt[i]))
 				}
 			}
 		}
 	}
+	return compared, disagreed
 }

@@ -34,6 +34,9 @@ type Decision struct {
 	// Retrain is false when only the source's timestamps moved: the run
 	// exports and fingerprints, and retrains only if the fingerprint changed.
 	Retrain bool `json:"retrain,omitempty"`
+	// Renew: the target's model expires within the expiry warning window
+	// (renewExpiring): the run retrains it on a longer-lived version.
+	Renew bool `json:"renew,omitempty"`
 	// Run is the run started or joined.
 	Run string `json:"run,omitempty"`
 }
@@ -86,6 +89,7 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 		idx     []int
 		skip    bool     // some target changed only in source timestamps
 		retrain []string // targets that must be retrained
+		renew   []string // targets retrained to renew an expiring model
 		reasons []string
 	}
 	groups := map[string]*group{}
@@ -102,6 +106,9 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 			order = append(order, k)
 		}
 		g.idx = append(g.idx, i)
+		if d.Renew {
+			g.renew = append(g.renew, d.Pair.Target)
+		}
 		if d.Retrain {
 			g.retrain = append(g.retrain, d.Pair.Target)
 		} else {
@@ -117,7 +124,7 @@ func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, err
 			targets = append(targets, res.Decisions[i].Pair.Target)
 		}
 		tickets, err := p.Start(ctx, Request{Project: first.Project, Source: first.Source, Targets: targets,
-			Trigger: langsync.TriggerTimer, Reason: strings.Join(g.reasons, "; "), SkipIfUnchanged: g.skip, MustRetrain: g.retrain})
+			Trigger: langsync.TriggerTimer, Reason: strings.Join(g.reasons, "; "), SkipIfUnchanged: g.skip, MustRetrain: g.retrain, Renew: g.renew})
 		if err != nil {
 			for _, i := range g.idx {
 				res.Decisions[i].Action, res.Decisions[i].Reason = ActionError, fmt.Sprintf("%s; starting the run failed: %v", res.Decisions[i].Reason, err)
@@ -201,7 +208,8 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := c.GetProject(ctx, pair.TargetName()); errors.Is(err, ErrNotFound) {
+	tproj, err := c.GetProject(ctx, pair.TargetName())
+	if errors.Is(err, ErrNotFound) {
 		return replicate(true, "target project %q is missing on %q", pair.TargetName(), pair.Target)
 	} else if err != nil {
 		return fail(fmt.Errorf("reading target project: %w", err))
@@ -221,6 +229,16 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 		}
 		if !td.Expires.IsZero() && td.Expires.Sub(now) < window {
 			return replicate(true, "target deployment %q expires %s (within %s)", sd.Name, td.Expires.Format("2006-01-02"), window)
+		}
+	}
+	if p.opts.RenewExpiring {
+		why, err := p.renewReason(ctx, c, pair.TargetName(), tproj, selected, byName, now)
+		if err != nil {
+			return fail(err)
+		}
+		if why != "" {
+			d.Renew = true
+			return replicate(true, "%s", why)
 		}
 	}
 	if moved := sourceMoved(ps.Source, sv.proj, selected); moved != "" {
