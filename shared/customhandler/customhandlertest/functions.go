@@ -23,6 +23,12 @@ type Binding struct {
 	RunOnStartup bool     `json:"runOnStartup,omitempty"`
 	UseMonitor   *bool    `json:"useMonitor,omitempty"`
 	Path         string   `json:"path,omitempty"`
+	// Source is a blob trigger's event source: "EventGrid" (the only one
+	// Flex Consumption runs; Event Grid delivers BlobCreated to the host)
+	// or empty/"LogsAndContainerScan" (the host polls). The simulator
+	// delivers both the same way: DeliverBlob, or ScanBlobs standing in for
+	// the events.
+	Source string `json:"source,omitempty"`
 	AuthLevel    string   `json:"authLevel,omitempty"`
 	Methods      []string `json:"methods,omitempty"`
 	Route        string   `json:"route,omitempty"`
