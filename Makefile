@@ -43,20 +43,24 @@ bench: deps
 	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
 
 # app assembles the Azure Functions app as the host expects it (function
-# folders at the app root, host.json, the linux/amd64 binary, executable)
-# in dist/app/ and zips it into dist/app.zip with Unix modes kept
-# (cmd/appzip: archive/zip, no zip tool needed). Deploy with
-# `az functionapp deployment source config-zip --src dist/app.zip`.
-APP_DIR := dist/app
+# folders at the app root, host.json, the linux/amd64 binary named as
+# host.json's defaultExecutablePath, executable) in dist/app/ and zips it
+# into dist/app.zip with Unix modes kept (cmd/appzip: archive/zip, no zip
+# tool needed). The app runs on Flex Consumption: `azd deploy` (azure.yaml)
+# deploys dist/app, or `az functionapp deployment source config-zip --src
+# dist/app.zip` (docs/deploy.md). internal/deploycheck builds it into a
+# temporary directory (APP_DIR, APP_ZIP) and checks the result.
+APP_DIR ?= dist/app
+APP_ZIP ?= dist/app.zip
 
 app:
-	rm -rf $(APP_DIR) dist/app.zip
-	mkdir -p $(APP_DIR)
+	rm -rf $(APP_DIR) $(APP_ZIP)
+	mkdir -p $(APP_DIR) $(dir $(APP_ZIP))
 	cp host.json $(APP_DIR)/
 	cp -R functions/. $(APP_DIR)/
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(APP_DIR)/langsync ./cmd/langsync
 	chmod 0755 $(APP_DIR)/langsync
-	$(GO) run ./cmd/appzip -o dist/app.zip $(APP_DIR)
+	$(GO) run ./cmd/appzip -o $(APP_ZIP) $(APP_DIR)
 
 # demo builds langsync and runs the whole product on this machine: two
 # Language emulators and Azurite (installed by deps) on free loopback ports,

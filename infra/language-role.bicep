@@ -1,5 +1,6 @@
 // Grants the langsync identity a role on one existing Language resource,
-// which may live in another resource group or subscription.
+// which may live in another resource group or subscription (main.bicep
+// scopes each deployment of this module to the resource's group).
 param languageResourceName string
 param principalId string
 param roleDefinitionId string

@@ -34,8 +34,9 @@ var layers = map[string]int{
 	"shared/lambdahandler": 4,
 	"shared/local":         4,
 
-	"cmd/":      5,
-	"internal/": 5, // repository checks (archtest, doccheck)
+	"cmd/":                 5,
+	"internal/":            5, // repository checks (archtest, doccheck)
+	"internal/deploycheck": 5, // infra, azure.yaml, host.json and function.json agree; the app package is complete
 }
 
 // standIns are the emulators and test listeners: they import nothing of

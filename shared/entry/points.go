@@ -100,6 +100,13 @@ func (e *Points) Advance(ctx context.Context, w langsync.Wakeup) ([]langsync.Wak
 	if n.Stale {
 		return e.expected(ctx, w.Run), nil
 	}
+	if n.Done || n.Phase.Terminal() {
+		// The run ended in this invocation: report it (best effort; the
+		// run document is the truth).
+		if r, err := e.p.Run(ctx, w.Run); err == nil {
+			e.runEnded(ctx, r)
+		}
+	}
 	return wakes(n), nil
 }
 
@@ -143,9 +150,13 @@ func (e *Points) Fail(ctx context.Context, runID, reason string) error {
 	if err != nil {
 		return fmt.Errorf("entry: encoding run %s: %w", runID, err)
 	}
-	if _, err := e.state.Put(ctx, key, out, pipeline.Condition{IfMatch: etag}); err != nil && !errors.Is(err, pipeline.ErrConflict) {
+	if _, err := e.state.Put(ctx, key, out, pipeline.Condition{IfMatch: etag}); err != nil {
+		if errors.Is(err, pipeline.ErrConflict) {
+			return nil
+		}
 		return fmt.Errorf("entry: saving run %s: %w", runID, err)
 	}
+	e.runEnded(ctx, &r)
 	return nil
 }
 
@@ -154,8 +165,15 @@ func (e *Points) Fail(ctx context.Context, runID, reason string) error {
 func (e *Points) Sync(ctx context.Context, _ langsync.Tick) ([]langsync.Wake, error) {
 	res, err := e.p.Sync(ctx, pipeline.SyncOptions{})
 	var out []langsync.Wake
+	decisions, started := 0, 0
 	if res != nil {
 		out = wakes(res.Wake...)
+		decisions = len(res.Decisions)
+		for _, d := range res.Decisions {
+			if d.Run != "" {
+				started++
+			}
+		}
 	}
 	swept, serr := e.p.Sweep(ctx, e.sweepGrace)
 	out = append(out, wakes(swept...)...)
@@ -166,10 +184,12 @@ func (e *Points) Sync(ctx context.Context, _ langsync.Tick) ([]langsync.Wake, er
 			if e.log != nil {
 				e.log.Error("sync: part of the change check or sweep failed; sending the wake-ups found", "err", err, "wakes", len(out))
 			}
+			e.syncCompleted(ctx, decisions, started, len(swept), len(out), true)
 			return out, nil
 		}
 		return nil, err
 	}
+	e.syncCompleted(ctx, decisions, started, len(swept), len(out), false)
 	return out, nil
 }
 

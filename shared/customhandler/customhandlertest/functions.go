@@ -13,19 +13,25 @@ import (
 // langsync uses;
 // docs/reference/functions-protocol.md#functionjson-per-binding).
 type Binding struct {
-	Name         string   `json:"name"`
-	Type         string   `json:"type"`
-	Direction    string   `json:"direction"`
-	DataType     string   `json:"dataType,omitempty"`
-	QueueName    string   `json:"queueName,omitempty"`
-	Connection   string   `json:"connection,omitempty"`
-	Schedule     string   `json:"schedule,omitempty"`
-	RunOnStartup bool     `json:"runOnStartup,omitempty"`
-	UseMonitor   *bool    `json:"useMonitor,omitempty"`
-	Path         string   `json:"path,omitempty"`
-	AuthLevel    string   `json:"authLevel,omitempty"`
-	Methods      []string `json:"methods,omitempty"`
-	Route        string   `json:"route,omitempty"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	Direction    string `json:"direction"`
+	DataType     string `json:"dataType,omitempty"`
+	QueueName    string `json:"queueName,omitempty"`
+	Connection   string `json:"connection,omitempty"`
+	Schedule     string `json:"schedule,omitempty"`
+	RunOnStartup bool   `json:"runOnStartup,omitempty"`
+	UseMonitor   *bool  `json:"useMonitor,omitempty"`
+	Path         string `json:"path,omitempty"`
+	// Source is a blob trigger's event source: "EventGrid" (the only one
+	// Flex Consumption runs; Event Grid delivers BlobCreated to the host)
+	// or empty/"LogsAndContainerScan" (the host polls). The simulator
+	// delivers both the same way: DeliverBlob, or ScanBlobs standing in for
+	// the events.
+	Source    string   `json:"source,omitempty"`
+	AuthLevel string   `json:"authLevel,omitempty"`
+	Methods   []string `json:"methods,omitempty"`
+	Route     string   `json:"route,omitempty"`
 }
 
 // Function is one function folder: its name and function.json.
