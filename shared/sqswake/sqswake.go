@@ -67,7 +67,7 @@ func New(opts Options) (*Sender, error) {
 		}
 	}
 	if region == "" {
-		return nil, fmt.Errorf("sqswake: no region: set AWS_REGION or use a queue URL of the form https://sqs.<region>.amazonaws.com/...")
+		return nil, errors.New("sqswake: no region: set AWS_REGION or use a queue URL of the form https://sqs.<region>.amazonaws.com/<account>/<name>")
 	}
 	cfg := aws.Config{Region: region, HTTPClient: opts.HTTPClient}
 	if opts.HTTPClient == nil {
