@@ -7,16 +7,23 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/langsync/langsync/shared/app"
 	"github.com/langsync/langsync/shared/pipeline"
+	"github.com/langsync/langsync/shared/sqswake/sqswaketest"
 )
 
 // rieVersion pins the AWS Lambda Runtime Interface Emulator (its tags are
@@ -57,10 +64,52 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// runtimeRecorder sits between the bootstrap and the emulator's Runtime
+// API and records where each invocation's answer was posted: .../response,
+// or .../error, which real Lambda turns into X-Amz-Function-Error:
+// Unhandled on the Invoke API (the emulator does not set that header).
+type runtimeRecorder struct {
+	mu     sync.Mutex
+	errors map[string]string // request id -> Lambda-Runtime-Function-Error-Type
+}
+
+func (rr *runtimeRecorder) errorType(id string) (string, bool) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	typ, ok := rr.errors[id]
+	return typ, ok
+}
+
+func startRuntimeRecorder(t *testing.T, api string) (addr string, rr *runtimeRecorder) {
+	t.Helper()
+	rr = &runtimeRecorder{errors: map[string]string{}}
+	target := &url.URL{Scheme: "http", Host: api}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// POST /2018-06-01/runtime/invocation/<id>/error
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/2018-06-01/runtime/invocation/"); ok && r.Method == http.MethodPost {
+			if id, ok := strings.CutSuffix(rest, "/error"); ok {
+				rr.mu.Lock()
+				rr.errors[id] = r.Header.Get("Lambda-Runtime-Function-Error-Type")
+				rr.mu.Unlock()
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), rr
+}
+
 // TestLambdaRuntimeInterfaceEmulator runs langsync under the real AWS Lambda
 // Runtime Interface Emulator (built from the Go module proxy at a pinned
-// version): lambda.Start is reached through AWS_LAMBDA_RUNTIME_API
-// detection in main's path, and invocations go over the Runtime API.
+// version), deployed as the SAM template deploys it (infra/aws): wake-ups
+// go to an SQS queue (a local stand-in) and come back as SQS events.
+// lambda.Start is reached through AWS_LAMBDA_RUNTIME_API detection in
+// main's path, and invocations go over the Runtime API: a direct invoke
+// and an API Gateway REST request start replications, the EventBridge rule
+// and Scheduler's {} sync, every sent wake-up is delivered twice (SQS
+// delivers at least once) and the run still trains once, an API Gateway
+// request reports status, and a bad event is an Unhandled function error.
 func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -75,18 +124,24 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	front, api := freePort(t), freePort(t)
+	recorderAddr, recorder := startRuntimeRecorder(t, api)
 	bootstrap := filepath.Join(bin, "bootstrap")
-	script := "#!/bin/sh\nexec " + shellQuote(self) + " -test.run='^TestHelperLambda$'\n"
+	script := "#!/bin/sh\nAWS_LAMBDA_RUNTIME_API=" + recorderAddr + " exec " + shellQuote(self) + " -test.run='^TestHelperLambda$'\n"
 	if err := os.WriteFile(bootstrap, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 
 	r := newE2ERig(t, 300*time.Millisecond)
-	front, api := freePort(t), freePort(t)
+	sqsStandIn := sqswaketest.New()
+	t.Cleanup(sqsStandIn.Close)
+	const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/langsync-wakeups"
 	rie := exec.Command(filepath.Join(bin, "aws-lambda-rie"), "--runtime-interface-emulator-address", front, "--runtime-api-address", api, bootstrap)
 	rie.Dir = bin
 	rie.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANGSYNC_HELPER_LAMBDA=1",
-		"AWS_LAMBDA_FUNCTION_NAME=langsync-test", "AWS_LAMBDA_FUNCTION_TIMEOUT=120", "AWS_REGION=us-east-1"}
+		"AWS_LAMBDA_FUNCTION_NAME=langsync-test", "AWS_LAMBDA_FUNCTION_TIMEOUT=120", "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret", "AWS_SESSION_TOKEN=token",
+		envSQSQueueURL + "=" + queueURL, envSQSEndpoint + "=" + sqsStandIn.URL}
 	for k, v := range r.env {
 		rie.Env = append(rie.Env, k+"="+v)
 	}
@@ -101,10 +156,15 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 		_ = syscall.Kill(-rie.Process.Pid, syscall.SIGKILL)
 		_ = rie.Wait()
 	})
-	url := "http://" + front + "/2015-03-31/functions/function/invocations"
-	invoke := func(payload string) map[string]any {
+	invokeURL := "http://" + front + "/2015-03-31/functions/function/invocations"
+	requests := 0
+	// invoke posts payload and returns the answer and the request id.
+	invoke := func(payload string) (map[string]any, string, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(payload))
+		requests++
+		id := fmt.Sprintf("rie-test-%d", requests)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, invokeURL, strings.NewReader(payload))
+		req.Header.Set("X-Amzn-RequestId", id)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatalf("invoke: %v\n%s", err, tail(logs.String(), 20))
@@ -114,6 +174,14 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 		var m map[string]any
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatalf("invoke answered %d %q\n%s", resp.StatusCode, b, tail(logs.String(), 20))
+		}
+		return m, id, resp.Header
+	}
+	ok := func(payload string) map[string]any {
+		t.Helper()
+		m, id, _ := invoke(payload)
+		if typ, failed := recorder.errorType(id); failed || m["errorMessage"] != nil {
+			t.Fatalf("invoke %.80s failed (%s): %v\n%s", payload, typ, m, tail(logs.String(), 20))
 		}
 		return m
 	}
@@ -132,31 +200,83 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 		}
 	}
 
-	if m := invoke(`{"project":"` + r.p.Name + `"}`); m["kind"] != "replicate" {
+	apigw := func(method, path, body string) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(events.APIGatewayProxyRequest{Resource: "/{proxy+}", Path: path, HTTPMethod: method, Body: body,
+			PathParameters: map[string]string{"proxy": strings.TrimPrefix(path, "/")},
+			RequestContext: events.APIGatewayProxyRequestContext{Stage: "prod", Path: "/prod" + path, HTTPMethod: method, RequestID: "apigw-1"}})
+		return ok(string(b))
+	}
+	if m := ok(`{"project":"` + r.p.Name + `"}`); m["kind"] != "replicate" {
 		t.Fatalf("direct invoke answered %v", m)
 	}
+	// API Gateway REST: a second request joins the same run.
+	if m := apigw(http.MethodPost, "/replicate", `{"project":"`+r.p.Name+`"}`); m["statusCode"] != float64(http.StatusAccepted) {
+		t.Fatalf("API Gateway replicate answered %v", m)
+	}
 	sched := `{"version":"0","id":"890abcde-f123-4567-890a-bcdef1234567","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2016-12-30T18:44:49Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/SampleRule"],"detail":{}}`
-	for {
-		st := invoke(`{"action":"status","pair":"` + r.p.Name + `"}`)
-		b, _ := json.Marshal(st)
-		if strings.Contains(string(b), `"lastRunPhase":"succeeded"`) {
+	if m := ok(sched); m["kind"] != "sync" {
+		t.Fatalf("scheduled rule event answered %v", m)
+	}
+	delivered := 0
+	for batch := 0; ; batch++ {
+		st := apigw(http.MethodGet, "/status/"+r.p.Name, "")
+		body := fmt.Sprint(st["body"])
+		if st["statusCode"] != float64(http.StatusOK) {
+			t.Fatalf("API Gateway status answered %v", st)
+		}
+		if strings.Contains(body, `"lastRunPhase":"succeeded"`) {
 			break
 		}
-		if strings.Contains(string(b), `"lastRunPhase":"failed"`) {
-			t.Fatalf("run failed: %s", b)
+		if strings.Contains(body, `"lastRunPhase":"failed"`) {
+			t.Fatalf("run failed: %s", body)
 		}
-		if m := invoke(sched); m["kind"] != "sync" {
-			t.Fatalf("scheduled event answered %v", m)
+		msgs := sqsStandIn.Take()
+		if len(msgs) == 0 {
+			// Nothing queued (a send failed, or a wake-up is far off):
+			// EventBridge Scheduler's default input {} runs the sweep.
+			if m := ok(`{}`); m["kind"] != "sync" {
+				t.Fatalf("Scheduler {} answered %v", m)
+			}
+		} else {
+			// Deliver every wake-up twice in one batch: the copy is stale.
+			var ev events.SQSEvent
+			for i, m := range msgs {
+				for c := range 2 {
+					ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("b%d-%d-%d", batch, i, c), Body: m.Body,
+						EventSource: "aws:sqs", EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:langsync-wakeups", AWSRegion: "us-east-1",
+						Attributes: map[string]string{"ApproximateReceiveCount": "1"}})
+				}
+			}
+			b, _ := json.Marshal(ev)
+			m := ok(string(b))
+			if f, _ := m["batchItemFailures"].([]any); m["batchItemFailures"] == nil || len(f) != 0 {
+				t.Fatalf("SQS event answered %v", m)
+			}
+			delivered += len(ev.Records)
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("replication did not finish: %s\n%s", b, tail(logs.String(), 20))
+			t.Fatalf("replication did not finish: %s\n%s", body, tail(logs.String(), 20))
 		case <-tick.C:
 		}
 	}
-	// A bad event comes back as a Lambda error naming the problem.
-	if m := invoke(`{"hello":"world"}`); !strings.Contains(fmt.Sprint(m["errorMessage"]), "unknown event") {
+	if delivered == 0 {
+		t.Fatal("no wake-up went through the SQS stand-in")
+	}
+	// A bad event is a function error: the bootstrap posts it to the
+	// Runtime API's .../error, which Lambda answers with
+	// X-Amz-Function-Error: Unhandled; the emulator returns the same
+	// errorMessage/errorType body without that header.
+	m, id, hdr := invoke(`{"hello":"world"}`)
+	if !strings.Contains(fmt.Sprint(m["errorMessage"]), "unknown event") || m["errorType"] == nil {
 		t.Fatalf("bad event answered %v", m)
+	}
+	if _, failed := recorder.errorType(id); !failed {
+		t.Fatalf("the bad event's answer was not posted to the Runtime API's error path (X-Amz-Function-Error: Unhandled)")
+	}
+	if h := hdr.Get("X-Amz-Function-Error"); h != "" && h != "Unhandled" {
+		t.Fatalf("X-Amz-Function-Error: %q, want Unhandled", h)
 	}
 	if n := r.targetWrites(":train"); n != 1 {
 		t.Fatalf("%d training jobs on the target, want 1", n)

@@ -51,6 +51,12 @@ var rules = []struct {
 		"the entry points are host-neutral: every host runs on them, none is linked by them"},
 	{"cmd/langsync", true, []string{"github.com/aws/aws-lambda-go"},
 		"the Lambda plumbing is shared/lambdahandler's (the only importer of aws-lambda-go); main only calls it"},
+	{"cmd/langsync", true, []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"},
+		"SQS is shared/sqswake's (the only importer of the AWS SDK); main only builds it"},
+	{"shared/lambdahandler", false, []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", own + "shared/sqswake"},
+		"the Lambda host speaks events only; it sends wake-ups through its Sender interface, which shared/sqswake implements"},
+	{"shared/sqswake", false, append([]string{"github.com/aws/aws-lambda-go"}, azureSDK...),
+		"the SQS adapter links the AWS SDK's SQS client and the domain, nothing of Lambda's runtime or Azure"},
 }
 
 func TestDependencyRules(t *testing.T) {

@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"shared/sample":            1,
 	"shared/backup":            1,
 	"shared/blobstore":         1,
+	"shared/sqswake":           1,
 
 	"shared/pipeline": 2,
 
@@ -63,6 +64,7 @@ var only = map[string][]string{
 	"shared/pipeline":      {"shared/langsync"},
 	"shared/customhandler": {"shared/langsync"},
 	"shared/lambdahandler": {"shared/langsync"},
+	"shared/sqswake":       {"shared/langsync"},
 }
 
 // isTestSupport: packages named *test exist for tests only (simulators,

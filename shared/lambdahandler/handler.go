@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +62,17 @@ type Keeper interface {
 	Keep(ctx context.Context, key string, doc []byte) error
 }
 
+// Sender puts a wake-up on the wake-up queue (SQS), to arrive after delay
+// (0 to MaxDelay). shared/sqswake implements it; Lambda then delivers the
+// message back to this function as an SQS event.
+type Sender interface {
+	SendWake(ctx context.Context, w langsync.Wake, delay time.Duration) error
+}
+
+// MaxDelay is the longest delay SQS allows on one message (DelaySeconds
+// 900). A wake-up due later is left pending for the scheduled sync's sweep.
+const MaxDelay = 15 * time.Minute
+
 // Options configure a Handler. Runs, Starts and Status are required.
 type Options struct {
 	Runs   Runner
@@ -72,6 +85,10 @@ type Options struct {
 	// x-langsync-key header (for a URL with auth type NONE; with AWS_IAM,
 	// Lambda has authenticated the caller already).
 	URLKey langsync.Secret
+	// Wakes, when set, is the wake-up queue: wake-ups are sent to it
+	// (with a delay up to MaxDelay) instead of being advanced inline, and
+	// each arrives as its own SQS-triggered invocation.
+	Wakes Sender
 	// Margin is how long before the invocation deadline inline advancing
 	// stops (default 30s); what is left waits for the next sweep.
 	Margin time.Duration
@@ -143,6 +160,8 @@ type Result struct {
 	Kind string `json:"kind"`
 	// Advanced counts the run steps performed inline.
 	Advanced int `json:"advanced"`
+	// Sent counts the wake-ups put on the wake-up queue (Options.Wakes).
+	Sent int `json:"sent,omitempty"`
 	// Pending are the wake-ups left for a later sweep (due later, or no
 	// time left in this invocation).
 	Pending []langsync.Wake `json:"pending,omitempty"`
@@ -153,9 +172,12 @@ type Result struct {
 	Report any `json:"report,omitempty"`
 }
 
-// Invoke routes one event: an EventBridge scheduled rule event -> sync; a
-// Function URL request -> status, replicate, restore or sync by path; any
-// other JSON -> a direct command shaped like langsync's queue messages
+// Invoke routes one event: an SQS event -> each record's body as a queue
+// message, answered with the batch item failures; an EventBridge scheduled
+// rule event -> sync; an API Gateway REST (v1) or Function URL request ->
+// status, replicate, restore or sync by path; any other JSON -> a direct
+// command shaped like langsync's queue messages, where an EventBridge
+// Scheduler's default input {} is a sync
 // (docs/reference/aws-lambda.md#events-langsync-handles).
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	log := h.opts.Logger
@@ -167,6 +189,24 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("lambdahandler: %w: payload is not a JSON object; send e.g. {\"project\":\"Tickets\"} or {\"action\":\"sync\"}", langsync.ErrMalformed)
 	}
 	switch {
+	case has(probe, "Records"):
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("lambdahandler: %w: decoding an event with Records: %v", langsync.ErrMalformed, err)
+		}
+		for _, rec := range ev.Records {
+			if rec.EventSource != "aws:sqs" {
+				return nil, fmt.Errorf("lambdahandler: %w: a record from %q: only SQS (aws:sqs) event sources are wired", langsync.ErrMalformed, rec.EventSource)
+			}
+		}
+		return json.Marshal(h.sqs(ctx, log, ev))
+	case has(probe, "httpMethod") && has(probe, "requestContext") && !has(probe, "rawPath"):
+		var req events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, fmt.Errorf("lambdahandler: decoding API Gateway request: %w", err)
+		}
+		a := h.serveHTTP(ctx, log, apiGatewayRequest(req))
+		return json.Marshal(events.APIGatewayProxyResponse{StatusCode: a.code, Headers: a.headers(), Body: a.body})
 	case has(probe, "detail-type") && has(probe, "source"):
 		var ev events.EventBridgeEvent
 		if err := json.Unmarshal(payload, &ev); err != nil {
@@ -183,8 +223,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, fmt.Errorf("lambdahandler: decoding Function URL request: %w", err)
 		}
-		resp := h.functionURL(ctx, log, req)
-		return json.Marshal(resp)
+		a := h.serveHTTP(ctx, log, functionURLRequest(req))
+		return json.Marshal(events.LambdaFunctionURLResponse{StatusCode: a.code, Headers: a.headers(), Body: a.body})
 	}
 	res, err := h.direct(ctx, log, probe, payload)
 	return marshal(res, err)
@@ -201,7 +241,21 @@ func marshal(res *Result, err error) ([]byte, error) {
 // arrives verbatim): {"action":"sync"}, {"action":"status","pair":"..."},
 // or a queue-shaped message ({"project":...}, {"backup":...}, a wake-up),
 // optionally with "action":"replicate|restore|advance".
+//
+// EventBridge Scheduler sends its input bare; its default input {} (and an
+// empty direct invoke) reads as a sync, and a "scheduledTime" (Scheduler's
+// <aws.scheduler.scheduled-time>) is the tick's time.
 func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string]json.RawMessage, payload []byte) (*Result, error) {
+	tick := langsync.Tick{Scheduled: h.opts.Now().UTC()}
+	if raw, ok := probe["scheduledTime"]; ok {
+		var at time.Time
+		if err := json.Unmarshal(raw, &at); err != nil {
+			return nil, fmt.Errorf("lambdahandler: %w: \"scheduledTime\" must be an RFC 3339 time such as <aws.scheduler.scheduled-time> gives", langsync.ErrMalformed)
+		}
+		tick = langsync.Tick{Scheduled: at.UTC(), PastDue: h.opts.Now().Sub(at) > 5*time.Minute}
+		delete(probe, "scheduledTime")
+		payload, _ = json.Marshal(probe)
+	}
 	action := ""
 	if raw, ok := probe["action"]; ok {
 		if err := json.Unmarshal(raw, &action); err != nil {
@@ -210,9 +264,12 @@ func (h *Handler) direct(ctx context.Context, log *slog.Logger, probe map[string
 		delete(probe, "action")
 		payload, _ = json.Marshal(probe)
 	}
+	if action == "" && len(probe) == 0 {
+		action = "sync" // EventBridge Scheduler's default input
+	}
 	switch action {
 	case "sync":
-		return h.sync(ctx, log, langsync.Tick{Scheduled: h.opts.Now().UTC()})
+		return h.sync(ctx, log, tick)
 	case "status":
 		var pair string
 		if raw, ok := probe["pair"]; ok {
@@ -294,7 +351,31 @@ func (h *Handler) sync(ctx context.Context, log *slog.Logger, t langsync.Tick) (
 // each Advance may ask for more. Wake-ups due later, or left when the
 // deadline is near, are reported as pending; the next scheduled sync's sweep
 // of overdue runs picks them up.
+//
+// With a wake-up queue (Options.Wakes) nothing is advanced inline: each
+// wake-up due within MaxDelay is sent with the delay left, and arrives as
+// an SQS-triggered invocation of its own; later ones, and those whose send
+// failed, are pending for the sweep.
 func (h *Handler) drive(ctx context.Context, log *slog.Logger, res *Result, wakes []langsync.Wake) {
+	if h.opts.Wakes != nil {
+		now := h.opts.Now()
+		for _, wk := range wakes {
+			delay := max(wk.At.Sub(now), 0)
+			if delay > MaxDelay {
+				res.Pending = append(res.Pending, wk)
+				continue
+			}
+			l := log.With("run", wk.Run, "project", wk.Project, "step", wk.Step, "seq", wk.Seq)
+			if err := h.opts.Wakes.SendWake(ctx, wk, delay); err != nil {
+				l.Warn("sending the wake-up failed; the next sweep takes the run", "err", err)
+				res.Pending = append(res.Pending, wk)
+				continue
+			}
+			res.Sent++
+			l.Info("wake-up sent", "delay", delay.String())
+		}
+		return
+	}
 	queue := append([]langsync.Wake(nil), wakes...)
 	for len(queue) > 0 {
 		wk := queue[0]
@@ -353,34 +434,84 @@ func (h *Handler) keep(ctx context.Context, log *slog.Logger, kind, run string, 
 		id = lc.AwsRequestID
 	}
 	doc := langsync.FailedInput{Function: "lambda", InvocationID: id, Time: now, Reason: cause.Error(), Run: run, RunMarked: run != ""}
+	keyID := id
+	if rec, ok := ctx.Value(recordKey{}).(*events.SQSMessage); ok {
+		// One invocation carries many records: the message id names each.
+		doc.Function = "lambda-sqs"
+		doc.MessageID = rec.MessageId
+		doc.DeliveryCount, _ = strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+		keyID = rec.MessageId
+	}
 	if json.Valid(body) {
 		doc.Body = body
 	} else {
 		doc.BodyText = string(body)
 	}
 	b, _ := json.MarshalIndent(doc, "", "  ")
-	key := langsync.FailedKey(now, id)
+	key := langsync.FailedKey(now, keyID)
 	if err := h.opts.Failed.Keep(ctx, key, b); err != nil {
 		return fmt.Errorf("%w (and keeping the input failed: %v)", cause, err)
 	}
 	log.Error("input cannot be processed; kept", "kind", kind, "run", run, "kept", key, "err", cause)
-	return fmt.Errorf("%w (input kept as %s)", cause, key)
+	return keptError{fmt.Errorf("%w (input kept as %s)", cause, key)}
 }
 
-// functionURL serves a Lambda Function URL request (payload format 2.0):
-// GET /status[/<pair>], POST /replicate, POST /restore, POST /sync.
-func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.LambdaFunctionURLRequest) events.LambdaFunctionURLResponse {
+// httpRequest is what the HTTP routes need of a Function URL (payload 2.0)
+// or an API Gateway REST (v1) request.
+type httpRequest struct {
+	method, path string
+	headers      map[string]string
+	query        map[string]string
+	body         string
+	base64       bool
+}
+
+func functionURLRequest(req events.LambdaFunctionURLRequest) httpRequest {
+	return httpRequest{method: req.RequestContext.HTTP.Method, path: req.RawPath, headers: req.Headers,
+		query: req.QueryStringParameters, body: req.Body, base64: req.IsBase64Encoded}
+}
+
+// apiGatewayRequest reads a REST API proxy request: path is the resource
+// path without the stage; repeated headers and query parameters are
+// comma-joined as a Function URL delivers them.
+func apiGatewayRequest(req events.APIGatewayProxyRequest) httpRequest {
+	headers := map[string]string{}
+	for k, v := range req.MultiValueHeaders {
+		headers[k] = strings.Join(v, ",")
+	}
+	maps.Copy(headers, req.Headers)
+	query := map[string]string{}
+	maps.Copy(query, req.QueryStringParameters)
+	for k, v := range req.MultiValueQueryStringParameters {
+		query[k] = strings.Join(v, ",")
+	}
+	return httpRequest{method: req.HTTPMethod, path: req.Path, headers: headers, query: query, body: req.Body, base64: req.IsBase64Encoded}
+}
+
+// httpAnswer is a status code and a JSON body.
+type httpAnswer struct {
+	code int
+	body string
+}
+
+func (httpAnswer) headers() map[string]string {
+	return map[string]string{"Content-Type": "application/json"}
+}
+
+// serveHTTP serves GET /status[/<pair>], POST /replicate, POST /restore and
+// POST /sync, for a Function URL and an API Gateway REST API alike.
+func (h *Handler) serveHTTP(ctx context.Context, log *slog.Logger, req httpRequest) httpAnswer {
 	if !h.opts.URLKey.IsZero() {
-		got := header(req.Headers, "x-langsync-key")
+		got := header(req.headers, "x-langsync-key")
 		if subtle.ConstantTimeCompare([]byte(got), []byte(h.opts.URLKey.Reveal())) != 1 {
 			return answer(http.StatusUnauthorized, map[string]string{"error": "missing or wrong x-langsync-key header"})
 		}
 	}
-	method := strings.ToUpper(req.RequestContext.HTTP.Method)
-	path := strings.Trim(req.RawPath, "/")
-	body := []byte(req.Body)
-	if req.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(req.Body)
+	method := strings.ToUpper(req.method)
+	path := strings.Trim(req.path, "/")
+	body := []byte(req.body)
+	if req.base64 {
+		b, err := base64.StdEncoding.DecodeString(req.body)
 		if err != nil {
 			return answer(http.StatusBadRequest, map[string]string{"error": "body is not valid base64"})
 		}
@@ -390,7 +521,7 @@ func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.
 	route, rest, _ := strings.Cut(path, "/")
 	switch {
 	case route == "status" && method == http.MethodGet:
-		rep, err := h.opts.Status.Status(ctx, langsync.StatusRequest{Pair: rest, Query: req.QueryStringParameters})
+		rep, err := h.opts.Status.Status(ctx, langsync.StatusRequest{Pair: rest, Query: req.query})
 		return result(&Result{Kind: "status", Report: rep}, err)
 	case rest == "" && method == http.MethodPost && (route == "replicate" || route == "restore"):
 		queue := langsync.QueueExport
@@ -408,7 +539,7 @@ func (h *Handler) functionURL(ctx context.Context, log *slog.Logger, req events.
 	return answer(http.StatusNotFound, map[string]string{"error": "no such path; use GET /status[/<pair>], POST /replicate, POST /restore or POST /sync"})
 }
 
-func result(res *Result, err error) events.LambdaFunctionURLResponse {
+func result(res *Result, err error) httpAnswer {
 	switch {
 	case err == nil:
 		if res.Kind == "status" {
@@ -423,17 +554,73 @@ func result(res *Result, err error) events.LambdaFunctionURLResponse {
 	return answer(http.StatusInternalServerError, map[string]string{"error": err.Error()})
 }
 
-func answer(code int, v any) events.LambdaFunctionURLResponse {
+func answer(code int, v any) httpAnswer {
 	b, err := json.Marshal(v)
 	if err != nil {
 		code = http.StatusInternalServerError
 		b, _ = json.Marshal(map[string]string{"error": "encoding the answer: " + err.Error()})
 	}
-	return events.LambdaFunctionURLResponse{
-		StatusCode: code,
-		Headers:    map[string]string{"Content-Type": "application/json"},
-		Body:       string(b),
+	return httpAnswer{code: code, body: string(b)}
+}
+
+// recordKey carries the SQS record being handled to keep.
+type recordKey struct{}
+
+// keptError is a permanent failure whose input was kept under failed/.
+// Only such an SQS record is acknowledged despite failing; one that could
+// not be kept is reported as a batch item failure, so that SQS redelivers
+// it and, after maxReceiveCount, moves it to the dead-letter queue.
+type keptError struct{ error }
+
+func (e keptError) Unwrap() error { return e.error }
+
+func isKept(err error) bool { var k keptError; return errors.As(err, &k) }
+
+// sqs handles an SQS event: each record's body is a langsync message (a
+// wake-up, a replicate or restore request, or a command), handled as a
+// direct invoke. The answer is the partial batch response: the records
+// that failed transiently (or could not be kept) are redelivered by SQS
+// after the visibility timeout; a malformed record is kept under failed/
+// and not failed, so that it is not redelivered forever. A duplicate
+// delivery is harmless: a wake-up is idempotent by its run's sequence
+// number (an older seq is stale and does nothing).
+func (h *Handler) sqs(ctx context.Context, log *slog.Logger, ev events.SQSEvent) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i := range ev.Records {
+		rec := &ev.Records[i]
+		l := log.With("messageId", rec.MessageId)
+		rctx := context.WithValue(ctx, recordKey{}, rec)
+		res, err := h.record(rctx, l, []byte(rec.Body))
+		switch {
+		case err == nil:
+			l.Info("sqs message handled", "kind", res.Kind, "advanced", res.Advanced, "sent", res.Sent, "pending", len(res.Pending))
+			if len(res.Failed) > 0 {
+				// Inline steps only run without a wake-up queue; their
+				// failures are the sweep's, as for a scheduled sync.
+				l.Warn("sqs message: run steps failed", "runs", res.Failed)
+			}
+		case isKept(err):
+			l.Warn("sqs message cannot be processed; kept and not retried", "err", err)
+		default:
+			l.Error("sqs message failed; SQS redelivers it", "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
 	}
+	return resp
+}
+
+// record handles one SQS message body.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, body []byte) (*Result, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil || probe == nil {
+		return nil, h.keep(ctx, log, "sqs", "", body, fmt.Errorf("lambdahandler: %w: SQS message body is not a JSON object", langsync.ErrMalformed))
+	}
+	res, err := h.direct(ctx, log, probe, body)
+	if err != nil && langsync.IsPermanent(err) && !isKept(err) {
+		// e.g. an unknown action or a bad scheduledTime: keep it too.
+		err = h.keep(ctx, log, "sqs", "", body, err)
+	}
+	return res, err
 }
 
 func header(h map[string]string, name string) string {

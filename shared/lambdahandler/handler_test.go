@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -36,7 +37,10 @@ type fixture struct {
 	h      *lambdahandler.Handler
 	p      *entrytest.Pipeline
 	keeper *entrytest.Keeper
-	logs   *bytes.Buffer
+	logs   interface {
+		io.Writer
+		String() string
+	}
 }
 
 func newFixture(t *testing.T, p *entrytest.Pipeline) *fixture {
