@@ -111,6 +111,9 @@ type Client struct {
 	poll       pollConfig
 	secret     langsync.Secret // only to scrub it from service messages; zero with Entra ID
 	now        func() time.Time
+	// family is the authoring API the paths go to: analyze-text, or
+	// analyze-conversations for a client from Conversations.
+	family string
 }
 
 var apiVersionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
@@ -452,7 +455,7 @@ func (c *Client) url(path string, query url.Values) string {
 		q[k] = v
 	}
 	q.Set("api-version", c.apiVersion)
-	return c.endpoint + "/language/authoring/analyze-text/" + path + "?" + q.Encode()
+	return c.endpoint + "/language/authoring/" + c.familyPath() + "/" + path + "?" + q.Encode()
 }
 
 // followURL prepares a URL the service returned (operation-location,

@@ -48,10 +48,12 @@ type ProjectMetadata struct {
 // ProjectOptions is the body of create-or-update project and the metadata
 // of an exported project (CreateProjectOptions in the spec).
 type ProjectOptions struct {
-	ProjectKind               langsync.ProjectKind `json:"projectKind"`
-	StorageInputContainerName string               `json:"storageInputContainerName"`
-	Settings                  *ProjectSettings     `json:"settings,omitempty"`
-	ProjectName               string               `json:"projectName"`
+	ProjectKind langsync.ProjectKind `json:"projectKind"`
+	// StorageInputContainerName is required for text projects; conversation
+	// projects have no linked storage and leave it empty (then not sent).
+	StorageInputContainerName string           `json:"storageInputContainerName,omitempty"`
+	Settings                  *ProjectSettings `json:"settings,omitempty"`
+	ProjectName               string           `json:"projectName"`
 	// Multilingual is always sent: in a merge-patch an absent member would
 	// mean "unchanged".
 	Multilingual bool                       `json:"multilingual"`
@@ -76,12 +78,16 @@ type ExportedProject struct {
 // ProjectAssets are the labelled data of an exported project. Classes are
 // used by classification projects, Entities by custom NER.
 type ProjectAssets struct {
-	ProjectKind langsync.ProjectKind       `json:"projectKind"`
-	Classes     []Class                    `json:"classes,omitempty"`
-	Entities    []Entity                   `json:"entities,omitempty"`
-	Documents   []Document                 `json:"documents,omitempty"`
-	Extra       map[string]json.RawMessage `json:"-"`
-	raw         rawFields
+	ProjectKind langsync.ProjectKind `json:"projectKind"`
+	Classes     []Class              `json:"classes,omitempty"`
+	Entities    []Entity             `json:"entities,omitempty"`
+	Documents   []Document           `json:"documents,omitempty"`
+	// Intents and Utterances are used by conversation (CLU) projects,
+	// Intents alone by orchestration projects (conversations_models.go).
+	Intents    []Intent                   `json:"intents,omitempty"`
+	Utterances []Utterance                `json:"utterances,omitempty"`
+	Extra      map[string]json.RawMessage `json:"-"`
+	raw        rawFields
 }
 
 // Class is a classification class (also a document's label).
@@ -91,11 +97,20 @@ type Class struct {
 	raw      rawFields
 }
 
-// Entity is a custom NER entity type.
+// Entity is a custom NER entity type, or a CLU entity with its
+// components (conversations_models.go).
 type Entity struct {
-	Category string                     `json:"category"`
-	Extra    map[string]json.RawMessage `json:"-"`
-	raw      rawFields
+	Category string `json:"category"`
+	// CLU components: CompositionSetting says how they combine
+	// ("returnLongestOverlap", "requireExactOverlap", "separateComponents",
+	// "combineComponents"); a learned component is implied by labels.
+	CompositionSetting string                     `json:"compositionSetting,omitempty"`
+	List               *EntityList                `json:"list,omitempty"`
+	Prebuilts          []PrebuiltEntity           `json:"prebuilts,omitempty"`
+	Regex              *EntityRegex               `json:"regex,omitempty"`
+	RequiredComponents []string                   `json:"requiredComponents,omitempty"`
+	Extra              map[string]json.RawMessage `json:"-"`
+	raw                rawFields
 }
 
 // Document is one labelled document of an exported project. Class is set
@@ -136,10 +151,13 @@ type TrainOptions struct {
 	ModelLabel string `json:"modelLabel"`
 	// TrainingConfigVersion is required by the service; BeginTrain sends
 	// "latest" when it is empty.
-	TrainingConfigVersion string                     `json:"trainingConfigVersion"`
-	EvaluationOptions     *EvaluationOptions         `json:"evaluationOptions,omitempty"`
-	Extra                 map[string]json.RawMessage `json:"-"`
-	raw                   rawFields
+	TrainingConfigVersion string `json:"trainingConfigVersion"`
+	// TrainingMode is "standard" or "advanced": conversation projects
+	// only (BeginTrain sends "standard" when empty there).
+	TrainingMode      string                     `json:"trainingMode,omitempty"`
+	EvaluationOptions *EvaluationOptions         `json:"evaluationOptions,omitempty"`
+	Extra             map[string]json.RawMessage `json:"-"`
+	raw               rawFields
 }
 
 // Evaluation kinds.
@@ -220,6 +238,7 @@ func (s *JobState) Percent() int {
 type TrainingJobResult struct {
 	ModelLabel            string                     `json:"modelLabel"`
 	TrainingConfigVersion string                     `json:"trainingConfigVersion"`
+	TrainingMode          string                     `json:"trainingMode,omitempty"`
 	EstimatedEndDateTime  time.Time                  `json:"estimatedEndDateTime,omitempty"`
 	TrainingStatus        SubJobState                `json:"trainingStatus"`
 	EvaluationStatus      *SubJobState               `json:"evaluationStatus,omitempty"`

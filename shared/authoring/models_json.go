@@ -6,6 +6,196 @@
 
 package authoring
 
+// UnmarshalJSON decodes a Intent, keeping unknown members in Extra.
+func (x *Intent) UnmarshalJSON(b []byte) error {
+	type plain Intent
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = Intent(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a Intent with its Extra members.
+func (x Intent) MarshalJSON() ([]byte, error) {
+	type plain Intent
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a OrchestrationTarget, keeping unknown members in Extra.
+func (x *OrchestrationTarget) UnmarshalJSON(b []byte) error {
+	type plain OrchestrationTarget
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = OrchestrationTarget(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a OrchestrationTarget with its Extra members.
+func (x OrchestrationTarget) MarshalJSON() ([]byte, error) {
+	type plain OrchestrationTarget
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a TargetProject, keeping unknown members in Extra.
+func (x *TargetProject) UnmarshalJSON(b []byte) error {
+	type plain TargetProject
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = TargetProject(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a TargetProject with its Extra members.
+func (x TargetProject) MarshalJSON() ([]byte, error) {
+	type plain TargetProject
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a Utterance, keeping unknown members in Extra.
+func (x *Utterance) UnmarshalJSON(b []byte) error {
+	type plain Utterance
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = Utterance(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a Utterance with its Extra members.
+func (x Utterance) MarshalJSON() ([]byte, error) {
+	type plain Utterance
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a EntityList, keeping unknown members in Extra.
+func (x *EntityList) UnmarshalJSON(b []byte) error {
+	type plain EntityList
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = EntityList(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a EntityList with its Extra members.
+func (x EntityList) MarshalJSON() ([]byte, error) {
+	type plain EntityList
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a Sublist, keeping unknown members in Extra.
+func (x *Sublist) UnmarshalJSON(b []byte) error {
+	type plain Sublist
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = Sublist(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a Sublist with its Extra members.
+func (x Sublist) MarshalJSON() ([]byte, error) {
+	type plain Sublist
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a Synonyms, keeping unknown members in Extra.
+func (x *Synonyms) UnmarshalJSON(b []byte) error {
+	type plain Synonyms
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = Synonyms(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a Synonyms with its Extra members.
+func (x Synonyms) MarshalJSON() ([]byte, error) {
+	type plain Synonyms
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a PrebuiltEntity, keeping unknown members in Extra.
+func (x *PrebuiltEntity) UnmarshalJSON(b []byte) error {
+	type plain PrebuiltEntity
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = PrebuiltEntity(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a PrebuiltEntity with its Extra members.
+func (x PrebuiltEntity) MarshalJSON() ([]byte, error) {
+	type plain PrebuiltEntity
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a EntityRegex, keeping unknown members in Extra.
+func (x *EntityRegex) UnmarshalJSON(b []byte) error {
+	type plain EntityRegex
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = EntityRegex(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a EntityRegex with its Extra members.
+func (x EntityRegex) MarshalJSON() ([]byte, error) {
+	type plain EntityRegex
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a RegexExpression, keeping unknown members in Extra.
+func (x *RegexExpression) UnmarshalJSON(b []byte) error {
+	type plain RegexExpression
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = RegexExpression(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a RegexExpression with its Extra members.
+func (x RegexExpression) MarshalJSON() ([]byte, error) {
+	type plain RegexExpression
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
 // UnmarshalJSON decodes a ProjectSettings, keeping unknown members in Extra.
 func (x *ProjectSettings) UnmarshalJSON(b []byte) error {
 	type plain ProjectSettings

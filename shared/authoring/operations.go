@@ -246,6 +246,9 @@ func (c *Client) BeginTrain(ctx context.Context, project string, opts TrainOptio
 	if opts.TrainingConfigVersion == "" {
 		opts.TrainingConfigVersion = "latest"
 	}
+	if err := c.checkTrainingMode(&opts); err != nil {
+		return langsync.Job{}, err
+	}
 	if e := opts.EvaluationOptions; e != nil && (e.Kind == "" || e.Kind == EvaluationPercentage) &&
 		(e.TrainingSplitPercentage != 0 || e.TestingSplitPercentage != 0) &&
 		e.TrainingSplitPercentage+e.TestingSplitPercentage != 100 {

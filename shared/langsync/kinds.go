@@ -1,0 +1,26 @@
+package langsync
+
+// Conversation project kinds (the conversations authoring API).
+const (
+	// Conversation is a conversational language understanding (CLU)
+	// project: intents, entities and labelled utterances.
+	Conversation ProjectKind = "Conversation"
+	// Orchestration is an orchestration workflow project: intents that
+	// route to other projects (CLU, question answering).
+	Orchestration ProjectKind = "Orchestration"
+)
+
+// Conversational reports whether the kind belongs to the conversations
+// authoring API (analyze-conversations) rather than analyze-text.
+func (k ProjectKind) Conversational() bool {
+	return k == Conversation || k == Orchestration
+}
+
+// Known reports whether langsync replicates projects of this kind.
+func (k ProjectKind) Known() bool {
+	switch k {
+	case SingleLabelClassification, MultiLabelClassification, EntityRecognition, Conversation, Orchestration:
+		return true
+	}
+	return false
+}
