@@ -40,8 +40,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	switch {
 	case within(path, projectsPath):
 		versions = authoringVersions
-	case within(path, runtimePath):
+	case within(path, runtimePath), path == convRuntimePath:
 		versions = runtimeVersions
+	case within(path, convProjectsPath):
+		versions = authoringVersions
 	default:
 		return errNoRoute()
 	}

@@ -1,7 +1,9 @@
 // Package emulator is a wire-faithful stand-in for one Azure AI Language
 // resource (one region): the text authoring API (custom single-label and
 // multi-label classification, custom NER) at api-versions 2022-05-01 and
-// 2023-04-01, and the analyze-text runtime API for deployed models.
+// 2023-04-01, the analyze-text runtime API for deployed models, and the
+// conversations authoring and :analyze-conversations runtime API for
+// CLU and orchestration workflow projects (conversations.go).
 //
 // It reads the REST contract independently of shared/authoring (it never
 // imports it) so that a misreading of the contract cannot pass both sides'

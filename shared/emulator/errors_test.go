@@ -69,7 +69,7 @@ func TestErrorAnswers(t *testing.T) {
 		{"NoAPIVersion", "GET", projects, nil, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"OtherAPIVersion", "GET", projects + "?api-version=2024-11-15-preview", nil, "", 400, "InvalidRequest", "InvalidParameterValue"},
 		{"LegacyAPIVersion", "GET", projects + "?api-version=2021-11-01-preview", nil, "", 400, "InvalidRequest", "InvalidParameterValue"},
-		{"UnknownPath", "GET", "/language/authoring/analyze-conversations/projects" + v23, nil, "", 404, "404", ""},
+		{"UnknownPath", "GET", "/language/authoring/query-knowledgebases/projects" + v23, nil, "", 404, "404", ""},
 		{"ProjectNotFound", "GET", projects + "/Nope" + v23, nil, "", 404, "ProjectNotFound", ""},
 		{"ModelNotFound", "GET", projects + "/Tickets/models/nope" + v23, nil, "", 404, "NotFound", ""},
 		{"DeploymentNotFound", "GET", projects + "/Tickets/deployments/nope" + v23, nil, "", 404, "NotFound", ""},

@@ -54,6 +54,11 @@ type job struct {
 	// deploy, deleteDeployment, swap
 	Deployment string    `json:"deployment,omitempty"`
 	Swap       [2]string `json:"swap,omitzero"`
+	// Conv marks a job of a conversation project (conversations.go); its
+	// project snapshot is ConvSnapshot.
+	Conv         bool          `json:"conv,omitempty"`
+	ConvSnapshot *convSnapshot `json:"convSnapshot,omitempty"`
+	TrainingMode string        `json:"trainingMode,omitempty"`
 }
 
 func (j *job) end() time.Time { return j.Created.Add(j.Duration) }
@@ -135,6 +140,10 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 	}
 	if len(j.PreErrors) > 0 {
 		j.finish(at, "failed", j.PreErrors...)
+		return
+	}
+	if j.Conv {
+		s.completeConv(j, at)
 		return
 	}
 	p := s.st.Projects[j.Project]
@@ -221,7 +230,7 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 // sent after the deletion was requested (a re-import, say) are kept.
 func (s *Server) forgetProjectJobs(del *job) {
 	for id, o := range s.st.Jobs {
-		if o != del && o.Project == del.Project && o.Seq < del.Seq && o.Kind != KindDeleteProject {
+		if o != del && o.Conv == del.Conv && o.Project == del.Project && o.Seq < del.Seq && o.Kind != KindDeleteProject {
 			delete(s.st.Jobs, id)
 		}
 	}
@@ -260,6 +269,7 @@ type jobState struct {
 type trainResult struct {
 	ModelLabel            string     `json:"modelLabel"`
 	TrainingConfigVersion string     `json:"trainingConfigVersion"`
+	TrainingMode          string     `json:"trainingMode,omitempty"`
 	EstimatedEndDateTime  string     `json:"estimatedEndDateTime,omitempty"`
 	TrainingStatus        *subStatus `json:"trainingStatus"`
 	EvaluationStatus      *subStatus `json:"evaluationStatus,omitempty"`
@@ -306,10 +316,15 @@ func (s *Server) renderJob(c *call, j *job) jobState {
 	switch j.Kind {
 	case KindExport:
 		if st == "succeeded" {
-			out.ResultURL = c.base + "/language/authoring/analyze-text/projects/" + j.Project + "/export/jobs/" + j.ID + "/result?api-version=" + j.APIVersion
+			prefix := projectsPath
+			if j.Conv {
+				prefix = convProjectsPath
+			}
+			out.ResultURL = c.base + prefix + "/" + j.Project + "/export/jobs/" + j.ID + "/result?api-version=" + j.APIVersion
 		}
 	case KindTrain:
 		out.Result = s.trainProgress(j, c.now)
+		out.Result.TrainingMode = j.TrainingMode
 	case KindCancelTrain:
 		if t := s.st.Jobs[j.Target]; t != nil {
 			out.Result = s.trainProgress(t, c.now)

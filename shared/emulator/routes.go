@@ -135,6 +135,8 @@ func withSuffix(wildcard, suffix string, op operation) operation {
 var createsProject = map[string]bool{
 	"PATCH " + projectRoute:             true,
 	"POST " + projectRoute + "/:import": true,
+	"PATCH " + convRoute:                true,
+	"POST " + convRoute + "/:import":    true,
 }
 
 // mux matches routes. Each handler also requires the exact method, as
@@ -144,7 +146,7 @@ var createsProject = map[string]bool{
 // name itself.
 var mux = func() *http.ServeMux {
 	m := http.NewServeMux()
-	for _, rt := range routes {
+	for _, rt := range append(routes[:len(routes):len(routes)], convRoutes...) {
 		method, _, _ := strings.Cut(rt.pattern, " ")
 		op, creates := rt.op, createsProject[rt.pattern]
 		m.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {

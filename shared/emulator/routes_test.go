@@ -160,7 +160,7 @@ func TestNoRoute(t *testing.T) {
 		status       int
 		body         string // exact; empty for HEAD
 	}{
-		{"GET", "/language/authoring/analyze-conversations/projects" + v23, 404, noRoute},
+		{"GET", "/language/authoring/query-knowledgebases/projects" + v23, 404, noRoute},
 		{"GET", "/language/authoring/analyze-text/projectsX" + v23, 404, noRoute},
 		{"GET", projects + "/P/bogus" + v23, 404, noRoute},
 		{"GET", projects + "/P/models/m1/bogus" + v23, 404, noRoute},

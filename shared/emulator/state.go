@@ -17,7 +17,10 @@ type state struct {
 	Projects    map[string]*project    `json:"projects"`
 	Jobs        map[string]*job        `json:"jobs"`
 	RuntimeJobs map[string]*runtimeJob `json:"runtimeJobs"`
-	Seq         int64                  `json:"seq"`
+	// Conv holds conversation (CLU, orchestration) projects, a namespace
+	// of their own (conversations.go).
+	Conv map[string]*convProject `json:"conv,omitempty"`
+	Seq  int64                   `json:"seq"`
 	// VersionsFrom is the resource's first start: relative training
 	// config version expiries ("+365d") count from it.
 	VersionsFrom time.Time `json:"versionsFrom,omitzero"`
@@ -26,7 +29,7 @@ type state struct {
 const stateVersion = 1
 
 func newState() *state {
-	return &state{Version: stateVersion, Projects: map[string]*project{}, Jobs: map[string]*job{}, RuntimeJobs: map[string]*runtimeJob{}}
+	return &state{Version: stateVersion, Projects: map[string]*project{}, Jobs: map[string]*job{}, RuntimeJobs: map[string]*runtimeJob{}, Conv: map[string]*convProject{}}
 }
 
 // project is one authoring project: metadata, the working copy of its
@@ -165,6 +168,9 @@ func (s *Server) load() error {
 		if p.Deployments == nil {
 			p.Deployments = map[string]*deployment{}
 		}
+	}
+	if st.Conv == nil {
+		st.Conv = map[string]*convProject{}
 	}
 	s.st = st
 	return nil
