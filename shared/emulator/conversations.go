@@ -76,8 +76,9 @@ type convProject struct {
 
 // convMeta is the metadata of a conversation project (no storage).
 type convMeta struct {
-	ProjectKind  string         `json:"projectKind"`
-	Settings     map[string]any `json:"settings,omitempty"`
+	ProjectKind string `json:"projectKind"`
+	// Settings is always exported (an empty object when none are set).
+	Settings     map[string]any `json:"settings"`
 	ProjectName  string         `json:"projectName"`
 	Multilingual bool           `json:"multilingual"`
 	Description  string         `json:"description,omitempty"`

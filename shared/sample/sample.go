@@ -124,6 +124,9 @@ func parse(dir, name string, kind langsync.ProjectKind) (Project, error) {
 	if err := json.Unmarshal(pb, &p.Probes); err != nil {
 		return p, fmt.Errorf("sample: parsing %s probes: %w", name, err)
 	}
+	if kind.Conversational() {
+		return p, nil // utterances are in the project JSON: no documents
+	}
 	docs := path.Join("data", dir, "docs")
 	entries, err := data.ReadDir(docs)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // data directory (for example "tickets/docs/ticket001.txt").
 func Files() (map[string][]byte, error) {
 	out := map[string][]byte{}
-	for _, build := range []func(map[string][]byte) error{tickets, reviews, orders} {
+	for _, build := range []func(map[string][]byte) error{tickets, reviews, orders, travel} {
 		if err := build(out); err != nil {
 			return nil, err
 		}
