@@ -28,6 +28,9 @@ var classifyKinds = map[string]langsync.ProjectKind{
 	"single": langsync.SingleLabelClassification,
 	"multi":  langsync.MultiLabelClassification,
 	"ner":    langsync.EntityRecognition,
+	// Conversation projects (predict.Document.TopIntent, Intents, Routed).
+	"clu":           langsync.Conversation,
+	"orchestration": langsync.Orchestration,
 }
 
 func runClassify(ctx context.Context, env *Env, args []string) error {
@@ -35,7 +38,7 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	cfgPath := fs.String("config", "", "config file (langsync.yaml)")
 	project := fs.String("project", "", "project name (as configured)")
 	deployment := fs.String("deployment", "", "deployment name (default: the project's only configured deployment)")
-	kindFlag := fs.String("kind", "", "single, multi or ner (default: read from the project on the first resource that answers)")
+	kindFlag := fs.String("kind", "", "single, multi, ner, clu or orchestration (default: read from the project on the first resource that answers)")
 	asJSON := fs.Bool("json", false, "print the predictions and the client state as JSON")
 	verbose := fs.Bool("v", false, "log breaker transitions and failovers to stderr")
 	texts, err := parseFlags(fs, args)
@@ -111,7 +114,7 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 			fromProject = true
 		}
 	case !ok:
-		return usagef(hint, "--kind %q: want single, multi or ner", *kindFlag)
+		return usagef(hint, "--kind %q: want single, multi, ner, clu or orchestration", *kindFlag)
 	}
 	client, err := predict.New(endpoints, &predict.Options{Kind: kind, Logger: logger})
 	if err != nil {
@@ -212,6 +215,8 @@ var kindNames = map[langsync.ProjectKind]string{
 	langsync.SingleLabelClassification: "a single-label classification",
 	langsync.MultiLabelClassification:  "a multi-label classification",
 	langsync.EntityRecognition:         "a custom NER",
+	langsync.Conversation:              "a conversational language understanding (CLU)",
+	langsync.Orchestration:             "an orchestration workflow",
 }
 
 // kindMismatch is the usage error for a kind that does not match the
@@ -219,7 +224,7 @@ var kindNames = map[langsync.ProjectKind]string{
 func kindMismatch(project, flag string, sent, actual langsync.ProjectKind) error {
 	what, known := kindNames[actual]
 	if !known {
-		return &UsageError{Message: fmt.Sprintf("project %s is a %s project, which classify does not support (it predicts single-label, multi-label and custom NER projects)", project, actual)}
+		return &UsageError{Message: fmt.Sprintf("project %s is a %s project, which classify does not support (it predicts single-label, multi-label, custom NER, CLU and orchestration projects)", project, actual)}
 	}
 	var want string
 	for f, k := range classifyKinds {
@@ -278,6 +283,8 @@ func printClassify(w io.Writer, out *classifyOutput) {
 		switch {
 		case d.Error != "":
 			label = "error: " + d.Error
+		case d.TopIntent != "":
+			label = conversationLabel(d.Document)
 		case len(d.Classes) > 0 && out.Kind == langsync.MultiLabelClassification:
 			var parts []string
 			for _, c := range d.Classes {
@@ -406,13 +413,17 @@ func detectKind(ctx context.Context, eps []predict.Endpoint, project string) (la
 			name = n
 		}
 		m, err := c.GetProject(ctx, name)
+		if errors.Is(err, authoring.ErrNotFound) {
+			// Conversation projects live under their own API.
+			m, err = c.Conversations().GetProject(ctx, name)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ep.Name, err))
 			continue
 		}
 		return m.ProjectKind, nil
 	}
-	return "", fmt.Errorf("cannot tell the kind of project %s (give --kind single|multi|ner): %w", project, errors.Join(errs...))
+	return "", fmt.Errorf("cannot tell the kind of project %s (give --kind single|multi|ner|clu|orchestration): %w", project, errors.Join(errs...))
 }
 
 // classifyBatches splits texts into requests within the service's limits.
@@ -451,4 +462,36 @@ func classifyReadLines(r io.Reader) ([]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// conversationLabel prints a CLU or orchestration prediction: the top
+// intent with its score, the entities, and for orchestration what the top
+// intent routed to.
+func conversationLabel(d predict.Document) string {
+	var sb strings.Builder
+	score := func(intent string, cs []predict.Class) {
+		sb.WriteString(intent)
+		for _, c := range cs {
+			if c.Category == intent {
+				fmt.Fprintf(&sb, " (%.2f)", c.ConfidenceScore)
+				break
+			}
+		}
+	}
+	entities := func(es []predict.Entity) {
+		for _, e := range es {
+			fmt.Fprintf(&sb, " %s=%q", e.Category, e.Text)
+		}
+	}
+	score(d.TopIntent, d.Intents)
+	entities(d.Entities)
+	if r := d.Routed; r != nil {
+		fmt.Fprintf(&sb, " -> %s", r.TargetKind)
+		if r.TopIntent != "" {
+			sb.WriteString(": ")
+			score(r.TopIntent, r.Intents)
+			entities(r.Entities)
+		}
+	}
+	return sb.String()
 }

@@ -285,7 +285,7 @@ store: `+t.TempDir()+"\n"), 0o644)
 		{"NoConfig", []string{"classify", "--project", "Tickets", "x"}, "--config is required"},
 		{"UnknownProject", []string{"classify", "--config", cfg, "--project", "Nope", "x"}, `project "Nope" is not in`},
 		{"AmbiguousDeployment", []string{"classify", "--config", cfg, "--project", "Tickets", "x"}, "--deployment is required"},
-		{"BadKind", []string{"classify", "--config", cfg, "--project", "Tickets", "--deployment", "a", "--kind", "x", "t"}, "want single, multi or ner"},
+		{"BadKind", []string{"classify", "--config", cfg, "--project", "Tickets", "--deployment", "a", "--kind", "x", "t"}, "want single, multi, ner, clu or orchestration"},
 		{"EmptyText", []string{"classify", "--config", cfg, "--project", "Tickets", "--deployment", "a", "--kind", "single", "  "}, "text 1 is empty"},
 	}
 	for _, tt := range tests {

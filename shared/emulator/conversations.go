@@ -899,7 +899,7 @@ func (s *Server) predictConv(project, dep, text, sit, direct string, depth int) 
 				o := tgt.ConversationOptions
 				sub, err := s.predictConv(o.ProjectName, o.DeploymentName, text, sit, "", depth+1)
 				if err != nil {
-					return nil, errBadRequest("InvalidParameterValue", "Orchestration intent %q routes to project %q deployment %q: %v", top, o.ProjectName, o.DeploymentName, err)
+					return nil, errNotFound("Orchestration intent %q routes to project %q deployment %q, which this resource cannot serve: %v", top, o.ProjectName, o.DeploymentName, err)
 				}
 				oi.Result = sub
 			default:

@@ -1,7 +1,9 @@
 // Package predict is a client for the runtime prediction API of Azure AI
 // Language custom projects (custom single- and multi-label classification and
-// custom NER: POST /language/analyze-text/jobs, then poll the job) that fails
-// over between regions.
+// custom NER: POST /language/analyze-text/jobs, then poll the job; CLU and
+// orchestration workflow projects: the synchronous POST
+// /language/:analyze-conversations, conversations.go) that fails over
+// between regions.
 //
 // A Client takes a primary endpoint and one or more secondaries that serve the
 // same project and deployment names. It sends every request to the first

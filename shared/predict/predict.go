@@ -172,7 +172,8 @@ func New(endpoints []Endpoint, opts *Options) (*Client, error) {
 		return nil, errors.New("predict: no endpoints: give the primary and at least one secondary")
 	}
 	switch o.Kind {
-	case langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition:
+	case langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition,
+		langsync.Conversation, langsync.Orchestration:
 	default:
 		return nil, fmt.Errorf("predict: unknown kind %q (want %s, %s or %s)", o.Kind,
 			langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition)
@@ -310,9 +311,15 @@ type Document struct {
 	Text string `json:"text"`
 	// Classes, for classification, best first.
 	Classes []Class `json:"classes,omitempty"`
-	// Entities, for NER, in text order.
+	// Entities, for NER and CLU, in text order.
 	Entities []Entity `json:"entities,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	// TopIntent and Intents (best first), for CLU and orchestration
+	// projects; Routed is what an orchestration's top intent routed to
+	// (conversations.go).
+	TopIntent string   `json:"topIntent,omitempty"`
+	Intents   []Class  `json:"intents,omitempty"`
+	Routed    *Routed  `json:"routed,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
 	// Error is set when the service could not process this document.
 	Error string `json:"error,omitempty"`
 }
@@ -337,6 +344,17 @@ type Entity struct {
 // entity categories in text order.
 func (d Document) Labels() []string {
 	var l []string
+	if d.TopIntent != "" {
+		// CLU: the top intent, then the entities; orchestration: the
+		// routed intent, then the target's top intent and entities.
+		l = append(l, d.TopIntent)
+		if d.Routed != nil && d.Routed.TopIntent != "" {
+			l = append(l, d.Routed.TopIntent)
+			for _, e := range d.Routed.Entities {
+				l = append(l, e.Category)
+			}
+		}
+	}
 	for _, c := range d.Classes {
 		l = append(l, c.Category)
 	}
@@ -558,7 +576,8 @@ func (c *Client) nameAt(i int) string {
 
 func validate(req Request) error {
 	switch req.Kind {
-	case langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition:
+	case langsync.SingleLabelClassification, langsync.MultiLabelClassification, langsync.EntityRecognition,
+		langsync.Conversation, langsync.Orchestration:
 	default:
 		return fmt.Errorf("predict: unknown kind %q: %w", req.Kind, ErrBadRequest)
 	}

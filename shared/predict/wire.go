@@ -32,7 +32,11 @@ func (c *Client) tryEndpoint(ctx context.Context, e *endpoint, req Request, sing
 		t.submits = 1
 	}
 	for job := 1; ; job++ {
-		res, err := c.runJob(ctx, e, t, req)
+		run := c.runJob
+		if req.Kind.Conversational() {
+			run = c.runConversations
+		}
+		res, err := run(ctx, e, t, req)
 		if err == nil || job >= t.submits || ctx.Err() != nil || !resubmit(err) {
 			return res, err
 		}

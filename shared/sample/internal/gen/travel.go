@@ -180,7 +180,7 @@ func travel(out map[string][]byte) error {
 	}
 	out["travelrouter/project.json"] = js
 	probes, err = marshal([]probe{
-		{"book me a flight to Madrid", []string{"Travel", "BookFlight"}},
+		{"book me a flight to Madrid", []string{"Travel", "BookFlight", "City"}},
 		{"what is the baggage allowance for my flight", []string{"Baggage"}},
 	})
 	if err != nil {

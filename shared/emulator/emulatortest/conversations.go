@@ -1,0 +1,33 @@
+package emulatortest
+
+import (
+	"net/http"
+	"time"
+)
+
+const convProjects = "/language/authoring/analyze-conversations/projects/"
+
+// LoadConversation imports an exported conversation project (CLU or
+// orchestration; body is its JSON, bytes or a value) as project name and
+// waits for the import job.
+func (r *Resource) LoadConversation(name string, body any) {
+	r.tb.Helper()
+	loc := r.Start202(http.MethodPost, convProjects+name+"/:import?api-version="+APIVersion, body)
+	if st := r.Wait(loc, time.Second); st["status"] != "succeeded" {
+		r.tb.Fatalf("emulatortest: importing %s: %v", name, st)
+	}
+}
+
+// TrainAndDeployConversation trains model label (standard mode) on a
+// conversation project and deploys it as deployment, waiting for both.
+func (r *Resource) TrainAndDeployConversation(project, label, deployment string) {
+	r.tb.Helper()
+	loc := r.Start202(http.MethodPost, convProjects+project+"/:train?api-version="+APIVersion, map[string]any{"modelLabel": label, "trainingMode": "standard"})
+	if st := r.Wait(loc, time.Second); st["status"] != "succeeded" {
+		r.tb.Fatalf("emulatortest: training %s: %v", project, st)
+	}
+	loc = r.Start202(http.MethodPut, convProjects+project+"/deployments/"+deployment+"?api-version="+APIVersion, map[string]any{"trainedModelLabel": label})
+	if st := r.Wait(loc, time.Second); st["status"] != "succeeded" {
+		r.tb.Fatalf("emulatortest: deploying %s: %v", project, st)
+	}
+}
