@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"time"
 
 	"github.com/langsync/langsync/shared/authoring"
@@ -52,7 +51,7 @@ func classify(err error) error {
 
 // GetProject reads a project's metadata.
 func (a *Authoring) GetProject(ctx context.Context, project string) (*pipeline.Project, error) {
-	m, err := a.C.GetProject(ctx, project)
+	_, m, err := a.findProject(ctx, project)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -61,7 +60,7 @@ func (a *Authoring) GetProject(ctx context.Context, project string) (*pipeline.P
 
 // ListDeployments lists a project's deployments.
 func (a *Authoring) ListDeployments(ctx context.Context, project string) ([]pipeline.Deployment, error) {
-	ds, err := a.C.ListDeployments(ctx, project)
+	ds, err := a.api(ctx, project).ListDeployments(ctx, project)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -74,7 +73,7 @@ func (a *Authoring) ListDeployments(ctx context.Context, project string) ([]pipe
 
 // ListModels lists a project's trained models.
 func (a *Authoring) ListModels(ctx context.Context, project string) ([]pipeline.Model, error) {
-	ms, err := a.C.ListModels(ctx, project)
+	ms, err := a.api(ctx, project).ListModels(ctx, project)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -89,7 +88,7 @@ func (a *Authoring) ListModels(ctx context.Context, project string) ([]pipeline.
 // ListTrainingConfigVersions lists the training config versions offered
 // for a project kind.
 func (a *Authoring) ListTrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]pipeline.TrainingConfigVersion, error) {
-	vs, err := a.C.ListTrainingConfigVersions(ctx, kind)
+	vs, err := a.C.ForKind(kind).ListTrainingConfigVersions(ctx, kind)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -103,14 +102,15 @@ func (a *Authoring) ListTrainingConfigVersions(ctx context.Context, kind langsyn
 // ListTrainingJobs lists a project's training jobs with their status
 // locations (built from the job id: the list carries no URL).
 func (a *Authoring) ListTrainingJobs(ctx context.Context, project string) ([]pipeline.TrainingJob, error) {
-	js, err := a.C.ListTrainingJobs(ctx, project)
+	c := a.api(ctx, project)
+	js, err := c.ListTrainingJobs(ctx, project)
 	if err != nil {
 		return nil, classify(err)
 	}
 	out := make([]pipeline.TrainingJob, 0, len(js))
 	for _, j := range js {
 		tj := pipeline.TrainingJob{Status: j.Status, Created: j.CreatedDateTime,
-			Job: langsync.Job{Kind: langsync.JobTrain, Location: a.trainJobURL(project, j.JobID), Started: j.CreatedDateTime}}
+			Job: langsync.Job{Kind: langsync.JobTrain, Location: c.TrainingJobURL(project, j.JobID), Started: j.CreatedDateTime}}
 		if j.Result != nil {
 			tj.ModelLabel = j.Result.ModelLabel
 		}
@@ -119,15 +119,10 @@ func (a *Authoring) ListTrainingJobs(ctx context.Context, project string) ([]pip
 	return out, nil
 }
 
-func (a *Authoring) trainJobURL(project, id string) string {
-	return fmt.Sprintf("%s/language/authoring/analyze-text/projects/%s/train/jobs/%s?api-version=%s",
-		a.C.Endpoint(), url.PathEscape(project), url.PathEscape(id), url.QueryEscape(a.C.APIVersion()))
-}
-
 // EvaluationOptions reads the evaluation options a model was trained with
 // from its evaluation summary (the only place the API reports them).
 func (a *Authoring) EvaluationOptions(ctx context.Context, project, label string) (json.RawMessage, error) {
-	s, err := a.C.GetEvaluationSummary(ctx, project, label)
+	s, err := a.api(ctx, project).GetEvaluationSummary(ctx, project, label)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -143,7 +138,7 @@ func (a *Authoring) BeginExport(ctx context.Context, project, label string) (lan
 	if label != "" {
 		opts = &authoring.ExportOptions{TrainedModelLabel: label}
 	}
-	j, err := a.C.BeginExport(ctx, project, opts)
+	j, err := a.api(ctx, project).BeginExport(ctx, project, opts)
 	return j, classify(err)
 }
 
@@ -155,7 +150,12 @@ func (a *Authoring) OpenExportResult(ctx context.Context, resultURL string) (io.
 
 // BeginImport starts an import.
 func (a *Authoring) BeginImport(ctx context.Context, project string, exported io.ReadSeeker) (langsync.Job, error) {
-	j, err := a.C.BeginImport(ctx, project, exported)
+	c := a.C
+	if kind, err := exportKind(exported); err == nil && kind.Conversational() {
+		c = a.C.Conversations()
+		a.remember(project, true)
+	}
+	j, err := c.BeginImport(ctx, project, exported)
 	return j, classify(err)
 }
 
@@ -169,13 +169,13 @@ func (a *Authoring) BeginTrain(ctx context.Context, project string, spec pipelin
 		}
 		opts.EvaluationOptions = &eo
 	}
-	j, err := a.C.BeginTrain(ctx, project, opts)
+	j, err := a.api(ctx, project).BeginTrain(ctx, project, opts)
 	return j, classify(err)
 }
 
 // BeginDeploy deploys a model label under a deployment name.
 func (a *Authoring) BeginDeploy(ctx context.Context, project, deployment, label string) (langsync.Job, error) {
-	j, err := a.C.BeginDeploy(ctx, project, deployment, label)
+	j, err := a.api(ctx, project).BeginDeploy(ctx, project, deployment, label)
 	return j, classify(err)
 }
 

@@ -32,7 +32,8 @@ func (p *Prober) Classify(ctx context.Context, resource, project, deployment str
 	if err != nil {
 		return nil, err
 	}
-	meta, err := ac.GetProject(ctx, project)
+	// Text or conversations API, whichever has the project.
+	_, meta, err := (&Authoring{C: ac}).findProject(ctx, project)
 	if err != nil {
 		return nil, fmt.Errorf("reading project kind: %w", err)
 	}

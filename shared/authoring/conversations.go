@@ -2,6 +2,7 @@ package authoring
 
 import (
 	"fmt"
+	"net/url"
 
 	"github.com/langsync/langsync/shared/langsync"
 )
@@ -67,4 +68,10 @@ func (c *Client) checkTrainingMode(opts *TrainOptions) error {
 		return fmt.Errorf("authoring: train: trainingMode %q is not %q or %q", opts.TrainingMode, TrainingModeStandard, TrainingModeAdvanced)
 	}
 	return nil
+}
+
+// TrainingJobURL is the status URL of a training job of project on this
+// client's API (the training job list carries ids, not URLs).
+func (c *Client) TrainingJobURL(project, jobID string) string {
+	return c.url(projectPath(url.PathEscape(project))+"/train/jobs/"+url.PathEscape(jobID), nil)
 }

@@ -65,6 +65,11 @@ type Counts struct {
 	Entities         int `json:"entities"`
 	Files            int `json:"files"`
 	MissingDocuments int `json:"missingDocuments,omitempty"`
+	// Intents and Utterances count a conversation (CLU, orchestration)
+	// project's, whose utterances live in the project file: its archive
+	// holds no documents.
+	Intents    int `json:"intents,omitempty"`
+	Utterances int `json:"utterances,omitempty"`
 }
 
 // File is one archived file and its hash.

@@ -22,16 +22,18 @@ type exportScan struct {
 	canonical   [32]byte
 	projectName string
 	projectKind string
-	assetsKind  string
-	container   string
-	locations   []string
-	classes     int
-	entities    int
-	documents   int
-	topKeys     map[string]bool
-	metaKeys    map[string]bool
-	assetsKeys  map[string]bool
-	maxDepth    int
+	// intents and utterances count a conversation project's.
+	intents, utterances int
+	assetsKind          string
+	container           string
+	locations           []string
+	classes             int
+	entities            int
+	documents           int
+	topKeys             map[string]bool
+	metaKeys            map[string]bool
+	assetsKeys          map[string]bool
+	maxDepth            int
 }
 
 // serverOwned are fields the service sets itself; they change without the
@@ -388,6 +390,10 @@ func (s *exportScan) array(l *lexer, path []string) ([32]byte, error) {
 		s.entities = len(elems)
 	case pathIs(path, "assets", "documents"):
 		s.documents = len(elems)
+	case pathIs(path, "assets", "intents"):
+		s.intents = len(elems)
+	case pathIs(path, "assets", "utterances"):
+		s.utterances = len(elems)
 	}
 	slices.SortFunc(elems, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
 	h := sha256.New()
@@ -437,6 +443,10 @@ var projectKinds = []string{
 	"CustomAbstractiveSummarization",
 	"CustomHealthcare",
 	"CustomTextSentiment",
+	// Conversation projects (the conversations authoring API): their
+	// utterances are in the file, so their archives are self-contained.
+	"Conversation",
+	"Orchestration",
 }
 
 func knownKind(k string) bool {

@@ -75,7 +75,8 @@ func Write(ctx context.Context, w io.Writer, export io.Reader, docs DocumentSour
 		APIVersion: info.APIVersion, TrainedModelLabel: info.TrainedModelLabel,
 		ExportedAt: exported, ProjectTimestamps: info.ProjectTimestamps,
 		StorageContainer: scan.container,
-		Counts:           Counts{Documents: scan.documents, Classes: scan.classes, Entities: scan.entities},
+		Counts: Counts{Documents: scan.documents, Classes: scan.classes, Entities: scan.entities,
+			Intents: scan.intents, Utterances: scan.utterances},
 	}
 
 	gz, _ := gzip.NewWriterLevel(w, compressionLevel)

@@ -263,6 +263,10 @@ type Run struct {
 	Source  string `json:"source"`
 	Project string `json:"project"`
 	Pairs   []Pair `json:"pairs"`
+	// ProjectKind is the source project's kind, read by inspect (empty in
+	// runs saved before it was recorded): conversation projects have no
+	// documents step.
+	ProjectKind ProjectKind `json:"projectKind,omitempty"`
 	// SkipIfUnchanged stops the run after the backup step when the export's
 	// fingerprint equals the one last replicated to every target (set by
 	// sync when only the source's timestamps moved).

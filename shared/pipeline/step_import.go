@@ -89,10 +89,12 @@ func (x *exec) exportFor(ctx context.Context, m *langsync.ModelPlan, pair langsy
 	if err != nil {
 		return nil, fmt.Errorf("reading backup %s: %w", m.Backup, err)
 	}
-	if pair.TargetName() == pair.Project {
-		return data, nil
+	if pair.TargetName() != pair.Project {
+		if data, err = RenameProject(data, pair.TargetName()); err != nil {
+			return nil, err
+		}
 	}
-	return RenameProject(data, pair.TargetName())
+	return x.orchestrationFor(ctx, data, pair)
 }
 
 // RenameProject sets metadata.projectName in an exported project JSON,

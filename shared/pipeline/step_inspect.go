@@ -84,6 +84,7 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 		s.Note = "source has no deployment: replicating the working copy without training"
 	}
 	r.SourceState = state
+	r.ProjectKind = proj.Kind
 	r.Steps = append(r.Steps, x.plan()...)
 	return nil
 }
@@ -129,7 +130,9 @@ func (x *exec) plan() []langsync.Step {
 	srcRes, _ := x.p.cfg.Resource(r.Source)
 	for _, pair := range r.Pairs {
 		tgtRes, _ := x.p.cfg.Resource(pair.Target)
-		copyDocs := !tgtRes.Storage.IsZero() && tgtRes.Storage != srcRes.Storage
+		// Conversation projects carry their utterances in the export: no
+		// documents to copy.
+		copyDocs := !r.ProjectKind.Conversational() && !tgtRes.Storage.IsZero() && tgtRes.Storage != srcRes.Storage
 		for _, m := range r.Models {
 			if copyDocs {
 				add(langsync.Step{Name: langsync.StepDocuments, Target: pair.Target, Model: m.Label})

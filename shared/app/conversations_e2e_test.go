@@ -1,0 +1,209 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
+	"github.com/langsync/langsync/shared/blobstore/azuritetest"
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
+	"github.com/langsync/langsync/shared/sample"
+)
+
+const convAPI = "/language/authoring/analyze-conversations/projects/"
+
+// convRig is two emulated regions with the Travel (CLU) and TravelRouter
+// (orchestration) samples deployed on the primary, and an app whose
+// projects section is given.
+type convRig struct {
+	src, tgt *emulatortest.Resource
+	cfg      *config.Config
+	app      *app.App
+	// runs are the last runs driven, by project.
+	runs map[string]*langsync.Run
+}
+
+func newConvRig(t *testing.T, projects string) *convRig {
+	t.Helper()
+	r := &convRig{src: emulatortest.Start(t, &emulator.Options{Name: "primary"}), tgt: emulatortest.Start(t, &emulator.Options{Name: "secondary"})}
+	for _, p := range sample.Conversations() {
+		r.src.LoadConversation(p.Name, p.JSON)
+		r.src.TrainAndDeployConversation(p.Name, "model1", "production")
+	}
+	n := containerSeq.Add(1)
+	y := fmt.Sprintf(`resources:
+  primary: {endpoint: %q, key: "${SRC_KEY}"}
+  secondary: {endpoint: %q, key: "${TGT_KEY}"}
+projects:
+%sstore: "${STORE}"
+containers: {backups: backups-%d, state: state-%d}
+`, r.src.URL, r.tgt.URL, projects, n, n)
+	env := map[string]string{"SRC_KEY": r.src.Key, "TGT_KEY": r.tgt.Key, "STORE": azuritetest.Shared(t)}
+	cfg, err := config.Parse([]byte(y), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	r.cfg = cfg
+	a, err := app.New(context.Background(), cfg, &app.Options{
+		Authoring: &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.app = a
+	return r
+}
+
+// sync runs one Sync, drives the runs it started in order, and returns the
+// decisions by project.
+func (r *convRig) sync(t *testing.T) map[string]pipeline.Decision {
+	t.Helper()
+	ctx := context.Background()
+	res, err := r.app.Pipeline.Sync(ctx, pipeline.SyncOptions{})
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	r.runs = map[string]*langsync.Run{}
+	for _, n := range res.Wake {
+		run, err := r.app.Drive(ctx, n.Run)
+		if err != nil || run.Phase != langsync.RunSucceeded {
+			t.Fatalf("run: %v %+v", err, run)
+		}
+		r.runs[run.Project] = run
+	}
+	out := map[string]pipeline.Decision{}
+	for _, d := range res.Decisions {
+		out[d.Pair.Project] = d
+	}
+	return out
+}
+
+// authoringWrites counts the authoring writes a resource received.
+func authoringWrites(res *emulatortest.Resource) int {
+	n := 0
+	for _, q := range res.Server.Requests() {
+		if q.Method != http.MethodGet && strings.HasPrefix(q.Path, "/language/authoring/") {
+			n++
+		}
+	}
+	return n
+}
+
+func analyze(t *testing.T, res *emulatortest.Resource, project, text string) string {
+	t.Helper()
+	code, _, b := res.Do(http.MethodPost, "/language/:analyze-conversations?api-version="+apiVersion, map[string]any{"kind": "Conversation",
+		"analysisInput": map[string]any{"conversationItem": map[string]any{"id": "1", "participantId": "u", "text": text}},
+		"parameters":    map[string]any{"projectName": project, "deploymentName": "production"}})
+	if code != http.StatusOK {
+		t.Fatalf("analyze %s on %s: %d %s", project, res.URL, code, b)
+	}
+	return string(b)
+}
+
+// TestConversationProjectsEndToEnd: the CLU project (renamed on the
+// target) and the orchestration project that routes to it replicate; the
+// replica routes to the renamed CLU replica; an unchanged source is not
+// replicated again, a retrain on the same data retrains nothing, and a
+// change is replicated.
+func TestConversationProjectsEndToEnd(t *testing.T) {
+	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
+  - {name: TravelRouter, source: primary, targets: [secondary]}
+`)
+	ds := r.sync(t)
+	if ds["Travel"].Action != pipeline.ActionReplicate || ds["TravelRouter"].Action != pipeline.ActionReplicate {
+		t.Fatalf("first sync: %+v", ds)
+	}
+	// The replicas answer, and the orchestration replica routes to TravelDR.
+	if out := analyze(t, r.tgt, "TravelDR", "cancel my booking QX7781"); !strings.Contains(out, `"topIntent":"CancelBooking"`) || !strings.Contains(out, `"text":"QX7781"`) {
+		t.Errorf("TravelDR on the target: %s", out)
+	}
+	if out := analyze(t, r.tgt, "TravelRouter", "book me a flight to Madrid"); !strings.Contains(out, `"topIntent":"Travel"`) || !strings.Contains(out, `"topIntent":"BookFlight"`) {
+		t.Errorf("TravelRouter on the target: %s", out)
+	}
+	loc := r.tgt.Start202(http.MethodPost, convAPI+"TravelRouter/:export?stringIndexType=Utf16CodeUnit&api-version="+apiVersion, nil)
+	st := r.tgt.Wait(loc, 0)
+	_, _, exported := r.tgt.Do(http.MethodGet, strings.TrimPrefix(st["resultUrl"].(string), r.tgt.URL), nil)
+	if !strings.Contains(string(exported), `"projectName":"TravelDR"`) || strings.Contains(string(exported), `"projectName":"Travel"`) {
+		t.Errorf("the orchestration replica does not route to the renamed CLU replica: %s", exported)
+	}
+	// No documents step, and backups of the conversation projects hold
+	// the project file only.
+	for _, p := range []string{"Travel", "TravelRouter"} {
+		run := r.runs[p]
+		if run == nil || run.ProjectKind == "" || !run.ProjectKind.Conversational() {
+			t.Fatalf("%s run: %+v", p, run)
+		}
+		for _, s := range run.Steps {
+			if s.Name == langsync.StepDocuments {
+				t.Errorf("a %s run has a documents step: %+v", p, s)
+			}
+			if s.Name == langsync.StepBackup && !strings.Contains(s.Note, "(0 documents)") {
+				t.Errorf("%s backup: %s", p, s.Note)
+			}
+		}
+	}
+
+	r.src.Server.ResetRequests()
+	r.tgt.Server.ResetRequests()
+	ds = r.sync(t)
+	if ds["Travel"].Action != pipeline.ActionNone || ds["TravelRouter"].Action != pipeline.ActionNone {
+		t.Errorf("second sync: %+v", ds)
+	}
+	if n := authoringWrites(r.src) + authoringWrites(r.tgt); n != 0 {
+		t.Errorf("an unchanged sync sent %d writes", n)
+	}
+
+	// Retrained on the same data: the fingerprint holds, nothing retrained.
+	r.src.TrainAndDeployConversation("Travel", "model1", "production")
+	r.tgt.Server.ResetRequests()
+	if d := r.sync(t)["Travel"]; d.Action != pipeline.ActionReplicate || d.Retrain {
+		t.Errorf("sync after a retrain on the same data: %+v", d)
+	}
+	if n := authoringWrites(r.tgt); n != 0 {
+		t.Errorf("the target received %d writes although the fingerprint is unchanged", n)
+	}
+
+	// A new utterance: replicated and retrained.
+	var doc map[string]any
+	_ = json.Unmarshal(sample.Travel().JSON, &doc)
+	assets := doc["assets"].(map[string]any)
+	assets["utterances"] = append(assets["utterances"].([]any), map[string]any{"text": "reserve two seats to Vienna", "language": "en-us", "dataset": "Train", "intent": "BookFlight", "entities": []any{}})
+	r.src.LoadConversation("Travel", doc)
+	r.src.TrainAndDeployConversation("Travel", "model1", "production")
+	r.tgt.Server.ResetRequests()
+	if d := r.sync(t)["Travel"]; d.Action != pipeline.ActionReplicate || !strings.Contains(d.Reason, "source changed") {
+		t.Errorf("sync after a change: %+v", d)
+	}
+	if n := r.tgt.Server.CountRequests(http.MethodPost, "/:train"); n != 1 {
+		t.Errorf("%d train requests on the target after the change, want 1", n)
+	}
+}
+
+// TestOrchestrationRefusedWithoutItsCLUProject: an orchestration project
+// whose CLU project is not replicated to the target is refused, naming
+// the project, the target and the fix; nothing is imported there.
+func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
+	r := newConvRig(t, "  - {name: TravelRouter, source: primary, targets: [secondary]}\n")
+	ctx := context.Background()
+	tk, err := r.app.Pipeline.Start(ctx, pipeline.Request{Project: "TravelRouter", Trigger: langsync.TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _ := r.app.Drive(ctx, tk[0].Run)
+	if run == nil || run.Phase != langsync.RunFailed || !strings.Contains(run.Error, `CLU project "Travel", which is not replicated to secondary`) ||
+		!strings.Contains(run.Error, "add Travel to projects") {
+		t.Fatalf("run = %+v", run)
+	}
+	if n := r.tgt.Server.CountRequests(http.MethodPost, "/:import"); n != 0 {
+		t.Errorf("%d imports on the target", n)
+	}
+}
