@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/langsync/langsync/shared/app"
 	"github.com/langsync/langsync/shared/authoring"
@@ -205,5 +206,38 @@ func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
 	}
 	if n := r.tgt.Server.CountRequests(http.MethodPost, "/:import"); n != 0 {
 		t.Errorf("%d imports on the target", n)
+	}
+}
+
+// TestRestoreConversationProjectsUnderAnotherName: a CLU backup restores
+// under another name and serves; an orchestration backup restored --as
+// another name routes to the CLU replica configured for that target.
+func TestRestoreConversationProjectsUnderAnotherName(t *testing.T) {
+	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
+  - {name: TravelRouter, source: primary, targets: [secondary]}
+`)
+	r.sync(t)
+	ctx := context.Background()
+	for _, tt := range []struct{ project, as, text, want string }{
+		{"Travel", "TravelOld", "cancel my booking QX7781", `"topIntent":"CancelBooking"`},
+		{"TravelRouter", "RouterOld", "book me a flight to Madrid", `"topIntent":"BookFlight"`},
+	} {
+		plan, tk, err := r.app.Restore(ctx, app.RestoreRequest{Project: tt.project, At: time.Now().Add(time.Minute), To: "secondary", As: tt.as})
+		if err != nil {
+			t.Fatalf("restore %s: %v (plan %+v)", tt.project, err, plan)
+		}
+		run, err := r.app.Drive(ctx, tk.Run)
+		if err != nil || run.Phase != langsync.RunSucceeded {
+			t.Fatalf("restore run of %s: %v %+v", tt.project, err, run)
+		}
+		if out := analyze(t, r.tgt, tt.as, tt.text); !strings.Contains(out, tt.want) {
+			t.Errorf("%s on the target: %s", tt.as, out)
+		}
+	}
+	loc := r.tgt.Start202(http.MethodPost, convAPI+"RouterOld/:export?stringIndexType=Utf16CodeUnit&api-version="+apiVersion, nil)
+	st := r.tgt.Wait(loc, 0)
+	_, _, exported := r.tgt.Do(http.MethodGet, strings.TrimPrefix(st["resultUrl"].(string), r.tgt.URL), nil)
+	if !strings.Contains(string(exported), `"projectName":"TravelDR"`) || !strings.Contains(string(exported), `"projectName":"RouterOld"`) {
+		t.Errorf("restored orchestration: %s", exported)
 	}
 }
