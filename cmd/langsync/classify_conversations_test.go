@@ -63,3 +63,31 @@ store: ` + t.TempDir() + `
 		t.Fatalf("output = %s", stdout)
 	}
 }
+
+// TestProjectCommandConversations: `langsync project` imports a CLU export
+// into the conversations API (by its projectKind) and trains, deploys and
+// shows it there.
+func TestProjectCommandConversations(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	file := filepath.Join(t.TempDir(), "travel.json")
+	if err := os.WriteFile(file, sample.Travel().JSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"LANGSYNC_ENDPOINT": r.URL, "LANGSYNC_KEY": r.Key}
+	for _, args := range [][]string{
+		{"project", "import", "Travel", file},
+		{"project", "train", "Travel", "--model", "v1"},
+		{"project", "deploy", "Travel", "production", "--model", "v1"},
+	} {
+		if code, stdout, stderr := runCLI(t, env, args...); code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	code, stdout, stderr := runCLI(t, env, "project", "show", "Travel", "--json")
+	if code != exitOK || !strings.Contains(stdout, `"Conversation"`) {
+		t.Fatalf("show: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if n := r.Server.CountRequests("PUT", "/analyze-conversations/projects/Travel/deployments/production"); n != 1 {
+		t.Errorf("%d deployments sent to the conversations API, want 1", n)
+	}
+}

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
 	"github.com/langsync/langsync/shared/sample"
 )
 
@@ -53,6 +55,7 @@ type demo struct {
 	cfgPath            string
 	app                *app.App
 	sample             *sample.Project
+	travel             *sample.Project // the CLU sample, beside Tickets
 	report             demoReport
 }
 
@@ -70,6 +73,8 @@ type demoReport struct {
 	Restored string
 	// Up and Down are the predictions with the primary up and down.
 	Up, Down []demoPrediction
+	// TravelUp and TravelDown are the CLU sample's (top intents).
+	TravelUp, TravelDown []demoPrediction
 }
 
 type demoStepResult struct {
@@ -107,8 +112,8 @@ func (d *demo) run(ctx context.Context) (*demoReport, error) {
 	}{
 		{"setup: start Azurite (state, backups and the primary's documents)", d.startStore},
 		{"setup: start two Language emulators, primary and secondary", d.startEmulators},
-		{"setup: load the Tickets sample into the primary (documents, import, train, deploy)", d.loadSample},
-		{"1/5 replicate Tickets to the secondary", d.replicate},
+		{"setup: load the Tickets and Travel (CLU) samples into the primary (documents, import, train, deploy)", d.loadSample},
+		{"1/5 replicate Tickets and Travel to the secondary", d.replicate},
 		{"2/5 status", d.status},
 		{"3/5 change the primary; sync replicates it; sync again skips", d.syncTwice},
 		{"4/5 restore an older backup under another name", d.restore},
@@ -217,6 +222,7 @@ func (d *demo) startEmulators(ctx context.Context) (string, error) {
 	fmt.Fprintf(d.out, "    primary   %s  (linked storage: Azurite)\n    secondary %s  (linked storage: %s)\n", d.primary.url, d.secondary.url, d.rel(secDocs))
 
 	d.sample = sample.Tickets()
+	d.travel = sample.Travel()
 	d.cfgPath = filepath.Join(d.dir, "langsync.yaml")
 	probes, _ := json.Marshal(d.sample.ProbeTexts())
 	cfg := fmt.Sprintf(`# Written by langsync demo. Keys and the store come from the environment.
@@ -231,6 +237,10 @@ resources:
     storage: %s
 projects:
   - name: Tickets
+    source: primary
+    targets: [secondary]
+    deployments: [production]
+  - name: Travel                   # a CLU project: its utterances are in the project file
     source: primary
     targets: [secondary]
     deployments: [production]
@@ -270,21 +280,29 @@ func (d *demo) loadSample(ctx context.Context) (string, error) {
 	if err := os.WriteFile(file, d.sample.JSON, 0o644); err != nil {
 		return "", err
 	}
-	if err := d.trainPrimary(ctx, file); err != nil {
+	if err := d.trainPrimary(ctx, "Tickets", file); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("Tickets (%d documents, 4 classes) trained as model v1 and deployed as production on the primary", len(d.sample.Docs)), nil
+	file = filepath.Join(d.dir, "travel.json")
+	if err := os.WriteFile(file, d.travel.JSON, 0o644); err != nil {
+		return "", err
+	}
+	if err := d.trainPrimary(ctx, "Travel", file); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Tickets (%d documents, 4 classes) and the CLU project Travel (intents, entities and utterances in one file) trained as model v1 and deployed as production on the primary", len(d.sample.Docs)), nil
 }
 
-// trainPrimary imports file into the primary and trains and deploys v1.
-func (d *demo) trainPrimary(ctx context.Context, file string) error {
+// trainPrimary imports file into the primary as project and trains and
+// deploys v1.
+func (d *demo) trainPrimary(ctx context.Context, project, file string) error {
 	d.vars["LANGSYNC_ENDPOINT"], d.vars["LANGSYNC_KEY"] = d.primary.url, d.primary.key
 	defer func() { delete(d.vars, "LANGSYNC_ENDPOINT"); delete(d.vars, "LANGSYNC_KEY") }()
 	fmt.Fprintf(d.out, "    (LANGSYNC_ENDPOINT and LANGSYNC_KEY point at the primary)\n")
 	for _, args := range [][]string{
-		{"project", "import", "Tickets", file},
-		{"project", "train", "Tickets", "--model", "v1"},
-		{"project", "deploy", "Tickets", "production", "--model", "v1"},
+		{"project", "import", project, file},
+		{"project", "train", project, "--model", "v1"},
+		{"project", "deploy", project, "production", "--model", "v1"},
 	} {
 		if _, err := d.cli(ctx, args...); err != nil {
 			return err
@@ -305,8 +323,12 @@ func (d *demo) replicate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	tfp, err := d.inSync(ctx, "Travel")
+	if err != nil {
+		return "", err
+	}
 	d.report.Fingerprints = append(d.report.Fingerprints, fp)
-	return fmt.Sprintf("the secondary serves Tickets/production, trained from fingerprint %s", fp[:12]), nil
+	return fmt.Sprintf("the secondary serves Tickets/production (fingerprint %s) and Travel/production (CLU, fingerprint %s, no documents to copy)", fp[:12], tfp[:12]), nil
 }
 
 // inSync checks the pair's state and the secondary's deployment and
@@ -316,17 +338,27 @@ func (d *demo) inSync(ctx context.Context, project string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(st) != 1 || st[0].Fingerprint == "" || st[0].ActiveRun != nil || st[0].Lag != 0 {
-		return "", fmt.Errorf("the pair is not in sync: %+v", st)
+	var ps *pipeline.PairStatus
+	for i := range st {
+		if st[i].Pair.Project == project {
+			ps = &st[i]
+		}
+	}
+	if ps == nil || ps.Fingerprint == "" || ps.ActiveRun != nil || ps.Lag != 0 {
+		return "", fmt.Errorf("the pair of %s is not in sync: %+v", project, st)
 	}
 	c, err := d.app.Client("secondary")
 	if err != nil {
 		return "", err
 	}
-	if _, err := c.GetDeployment(ctx, project, "production"); err != nil {
+	_, err = c.GetDeployment(ctx, project, "production")
+	if errors.Is(err, authoring.ErrNotFound) {
+		_, err = c.Conversations().GetDeployment(ctx, project, "production") // a CLU project
+	}
+	if err != nil {
 		return "", fmt.Errorf("the secondary has no deployment %s/production: %w", project, err)
 	}
-	return st[0].Fingerprint, nil
+	return ps.Fingerprint, nil
 }
 
 func (d *demo) status(ctx context.Context) (string, error) {
@@ -362,7 +394,7 @@ func (d *demo) syncTwice(ctx context.Context) (string, error) {
 		return "", err
 	}
 	fmt.Fprintf(d.out, "    the primary's project gains one labelled document (%s, Billing) and is retrained:\n", loc)
-	if err := d.trainPrimary(ctx, file); err != nil {
+	if err := d.trainPrimary(ctx, "Tickets", file); err != nil {
 		return "", err
 	}
 
@@ -493,6 +525,9 @@ func (d *demo) classify(ctx context.Context) (string, error) {
 	if d.report.Up, err = check(out, "primary"); err != nil {
 		return "", err
 	}
+	if d.report.TravelUp, err = d.classifyTravel(ctx, "primary"); err != nil {
+		return "", err
+	}
 	fmt.Fprintf(d.out, "    $ curl -X POST %s/emulator/faults -d '{\"down\":true}'    # the emulator's admin API: the primary region goes down\n", d.primary.url)
 	if err := setFaults(ctx, d.primary.url, emulator.Faults{Down: true}); err != nil {
 		return "", err
@@ -504,7 +539,10 @@ func (d *demo) classify(ctx context.Context) (string, error) {
 	if d.report.Down, err = check(out, "secondary"); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d probes: same labels from the primary and, with it down, from the secondary", len(d.sample.Probes)), nil
+	if d.report.TravelDown, err = d.classifyTravel(ctx, "secondary"); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d Tickets probes and %d Travel (CLU) probes: same labels and top intents from the primary and, with it down, from the secondary", len(d.sample.Probes), len(d.travel.Probes)), nil
 }
 
 // parsePredictions reads classify's lines "<endpoint> <Class> (<score>)\t<text>".
@@ -620,4 +658,23 @@ func (iw *indentWriter) flush() {
 		fmt.Fprintf(iw.w, "%s%s\n", iw.prefix, iw.buf)
 		iw.buf = nil
 	}
+}
+
+// classifyTravel classifies the CLU sample's probes and checks that want
+// answered each with the probe's top intent.
+func (d *demo) classifyTravel(ctx context.Context, want string) ([]demoPrediction, error) {
+	out, err := d.cli(ctx, append([]string{"classify", "--config", d.cfgPath, "--project", "Travel", "--deployment", "production"}, d.travel.ProbeTexts()...)...)
+	if err != nil {
+		return nil, err
+	}
+	preds := parsePredictions(out)
+	if len(preds) != len(d.travel.Probes) {
+		return preds, fmt.Errorf("got %d Travel predictions for %d probes", len(preds), len(d.travel.Probes))
+	}
+	for i, p := range d.travel.Probes {
+		if preds[i].Endpoint != want || preds[i].Label != p.Want[0] {
+			return preds, fmt.Errorf("probe %q of Travel: served by %s as %s, want %s as %s", p.Text, preds[i].Endpoint, preds[i].Label, want, p.Want[0])
+		}
+	}
+	return preds, nil
 }

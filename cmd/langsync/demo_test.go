@@ -63,6 +63,16 @@ func TestDemo(t *testing.T) {
 			t.Errorf("probe %q: up %+v, down %+v; want %s from primary then secondary", p.Text, up, down, p.Want[0])
 		}
 	}
+	travel := sample.Travel().Probes
+	if len(rep.TravelUp) != len(travel) || len(rep.TravelDown) != len(travel) {
+		t.Fatalf("Travel predictions up %d, down %d; want %d each", len(rep.TravelUp), len(rep.TravelDown), len(travel))
+	}
+	for i, p := range travel {
+		up, down := rep.TravelUp[i], rep.TravelDown[i]
+		if up.Endpoint != "primary" || down.Endpoint != "secondary" || up.Label != p.Want[0] || down.Label != p.Want[0] {
+			t.Errorf("Travel probe %q: up %+v, down %+v; want top intent %s from primary then secondary", p.Text, up, down, p.Want[0])
+		}
+	}
 	text := out.String()
 	for _, want := range []string{"==> 1/5", "==> 2/5", "==> 3/5", "==> 4/5", "==> 5/5", "$ langsync replicate --config langsync.yaml", "Demo finished"} {
 		if !strings.Contains(text, want) {

@@ -152,7 +152,22 @@ func runProjectSub(ctx context.Context, env *Env, name string, sub projectSub, a
 	if err != nil {
 		return err
 	}
-	err = sub.run(ctx, &projectCtx{env: env, opts: o, args: pos, client: c})
+	pc := &projectCtx{env: env, opts: o, args: pos, client: c}
+	if name == "import" {
+		// A CLU or orchestration export goes to the conversations API.
+		if kind, err := exportFileKind(pos[1]); err == nil && kind.Conversational() {
+			pc.client = c.Conversations()
+		}
+	}
+	err = sub.run(ctx, pc)
+	if errors.Is(err, authoring.ErrNotFound) && len(pos) > 0 && !pc.client.IsConversations() {
+		// Not a text project: a conversation project of that name is
+		// driven through the conversations API.
+		if _, gerr := c.Conversations().GetProject(ctx, pos[0]); gerr == nil {
+			pc.client = c.Conversations()
+			err = sub.run(ctx, pc)
+		}
+	}
 	return explain(err)
 }
 
@@ -480,4 +495,20 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// exportFileKind reads metadata.projectKind of an exported project file.
+func exportFileKind(file string) (langsync.ProjectKind, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var doc struct {
+		Metadata struct {
+			ProjectKind langsync.ProjectKind `json:"projectKind"`
+		} `json:"metadata"`
+	}
+	err = json.NewDecoder(f).Decode(&doc)
+	return doc.Metadata.ProjectKind, err
 }

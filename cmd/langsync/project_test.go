@@ -114,6 +114,10 @@ func (f *fakeLanguage) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		reply(w, 200, `{"jobId":"`+kind+`1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:00:01Z","status":"`+status+`"`+extra+`}`)
+	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/language/authoring/analyze-conversations/projects/"):
+		// A project the text API does not know is looked up as a
+		// conversation project: this resource has none.
+		reply(w, 404, `{"error":{"code":"ProjectNotFound","message":"not found"}}`)
 	default:
 		f.t.Errorf("fake: unexpected %s %s", r.Method, r.URL.Path)
 		reply(w, 404, `{"error":{"code":"NotFound","message":"no route"}}`)
