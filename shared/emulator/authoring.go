@@ -934,8 +934,13 @@ func (s *Server) listConfigVersions(c *call) error {
 	if !ok {
 		kind = "CustomSingleLabelClassification" // the documented default
 	}
-	// Expired versions are listed too, with their past date: a client can
-	// tell "expired" from "never offered".
+	return s.pageConfigVersions(c, kind)
+}
+
+// pageConfigVersions lists the training config versions of a kind.
+// Expired versions are listed too, with their past date: a client can
+// tell "expired" from "never offered".
+func (s *Server) pageConfigVersions(c *call, kind string) error {
 	items := []any{}
 	for _, v := range s.versionsFor(kind) {
 		items = append(items, struct {

@@ -575,14 +575,7 @@ func (s *Server) listConvConfigVersions(c *call) error {
 	if !ok {
 		kind = "Conversation"
 	}
-	items := []any{}
-	for _, v := range s.versionsFor(kind) {
-		items = append(items, struct {
-			TrainingConfigVersion string `json:"trainingConfigVersion"`
-			ModelExpirationDate   string `json:"modelExpirationDate"`
-		}{v.Version, v.Expires.Format(time.DateOnly)})
-	}
-	return s.page(c, items)
+	return s.pageConfigVersions(c, kind)
 }
 
 // completeConv applies a conversation job's effects at time at.

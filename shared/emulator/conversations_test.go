@@ -2,8 +2,6 @@ package emulator_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,25 +22,7 @@ func convExample(t *testing.T, name, status string) (params map[string]any, body
 	if strings.Contains(name, "AnalyzeConversations") {
 		dir = "../predict/testdata/conversations"
 	}
-	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ex struct {
-		Parameters map[string]any `json:"parameters"`
-		Responses  map[string]struct {
-			Headers map[string]any `json:"headers"`
-			Body    any            `json:"body"`
-		} `json:"responses"`
-	}
-	if err := json.Unmarshal(b, &ex); err != nil {
-		t.Fatal(err)
-	}
-	r, ok := ex.Responses[status]
-	if !ok {
-		t.Fatalf("%s has no %s response", name, status)
-	}
-	return ex.Parameters, r.Body, r.Headers
+	return exampleIn(t, dir, name, status)
 }
 
 // convImport imports body as project name and waits for the job.

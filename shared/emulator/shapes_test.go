@@ -19,7 +19,13 @@ import (
 // the body and headers of one response.
 func example(t *testing.T, name, status string) (params map[string]any, body any, headers map[string]any) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	return exampleIn(t, "testdata", name, status)
+}
+
+// exampleIn is example reading from dir.
+func exampleIn(t *testing.T, dir, name, status string) (params map[string]any, body any, headers map[string]any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
