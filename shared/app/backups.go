@@ -123,8 +123,9 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 var (
-	_ pipeline.Backups          = (*Backups)(nil)
-	_ pipeline.BackupQuarantine = (*Backups)(nil)
+	_ pipeline.Backups            = (*Backups)(nil)
+	_ pipeline.BackupQuarantine   = (*Backups)(nil)
+	_ pipeline.DocumentContainers = (*Backups)(nil)
 )
 
 // catalog is the backup container as shared/backup sees it: verification,
@@ -333,6 +334,23 @@ func (b *Backups) OpenExport(ctx context.Context, key string) (io.ReadCloser, er
 		return nil, fmt.Errorf("app: backup %s: %w", key, err)
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// EnsureDocumentContainer creates the document container in the target
+// resource's linked storage (pipeline.DocumentContainers); nothing when the
+// resource has none.
+func (b *Backups) EnsureDocumentContainer(ctx context.Context, target, container string) error {
+	if b.Documents == nil {
+		return nil
+	}
+	dst, err := b.Documents(ctx, target)
+	if err != nil || dst == nil {
+		return err
+	}
+	if err := dst.EnsureContainer(ctx, container); err != nil {
+		return fmt.Errorf("app: target storage container %s: %w", container, err)
+	}
+	return nil
 }
 
 // CopyDocuments writes the backup's documents into the target resource's

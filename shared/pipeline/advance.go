@@ -199,6 +199,7 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 		}
 		return s.NotBefore, nil
 	}
+	x.overlap(ctx, i)
 	x.callStarted = now
 	var wait time.Time
 	var err error

@@ -209,6 +209,15 @@ type Backups interface {
 	CopyDocuments(ctx context.Context, key, targetResource, container string) (int, error)
 }
 
+// DocumentContainers is what Backups may also offer (checked with a type
+// assertion): creating the target's document container before anything is
+// copied into it. The service refuses an import whose storage container does
+// not exist, and the import is sent while the documents are still being
+// copied (see overlap.go).
+type DocumentContainers interface {
+	EnsureDocumentContainer(ctx context.Context, targetResource, container string) error
+}
+
 // QuarantinedBackup is a backup set aside: it failed verification or an
 // operator marked it. It is kept, but not reused or relied on.
 type QuarantinedBackup struct {

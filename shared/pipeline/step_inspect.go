@@ -113,7 +113,7 @@ func selectDeployments(deps []Deployment, want []string) ([]Deployment, error) {
 }
 
 // plan lists the steps after inspect: export and backup per model, then per
-// target documents (if its storage differs), import and train per model,
+// target import, documents (if its storage differs) and train per model,
 // deploy per deployment, and verify.
 func (x *exec) plan() []langsync.Step {
 	r := x.run
@@ -131,10 +131,18 @@ func (x *exec) plan() []langsync.Step {
 		tgtRes, _ := x.p.cfg.Resource(pair.Target)
 		copyDocs := !tgtRes.Storage.IsZero() && tgtRes.Storage != srcRes.Storage
 		for _, m := range r.Models {
-			if copyDocs {
-				add(langsync.Step{Name: langsync.StepDocuments, Target: pair.Target, Model: m.Label})
+			docs := langsync.Step{Name: langsync.StepDocuments, Target: pair.Target, Model: m.Label}
+			if copyDocs && x.p.opts.Sequential {
+				add(docs)
 			}
 			add(langsync.Step{Name: langsync.StepImport, Target: pair.Target, Model: m.Label})
+			if copyDocs && !x.p.opts.Sequential {
+				// After the import, so that the copy (started in the
+				// background once the backup is written) runs while the
+				// import job does; the training that reads the documents
+				// comes after it.
+				add(docs)
+			}
 			if m.Label != "" {
 				add(langsync.Step{Name: langsync.StepTrain, Target: pair.Target, Model: m.Label})
 			}
