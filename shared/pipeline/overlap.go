@@ -133,6 +133,8 @@ func (x *exec) probing() bool { return x.p.opts.Prober != nil && len(x.p.opts.Pr
 
 // docsKey names a documents step's background copy; the backup key is part
 // of it, so a copy of an older backup (a rewound run) is never taken.
-func docsKey(run, step, backup string) string { return "docs\x00" + run + "\x00" + step + "\x00" + backup }
+func docsKey(run, step, backup string) string {
+	return "docs\x00" + run + "\x00" + step + "\x00" + backup
+}
 
 func probeKey(run, deployment string) string { return "probe\x00" + run + "\x00" + deployment }
