@@ -81,6 +81,11 @@ type Backups struct {
 	mu     sync.Mutex
 	recent map[string][]byte
 	order  []string
+	// reads and mirrors remember, by backup key and by target container,
+	// the source ETag of every document a backup read and a mirror copied
+	// (mirror.go), so the documents step skips what is already there.
+	reads, mirrors         map[string]*etagSet
+	readOrder, mirrorOrder []string
 }
 
 // Bounds of the in-process export cache.
@@ -164,13 +169,14 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return pipeline.BackupResult{}, err
 	}
 	var docs DocumentSource // nil: the source has no linked storage
+	seen := newETagSet()
 	if b.Documents != nil {
 		s, err := b.Documents(ctx, in.Source)
 		if err != nil {
 			return pipeline.BackupResult{}, err
 		}
 		if s != nil {
-			docs = storeDocs{s}
+			docs = etagDocs{s, seen}
 		}
 	}
 	tmp, err := os.CreateTemp("", "langsync-backup-*.tar.gz")
@@ -180,8 +186,8 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
-	seen := &limitedBuffer{max: cacheMaxBytes}
-	in.Export = io.TeeReader(in.Export, seen)
+	export := &limitedBuffer{max: cacheMaxBytes}
+	in.Export = io.TeeReader(in.Export, export)
 	info, err := ar.Write(ctx, io.MultiWriter(tmp, h), docs, in)
 	if err != nil {
 		return pipeline.BackupResult{}, fmt.Errorf("app: writing backup archive: %w", err)
@@ -198,6 +204,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		}
 		if good {
 			res.Key = key
+			b.rememberRead(res.Key, seen)
 			return res, nil
 		}
 		res.Warnings = append(res.Warnings, warning)
@@ -228,9 +235,10 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, err)
 	}
 	res.Created = true
-	if !seen.overflow {
-		b.remember(res.Key, seen.buf.Bytes())
+	if !export.overflow {
+		b.remember(res.Key, export.buf.Bytes())
 	}
+	b.rememberRead(res.Key, seen)
 	return res, nil
 }
 
@@ -370,6 +378,15 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 	if err := dst.EnsureContainer(ctx, container); err != nil {
 		return 0, fmt.Errorf("app: target storage container %s: %w", container, err)
 	}
+	// Documents a mirror copied at the ETag the backup read them at hold
+	// the backup's bytes already (mirror.go).
+	done := b.mirrored(key, target, container)
+	b.mu.Lock()
+	read := b.reads[key]
+	b.mu.Unlock()
+	if done != nil && len(done) == read.len() {
+		return 0, nil
+	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
 		return 0, err
@@ -403,7 +420,7 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 		go func() {
 			defer wg.Done()
 			for d := range work {
-				if same(ctx, dst, d.container, d.name, d.body) {
+				if done[d.name] && d.container == container || same(ctx, dst, d.container, d.name, d.body) {
 					continue
 				}
 				if _, err := dst.Put(ctx, d.container, d.name, bytes.NewReader(d.body), &blobstore.PutOptions{ContentType: "text/plain; charset=utf-8"}); err != nil {

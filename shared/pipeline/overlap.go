@@ -109,13 +109,22 @@ func (x *exec) overlap(ctx context.Context, i int) {
 			continue
 		}
 		m := r.Model(s.Model)
-		if m == nil || m.Backup == "" {
+		if m == nil {
 			continue
 		}
-		key, target, container := m.Backup, s.Target, m.StorageContainer
-		x.p.bg.start(ctx, docsKey(r.ID, s.ID(), key), func(ctx context.Context) (any, error) {
-			return x.p.opts.Backups.CopyDocuments(ctx, key, target, container)
-		})
+		p, run, id, source, target, container, key := x.p, r.ID, s.ID(), r.Source, s.Target, m.StorageContainer, m.Backup
+		if dm, ok := p.opts.Backups.(DocumentMirror); ok && container != "" && !x.backedUp(s.Model) {
+			// Before the backup: copy the source's documents as they
+			// are, while the export runs.
+			p.bg.start(ctx, mirrorKey(run, id), func(ctx context.Context) (any, error) {
+				return dm.MirrorDocuments(ctx, source, target, container)
+			})
+		}
+		if key != "" {
+			p.bg.start(ctx, docsKey(run, id, key), func(ctx context.Context) (any, error) {
+				return p.copyDocuments(ctx, run, id, key, target, container)
+			})
+		}
 	}
 	if (cur == langsync.StepImport || cur == langsync.StepTrain) && r.Kind == langsync.RunReplicate && x.probing() {
 		for _, m := range r.Models {
@@ -135,6 +144,29 @@ func (x *exec) probing() bool { return x.p.opts.Prober != nil && len(x.p.opts.Pr
 // of it, so a copy of an older backup (a rewound run) is never taken.
 func docsKey(run, step, backup string) string {
 	return "docs\x00" + run + "\x00" + step + "\x00" + backup
+}
+
+func mirrorKey(run, step string) string { return "mirror\x00" + run + "\x00" + step }
+
+// backedUp reports whether the model's backup step is done.
+func (x *exec) backedUp(label string) bool {
+	return x.stepByID(langsync.Step{Name: langsync.StepBackup, Model: label}.ID()).Status.Done()
+}
+
+// copyDocuments writes a backup's documents into the target's storage:
+// after the mirror started while the export ran, if any (what it copied at
+// the ETag the backup read is not written again; its failure only means
+// more is written here), then whatever the backup holds differently. It
+// reads no run state, so it may run in the background.
+func (p *Pipeline) copyDocuments(ctx context.Context, run, step, key, target, container string) (int, error) {
+	mirrored := 0
+	if v, ok, err := p.bg.take(ctx, mirrorKey(run, step), false); ok && err == nil {
+		mirrored = v.(int)
+	} else if ok {
+		p.log.Warn("copying documents before the backup failed; writing them from the backup", "run", run, "step", step, "err", err)
+	}
+	n, err := p.opts.Backups.CopyDocuments(ctx, key, target, container)
+	return mirrored + n, err
 }
 
 func probeKey(run, deployment string) string { return "probe\x00" + run + "\x00" + deployment }

@@ -22,7 +22,7 @@ func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
 	if ok && err == nil {
 		n = v.(int)
 	} else {
-		n, err = x.p.opts.Backups.CopyDocuments(ctx, m.Backup, s.Target, m.StorageContainer)
+		n, err = x.p.copyDocuments(ctx, x.run.ID, s.ID(), m.Backup, s.Target, m.StorageContainer)
 	}
 	if err != nil {
 		return fmt.Errorf("writing documents to %s storage: %w", s.Target, err)

@@ -62,7 +62,10 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 		state.Deployments[d.Name] = d.ModelID
 		pl := plans[m.Label]
 		if pl == nil {
-			pl = &langsync.ModelPlan{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.TrainingConfigVersion}
+			// The container is the project's until the backup reads the
+			// export's (the same, unless it moved since training): the
+			// documents can be copied before the export is done.
+			pl = &langsync.ModelPlan{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.TrainingConfigVersion, StorageContainer: proj.StorageContainer}
 			plans[m.Label] = pl
 		}
 		pl.Deployments = append(pl.Deployments, d.Name)
@@ -80,7 +83,7 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 	sort.Slice(r.Models, func(i, j int) bool { return r.Models[i].Label < r.Models[j].Label })
 	if len(r.Models) == 0 {
 		// Never deployed: replicate (and back up) the working copy only.
-		r.Models = []langsync.ModelPlan{{}}
+		r.Models = []langsync.ModelPlan{{StorageContainer: proj.StorageContainer}}
 		s.Note = "source has no deployment: replicating the working copy without training"
 	}
 	r.SourceState = state
