@@ -75,6 +75,9 @@ type Backups struct {
 	Documents func(ctx context.Context, resource string) (blobstore.Store, error)
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// StreamMirror lets MirrorDocuments stream documents between stores
+	// that cannot copy server-side (benchmarks; off: see mirror.go).
+	StreamMirror bool
 
 	// recent keeps the export bytes of backups written by this process, so
 	// that an in-process import does not read and verify the archive again.
@@ -146,13 +149,6 @@ func (b *Backups) catalog() *backup.Catalog {
 		c.Now = b.Now
 	}
 	return c
-}
-
-type storeDocs struct{ s blobstore.Store }
-
-func (d storeDocs) Open(ctx context.Context, container, name string) (io.ReadCloser, error) {
-	rc, _, err := d.s.Get(ctx, container, name)
-	return rc, err
 }
 
 func (b *Backups) archiver() (Archiver, error) {

@@ -65,7 +65,7 @@ func BenchmarkDocumentCopy(b *testing.B) {
 			if !serverSide {
 				dst = streamingOnly{tgt}
 			}
-			bk := &app.Backups{Documents: func(_ context.Context, resource string) (blobstore.Store, error) {
+			bk := &app.Backups{StreamMirror: true, Documents: func(_ context.Context, resource string) (blobstore.Store, error) {
 				if resource == "source" {
 					return src, nil
 				}

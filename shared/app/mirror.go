@@ -29,11 +29,12 @@ const mirrorWorkers = 32
 
 // MirrorDocuments copies the documents of the source's linked storage
 // container into the target's (pipeline.DocumentMirror), as the run's
-// export starts. When both storages are Azure Blob the storage service
+// export starts, when both storages are Azure Blob: the storage service
 // copies each blob account to account (Copy Blob From URL with a
 // short-lived read-only SAS of the source, Entra user delegation or account
-// key), so no byte passes through this process; otherwise each document is
-// streamed. Every copy is of the source blob listed (guarded by its ETag)
+// key), so no byte passes through this process. Other stores copy nothing
+// here (the documents step writes them from the backup) unless
+// StreamMirror is set; then each document is streamed. Every copy is of the source blob listed (guarded by its ETag)
 // and records that ETag on the copy; a document the target already holds at
 // that ETag is skipped. What was copied, by ETag, is remembered so that the
 // documents step (CopyDocuments) writes only what the backup read
@@ -53,6 +54,14 @@ func (b *Backups) MirrorDocuments(ctx context.Context, source, target, container
 	if err := dst.EnsureContainer(ctx, container); err != nil {
 		return 0, fmt.Errorf("app: target storage container %s: %w", container, err)
 	}
+	reader, canSign := src.(blobstore.URLReader)
+	copier, canCopy := dst.(blobstore.URLCopier)
+	if !(canSign && canCopy) && !b.StreamMirror {
+		// Streamed, a mirror reads every document once more beside the
+		// backup, on the same cores: measured slower than writing them
+		// once from the backup (docs/pipeline.md#overlap-and-server-side-document-copy).
+		return 0, nil
+	}
 	docs, err := src.List(ctx, container, "")
 	if err != nil {
 		return 0, fmt.Errorf("app: listing the source's documents in %s: %w", container, err)
@@ -65,8 +74,6 @@ func (b *Backups) MirrorDocuments(ctx context.Context, source, target, container
 	for _, h := range have {
 		held[h.Key] = h.Metadata[sourceETagMeta]
 	}
-	reader, canSign := src.(blobstore.URLReader)
-	copier, canCopy := dst.(blobstore.URLCopier)
 	serverSide := canSign && canCopy
 	copied := newETagSet()
 	var (
