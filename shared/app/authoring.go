@@ -55,7 +55,7 @@ func (a *Authoring) GetProject(ctx context.Context, project string) (*pipeline.P
 	if err != nil {
 		return nil, classify(err)
 	}
-	return &pipeline.Project{Name: m.ProjectName, Kind: m.ProjectKind, LastModified: m.LastModifiedDateTime, LastTrained: m.LastTrainedDateTime, LastDeployed: m.LastDeployedDateTime}, nil
+	return &pipeline.Project{Name: m.ProjectName, StorageContainer: m.StorageInputContainerName, Kind: m.ProjectKind, LastModified: m.LastModifiedDateTime, LastTrained: m.LastTrainedDateTime, LastDeployed: m.LastDeployedDateTime}, nil
 }
 
 // ListDeployments lists a project's deployments.

@@ -75,12 +75,20 @@ type Backups struct {
 	Documents func(ctx context.Context, resource string) (blobstore.Store, error)
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// StreamMirror lets MirrorDocuments stream documents between stores
+	// that cannot copy server-side (benchmarks; off: see mirror.go).
+	StreamMirror bool
 
 	// recent keeps the export bytes of backups written by this process, so
 	// that an in-process import does not read and verify the archive again.
 	mu     sync.Mutex
 	recent map[string][]byte
 	order  []string
+	// reads and mirrors remember, by backup key and by target container,
+	// the source ETag of every document a backup read and a mirror copied
+	// (mirror.go), so the documents step skips what is already there.
+	reads, mirrors         map[string]*etagSet
+	readOrder, mirrorOrder []string
 }
 
 // Bounds of the in-process export cache.
@@ -123,8 +131,9 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 var (
-	_ pipeline.Backups          = (*Backups)(nil)
-	_ pipeline.BackupQuarantine = (*Backups)(nil)
+	_ pipeline.Backups            = (*Backups)(nil)
+	_ pipeline.BackupQuarantine   = (*Backups)(nil)
+	_ pipeline.DocumentContainers = (*Backups)(nil)
 )
 
 // catalog is the backup container as shared/backup sees it: verification,
@@ -142,13 +151,6 @@ func (b *Backups) catalog() *backup.Catalog {
 	return c
 }
 
-type storeDocs struct{ s blobstore.Store }
-
-func (d storeDocs) Open(ctx context.Context, container, name string) (io.ReadCloser, error) {
-	rc, _, err := d.s.Get(ctx, container, name)
-	return rc, err
-}
-
 func (b *Backups) archiver() (Archiver, error) {
 	if b.Archive == nil {
 		return nil, errors.New("app: no backup archiver configured")
@@ -163,13 +165,14 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return pipeline.BackupResult{}, err
 	}
 	var docs DocumentSource // nil: the source has no linked storage
+	seen := newETagSet()
 	if b.Documents != nil {
 		s, err := b.Documents(ctx, in.Source)
 		if err != nil {
 			return pipeline.BackupResult{}, err
 		}
 		if s != nil {
-			docs = storeDocs{s}
+			docs = etagDocs{s, seen}
 		}
 	}
 	tmp, err := os.CreateTemp("", "langsync-backup-*.tar.gz")
@@ -179,8 +182,8 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := sha256.New()
-	seen := &limitedBuffer{max: cacheMaxBytes}
-	in.Export = io.TeeReader(in.Export, seen)
+	export := &limitedBuffer{max: cacheMaxBytes}
+	in.Export = io.TeeReader(in.Export, export)
 	info, err := ar.Write(ctx, io.MultiWriter(tmp, h), docs, in)
 	if err != nil {
 		return pipeline.BackupResult{}, fmt.Errorf("app: writing backup archive: %w", err)
@@ -197,6 +200,7 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		}
 		if good {
 			res.Key = key
+			b.rememberRead(res.Key, seen)
 			return res, nil
 		}
 		res.Warnings = append(res.Warnings, warning)
@@ -227,9 +231,10 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, err)
 	}
 	res.Created = true
-	if !seen.overflow {
-		b.remember(res.Key, seen.buf.Bytes())
+	if !export.overflow {
+		b.remember(res.Key, export.buf.Bytes())
 	}
+	b.rememberRead(res.Key, seen)
 	return res, nil
 }
 
@@ -335,6 +340,23 @@ func (b *Backups) OpenExport(ctx context.Context, key string) (io.ReadCloser, er
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
+// EnsureDocumentContainer creates the document container in the target
+// resource's linked storage (pipeline.DocumentContainers); nothing when the
+// resource has none.
+func (b *Backups) EnsureDocumentContainer(ctx context.Context, target, container string) error {
+	if b.Documents == nil {
+		return nil
+	}
+	dst, err := b.Documents(ctx, target)
+	if err != nil || dst == nil {
+		return err
+	}
+	if err := dst.EnsureContainer(ctx, container); err != nil {
+		return fmt.Errorf("app: target storage container %s: %w", container, err)
+	}
+	return nil
+}
+
 // CopyDocuments writes the backup's documents into the target resource's
 // storage container, skipping those already there with the same content.
 func (b *Backups) CopyDocuments(ctx context.Context, key, target, container string) (int, error) {
@@ -351,6 +373,15 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 	}
 	if err := dst.EnsureContainer(ctx, container); err != nil {
 		return 0, fmt.Errorf("app: target storage container %s: %w", container, err)
+	}
+	// Documents a mirror copied at the ETag the backup read them at hold
+	// the backup's bytes already (mirror.go).
+	done := b.mirrored(key, target, container)
+	b.mu.Lock()
+	read := b.reads[key]
+	b.mu.Unlock()
+	if done != nil && len(done) == read.len() {
+		return 0, nil
 	}
 	rc, _, err := b.Store.Get(ctx, b.Container, key)
 	if err != nil {
@@ -385,7 +416,7 @@ func (b *Backups) CopyDocuments(ctx context.Context, key, target, container stri
 		go func() {
 			defer wg.Done()
 			for d := range work {
-				if same(ctx, dst, d.container, d.name, d.body) {
+				if done[d.name] && d.container == container || same(ctx, dst, d.container, d.name, d.body) {
 					continue
 				}
 				if _, err := dst.Put(ctx, d.container, d.name, bytes.NewReader(d.body), &blobstore.PutOptions{ContentType: "text/plain; charset=utf-8"}); err != nil {

@@ -173,10 +173,23 @@ func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) t
 	// later, and never below the minimum, so a wrong estimate costs
 	// nothing.) The Date header puts both times on the service's clock.
 	if r := st.Result; r != nil && !r.EstimatedEndDateTime.IsZero() {
-		if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-			if remaining := r.EstimatedEndDateTime.Sub(date); remaining > 0 && remaining < next {
-				next = max(remaining, c.poll.min)
-			}
+		remaining, ok := time.Duration(0), false
+		if !job.Started.IsZero() && !st.CreatedDateTime.IsZero() {
+			// The expected duration on the service's clock, laid on ours
+			// from when the POST was answered: no clock skew, and finer
+			// than the Date header (whole seconds).
+			remaining, ok = job.Started.Add(r.EstimatedEndDateTime.Sub(st.CreatedDateTime)).Sub(now), true
+		} else if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			remaining, ok = r.EstimatedEndDateTime.Sub(date), true
+		}
+		switch {
+		case ok && remaining > 0 && remaining < next:
+			next = max(remaining, c.poll.min)
+		case ok && remaining <= 0:
+			// Past its expected end, the job is about to finish: look
+			// sooner than a fifth of its age (a twentieth, still bounded
+			// by the kind's cap).
+			next = min(next, max(elapsed/(4*pollFraction), c.poll.min))
 		}
 	}
 	return next

@@ -191,6 +191,8 @@ func TestPollUsesEstimatedEnd(t *testing.T) {
 	}{
 		{"Sooner", "2026-12-01T08:10:03Z", 3 * time.Second},
 		{"LaterThanAdaptive", "2026-12-01T09:00:00Z", 30 * time.Second},
+		// Past the estimate the job is about to end: a twentieth of its
+		// age (here the 30s cap either way).
 		{"Passed", "2026-12-01T08:09:00Z", 30 * time.Second},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,8 +205,41 @@ func TestPollUsesEstimatedEnd(t *testing.T) {
 			// Started ten minutes ago: the adaptive interval is the 30s cap.
 			job := langsync.Job{Kind: langsync.JobTrain, Location: url + base + "/P/train/jobs/t1", Started: time.Now().Add(-10 * time.Minute)}
 			st, err := env.client.Poll(context.Background(), job)
-			if err != nil || st.NextPoll != tt.want {
+			// The estimate is laid on the local clock from Started, so the
+			// time this test takes shortens it a little.
+			if err != nil || st.NextPoll > tt.want || st.NextPoll < tt.want-time.Second {
 				t.Fatalf("next poll %v (err %v), want %v", st.NextPoll, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPollPastEstimatedEndLooksSooner: a training job past its estimated
+// end is polled at a twentieth of its age, not a fifth, and a job whose
+// estimate is ahead is polled at the estimate even when the Date header
+// (whole seconds) would put it a second off.
+func TestPollPastEstimatedEndLooksSooner(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		est      string
+		min, max time.Duration
+	}{
+		{"Passed", "2026-12-01T08:01:00Z", 5 * time.Second, 5*time.Second + 100*time.Millisecond},     // age 100s: 100s/20
+		{"Ahead", "2026-12-01T08:01:41.500Z", 1400 * time.Millisecond, 1500 * time.Millisecond},       // 1.5s after now
+		{"FarAhead", "2026-12-01T08:10:00Z", 20 * time.Second, 20*time.Second + 500*time.Millisecond}, // the adaptive 100s/5
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
+				// A Date header a second off the truth must not matter.
+				w.Header().Set("Date", time.Date(2026, 12, 1, 8, 1, 39, 0, time.UTC).Format(http.TimeFormat))
+				writeJSON(w, 200, `{"jobId":"t1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:01:40Z","status":"running",
+					"result":{"modelLabel":"m","trainingConfigVersion":"2022-05-01","estimatedEndDateTime":"`+tt.est+`","trainingStatus":{"percentComplete":99,"status":"running"}}}`)
+			})
+			env := newTestClient(t, url, nil)
+			job := langsync.Job{Kind: langsync.JobTrain, Location: url + base + "/P/train/jobs/t1", Started: time.Now().Add(-100 * time.Second)}
+			st, err := env.client.Poll(context.Background(), job)
+			if err != nil || st.NextPoll < tt.min || st.NextPoll > tt.max {
+				t.Fatalf("next poll %v (err %v), want %v..%v", st.NextPoll, err, tt.min, tt.max)
 			}
 		})
 	}

@@ -144,3 +144,22 @@ func CheckContainer(name string) error {
 	}
 	return nil
 }
+
+// URLReader is what a Store may also offer: a URL that reads one blob for
+// ttl with no other credential (a short shared access signature), handed to
+// another store's URLCopier so that the bytes go from one storage service
+// to the other and never through this process. The URL is a secret: it
+// must never be logged, stored or put in an error.
+type URLReader interface {
+	ReadURL(ctx context.Context, container, key string, ttl time.Duration) (string, error)
+}
+
+// URLCopier is what a Store may also offer: writing a blob from a
+// URLReader's URL, copied by the storage service itself. A non-empty
+// sourceETag must be the source blob's current ETag (ErrConflict
+// otherwise), so what is copied is exactly what was listed. opts.Metadata
+// and opts.ContentType are set on the copy; opts' conditions apply to the
+// destination.
+type URLCopier interface {
+	CopyFromURL(ctx context.Context, container, key, sourceURL, sourceETag string, opts *PutOptions) (Info, error)
+}

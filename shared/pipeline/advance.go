@@ -68,6 +68,8 @@ type exec struct {
 	// callStarted is when the request that may fail next was sent: an
 	// unreachable spell counts from there (see unreachable).
 	callStarted time.Time
+	// unsaved: a finished step waits for the next save (saveDone).
+	unsaved bool
 }
 
 func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error) {
@@ -112,7 +114,15 @@ func (x *exec) loop(ctx context.Context) (Next, error) {
 		}
 		if !x.hold.IsZero() {
 			// Nothing was changed, so nothing is written: a save here would
-			// move the ETag under a claimant about to save its job.
+			// move the ETag under a claimant about to save its job. (A step
+			// this handler finished and has not saved yet is saved: no
+			// other handler can have claimed the next one meanwhile, or
+			// the save fails as stale.)
+			if x.unsaved {
+				if err := x.save(ctx); err != nil {
+					return Next{}, err
+				}
+			}
 			n := x.p.nextFor(r)
 			n.At, n.Busy = x.hold, x.busy
 			return n, nil
@@ -140,7 +150,7 @@ func (x *exec) save(ctx context.Context) error {
 	if err != nil {
 		return abort(err)
 	}
-	x.etag = etag
+	x.etag, x.unsaved = etag, false
 	return nil
 }
 
@@ -199,6 +209,7 @@ func (x *exec) step(ctx context.Context, i int) (time.Time, error) {
 		}
 		return s.NotBefore, nil
 	}
+	x.overlap(ctx, i)
 	x.callStarted = now
 	var wait time.Time
 	var err error
@@ -280,11 +291,27 @@ func (x *exec) simple(ctx context.Context, i int, fn func(context.Context, *lang
 		s.Status = langsync.StepSucceeded
 	}
 	s.Finished, s.Error, s.NotBefore = x.p.clock.Now(), "", time.Time{}
-	if err := x.save(ctx); err != nil {
+	if err := x.saveDone(ctx, s); err != nil {
 		return err
 	}
 	x.progress(s, "done")
 	return x.hook(s, "done")
+}
+
+// saveDone records a finished step. Unless Options.Sequential, the save
+// is left to the next one (the next step's claim, a wait, the run's end):
+// a step transition costs one Blob round trip instead of two. Nothing is
+// lost if the process dies before it: the step is found as it was before,
+// and done again without a new job (a job step polls its job, which has
+// succeeded; a simple step is idempotent).
+func (x *exec) saveDone(ctx context.Context, s *langsync.Step) error {
+	// inspect's end is saved at once: a request that comes later tells
+	// from it that the run has read the source (Ticket.Owed).
+	if x.p.opts.Sequential || s.Name == langsync.StepInspect {
+		return x.save(ctx)
+	}
+	x.unsaved = true
+	return nil
 }
 
 func (x *exec) pair(target string) (langsync.Pair, error) {

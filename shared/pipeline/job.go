@@ -229,7 +229,7 @@ func (x *exec) poll(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 				}
 			}
 			s.Status, s.Finished, s.Percent, s.Error, s.NotBefore = langsync.StepSucceeded, x.p.clock.Now(), 100, "", time.Time{}
-			if err := x.save(ctx); err != nil {
+			if err := x.saveDone(ctx, s); err != nil {
 				return time.Time{}, err
 			}
 			x.progress(s, "done")

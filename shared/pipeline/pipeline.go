@@ -100,6 +100,11 @@ type Options struct {
 	// OnProgress, if set, is called on every step transition and poll, and
 	// when Advance finds a step another handler is starting ("wait").
 	OnProgress func(Progress)
+	// Sequential runs every step strictly after the one before, as
+	// langsync did before overlapping (see overlap.go): no background
+	// document copy or source probes, documents copied before the import.
+	// For benchmarks (the baseline) and for diagnosing.
+	Sequential bool
 	// Hook is a test seam: called at named points ("claimed", "begun",
 	// "saved", "done", each prefixed with the step id and a colon); an error
 	// stops Advance there as a crash would.
@@ -123,6 +128,8 @@ type Progress struct {
 
 // Pipeline runs replications. It is safe for concurrent use.
 type Pipeline struct {
+	// bg is the background work overlapped with jobs (overlap.go).
+	bg    tasks
 	opts  Options
 	cfg   Config
 	clock Clock

@@ -53,11 +53,14 @@ func (e *ThrottledError) Unwrap() []error { return []error{ErrTransient, e.Err} 
 
 // Project is what the pipeline reads of a project's metadata.
 type Project struct {
-	Name         string
-	Kind         langsync.ProjectKind
-	LastModified time.Time
-	LastTrained  time.Time
-	LastDeployed time.Time
+	Name string
+	// StorageContainer is the project's storageInputContainerName: where
+	// its documents are in the resource's linked storage.
+	StorageContainer string
+	Kind             langsync.ProjectKind
+	LastModified     time.Time
+	LastTrained      time.Time
+	LastDeployed     time.Time
 }
 
 // Deployment is one deployment of a project.
@@ -207,6 +210,24 @@ type Backups interface {
 	// resource's storage container when missing or different; it returns
 	// how many it wrote.
 	CopyDocuments(ctx context.Context, key, targetResource, container string) (int, error)
+}
+
+// DocumentContainers is what Backups may also offer (checked with a type
+// assertion): creating the target's document container before anything is
+// copied into it. The service refuses an import whose storage container does
+// not exist, and the import is sent while the documents are still being
+// copied (see overlap.go).
+type DocumentContainers interface {
+	EnsureDocumentContainer(ctx context.Context, targetResource, container string) error
+}
+
+// DocumentMirror is what Backups may also offer: copying the documents of
+// the source's linked storage container into the target's before the
+// backup exists, so that the copy runs while the export and import jobs do
+// (overlap.go). The documents step then writes only what the backup holds
+// differently (CopyDocuments).
+type DocumentMirror interface {
+	MirrorDocuments(ctx context.Context, sourceResource, targetResource, container string) (int, error)
 }
 
 // QuarantinedBackup is a backup set aside: it failed verification or an

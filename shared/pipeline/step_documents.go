@@ -15,7 +15,15 @@ func (x *exec) documents(ctx context.Context, s *langsync.Step) error {
 	if err != nil {
 		return err
 	}
-	n, err := x.p.opts.Backups.CopyDocuments(ctx, m.Backup, s.Target, m.StorageContainer)
+	// The copy may have been started in the background as soon as the
+	// backup was written (see overlap); a failed one is tried again here.
+	var n int
+	v, ok, err := x.p.bg.take(ctx, docsKey(x.run.ID, s.ID(), m.Backup), false)
+	if ok && err == nil {
+		n = v.(int)
+	} else {
+		n, err = x.p.copyDocuments(ctx, x.run.ID, s.ID(), m.Backup, s.Target, m.StorageContainer)
+	}
 	if err != nil {
 		return fmt.Errorf("writing documents to %s storage: %w", s.Target, err)
 	}

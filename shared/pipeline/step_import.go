@@ -38,8 +38,10 @@ func (x *exec) importOps(s *langsync.Step) jobOps {
 			if err != nil {
 				return err
 			}
-			data, err = x.exportFor(ctx, m, pair)
-			return err
+			if data, err = x.exportFor(ctx, m, pair); err != nil {
+				return err
+			}
+			return x.ensureDocumentContainer(ctx, target, m)
 		},
 		begin: func(ctx context.Context) (langsync.Job, error) {
 			pair, c, err := x.importer(target)
@@ -116,4 +118,23 @@ func RenameProject(export []byte, name string) ([]byte, error) {
 	}
 	doc["metadata"] = mb
 	return json.Marshal(doc)
+}
+
+// ensureDocumentContainer creates the target's document container before
+// an import that a documents step of the same target and model follows
+// (the copy runs while the import does; the service wants the container).
+func (x *exec) ensureDocumentContainer(ctx context.Context, target string, m *langsync.ModelPlan) error {
+	dc, ok := x.p.opts.Backups.(DocumentContainers)
+	if !ok {
+		return nil
+	}
+	for _, s := range x.run.Steps {
+		if s.Name == langsync.StepDocuments && s.Target == target && s.Model == m.Label && !s.Status.Done() {
+			if err := dc.EnsureDocumentContainer(ctx, target, m.StorageContainer); err != nil {
+				return fmt.Errorf("creating the document container %q on %s storage: %w", m.StorageContainer, target, err)
+			}
+			return nil
+		}
+	}
+	return nil
 }

@@ -62,7 +62,10 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 		state.Deployments[d.Name] = d.ModelID
 		pl := plans[m.Label]
 		if pl == nil {
-			pl = &langsync.ModelPlan{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.TrainingConfigVersion}
+			// The container is the project's until the backup reads the
+			// export's (the same, unless it moved since training): the
+			// documents can be copied before the export is done.
+			pl = &langsync.ModelPlan{Label: m.Label, ModelID: m.ModelID, TrainingConfigVersion: m.TrainingConfigVersion, StorageContainer: proj.StorageContainer}
 			plans[m.Label] = pl
 		}
 		pl.Deployments = append(pl.Deployments, d.Name)
@@ -80,7 +83,7 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 	sort.Slice(r.Models, func(i, j int) bool { return r.Models[i].Label < r.Models[j].Label })
 	if len(r.Models) == 0 {
 		// Never deployed: replicate (and back up) the working copy only.
-		r.Models = []langsync.ModelPlan{{}}
+		r.Models = []langsync.ModelPlan{{StorageContainer: proj.StorageContainer}}
 		s.Note = "source has no deployment: replicating the working copy without training"
 	}
 	r.SourceState = state
@@ -114,7 +117,7 @@ func selectDeployments(deps []Deployment, want []string) ([]Deployment, error) {
 }
 
 // plan lists the steps after inspect: export and backup per model, then per
-// target documents (if its storage differs), import and train per model,
+// target import, documents (if its storage differs) and train per model,
 // deploy per deployment, and verify.
 func (x *exec) plan() []langsync.Step {
 	r := x.run
@@ -134,10 +137,18 @@ func (x *exec) plan() []langsync.Step {
 		// documents to copy.
 		copyDocs := !r.ProjectKind.Conversational() && !tgtRes.Storage.IsZero() && tgtRes.Storage != srcRes.Storage
 		for _, m := range r.Models {
-			if copyDocs {
-				add(langsync.Step{Name: langsync.StepDocuments, Target: pair.Target, Model: m.Label})
+			docs := langsync.Step{Name: langsync.StepDocuments, Target: pair.Target, Model: m.Label}
+			if copyDocs && x.p.opts.Sequential {
+				add(docs)
 			}
 			add(langsync.Step{Name: langsync.StepImport, Target: pair.Target, Model: m.Label})
+			if copyDocs && !x.p.opts.Sequential {
+				// After the import, so that the copy (started in the
+				// background once the backup is written) runs while the
+				// import job does; the training that reads the documents
+				// comes after it.
+				add(docs)
+			}
 			if m.Label != "" {
 				add(langsync.Step{Name: langsync.StepTrain, Target: pair.Target, Model: m.Label})
 			}

@@ -150,7 +150,7 @@ func (x *exec) probe(ctx context.Context, pair langsync.Pair) (compared, disagre
 	}
 	for _, m := range x.run.Models {
 		for _, dep := range m.Deployments {
-			src, err := x.p.opts.Prober.Classify(ctx, x.run.Source, x.run.Project, dep, texts)
+			src, err := x.sourceProbes(ctx, dep, texts)
 			if err != nil {
 				x.run.Warnings = append(x.run.Warnings, fmt.Sprintf("probe on source %s/%s: %v", x.run.Source, dep, err))
 				continue
@@ -172,4 +172,14 @@ func (x *exec) probe(ctx context.Context, pair langsync.Pair) (compared, disagre
 		}
 	}
 	return compared, disagreed
+}
+
+// sourceProbes are the source's predictions of the probe texts: started
+// while the target trained (see overlap) when this process drove that, else
+// asked now. They do not depend on the target.
+func (x *exec) sourceProbes(ctx context.Context, dep string, texts []string) ([]string, error) {
+	if v, ok, err := x.p.bg.take(ctx, probeKey(x.run.ID, dep), true); ok && err == nil {
+		return v.([]string), nil
+	}
+	return x.p.opts.Prober.Classify(ctx, x.run.Source, x.run.Project, dep, texts)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/langsync"
 )
@@ -38,6 +39,12 @@ import (
 type Store struct {
 	client *azblob.Client
 	opts   *Options
+	// auth is how ReadURL signs (copy.go).
+	auth auth
+	// mu guards the user delegation key ReadURL reuses (Entra ID).
+	mu        sync.Mutex
+	udc       *service.UserDelegationCredential
+	udcExpiry time.Time
 }
 
 var _ blobstore.Store = (*Store)(nil)
@@ -137,7 +144,7 @@ func NewFromURL(ctx context.Context, accountURL string, opts *Options) (*Store, 
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: account URL %s: %w", redactURL(accountURL), err)
 	}
-	return &Store{client: c, opts: opts}, nil
+	return &Store{client: c, opts: opts, auth: authEntra}, nil
 }
 
 // NewFromSASURL returns a store for an account URL whose query is a shared
@@ -147,7 +154,7 @@ func NewFromSASURL(accountURL string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: account URL %s is not usable", redactURL(accountURL))
 	}
-	return &Store{client: c, opts: opts}, nil
+	return &Store{client: c, opts: opts, auth: authSAS}, nil
 }
 
 // redactURL drops a query string (a SAS token) and user info from a URL

@@ -39,6 +39,22 @@ const (
 	AccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
+// SecondAccount and SecondKey are a second storage account every Azurite
+// started here also serves (a made-up key, not a secret), so that tests can
+// copy between two accounts of one instance, as between a source's and a
+// target's linked storage. SecondConnectionString gives its string.
+const (
+	SecondAccount = "langsyncsecond"
+	SecondKey     = "bGFuZ3N5bmMgc2Vjb25kIHRlc3QgYWNjb3VudCBrZXkgLSBub3QgYSBzZWNyZXQhIQ=="
+)
+
+// SecondConnectionString turns a connection string of this package (the
+// development account) into the second account's on the same Azurite.
+func SecondConnectionString(conn string) string {
+	conn = strings.ReplaceAll(conn, AccountKey, SecondKey)
+	return strings.ReplaceAll(conn, AccountName, SecondAccount)
+}
+
 // startTimeout bounds how long Azurite may take to print its listening line.
 const startTimeout = 60 * time.Second
 
@@ -151,6 +167,8 @@ func start() (*instance, error) {
 		"--loose",
 	)
 	cmd.Dir = workDir
+	// Naming accounts replaces the default one, so both are listed.
+	cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+AccountName+":"+AccountKey+";"+SecondAccount+":"+SecondKey)
 	setProcAttr(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
