@@ -14,6 +14,7 @@ import (
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
 )
 
@@ -93,8 +94,10 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
 	popts := pipeline.Options{
 		Config: cfg, Probes: cfg.Probes, ExpiryWindow: time.Duration(cfg.ExpiryWindow),
-		ExpiryWarning: time.Duration(cfg.ExpiryWarning), RenewExpiring: cfg.RenewExpiring,
-		JobRetries: cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
+		ExpiryWarning: cfg.ExpiryWarningFor("", ""), RenewExpiring: cfg.RenewExpiring,
+		ExpiryWarningFor: func(pair langsync.Pair) time.Duration { return cfg.ExpiryWarningFor(pair.Source, pair.Project) },
+		MaxLag:           time.Duration(cfg.Alerts.MaxLag),
+		JobRetries:       cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
 		State: a.State, Backups: a.Backups, Logger: o.Logger,
 		Prober: &Prober{App: a},
 		Clients: func(name string) (pipeline.Authoring, error) {
