@@ -193,4 +193,3 @@ alerts: {maxLag: 26h, expiryWarning: 30d}
 		}
 	}
 }
-
