@@ -51,6 +51,9 @@ const (
 // run to wait for, the heartbeat is pinged now; otherwise when the last of
 // them ends (RunFinished).
 func (e *Points) AfterSync(ctx context.Context, started int, failed bool) {
+	if ctx.Err() != nil {
+		return // stopping: a sync cut short says nothing about the pairs
+	}
 	st, err := e.observe(ctx, true)
 	if e.beat == nil {
 		return
