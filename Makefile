@@ -19,8 +19,10 @@ all: lint build test
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/langsync
 
-# deps installs the test doubles that are not Go: Azurite, pinned in .ci/.
+# deps installs the test doubles that are not Go: Azurite, pinned in .ci/,
+# and headless Chromium (Debian package chromium) for the status page test.
 deps: $(AZURITE)
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 $(AZURITE): .ci/package.json .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund
@@ -28,7 +30,7 @@ $(AZURITE): .ci/package.json .ci/package-lock.json
 
 test: deps
 	$(GO) vet ./...
-	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) test $(TESTFLAGS) ./...
+	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) LANGSYNC_CHROMIUM=$${LANGSYNC_CHROMIUM:-/usr/bin/chromium} $(GO) test $(TESTFLAGS) ./...
 
 # staticcheck is a tool dependency in go.mod (go get -tool), so its version
 # is pinned with the modules and no separate install is needed.

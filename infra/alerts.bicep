@@ -16,6 +16,7 @@ param syncSilenceHours int
 // checks that every event named here is defined there).
 var runEnded = 'langsync.run.ended'
 var syncCompleted = 'langsync.sync.completed'
+var pairAlert = 'langsync.pair.alert'
 
 // Parses the event out of a trace's message (the JSON line langsync wrote).
 var parse = '| extend e = parse_json(substring(message, indexof(message, "{")))'
@@ -80,6 +81,38 @@ resource replicaLag 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
+          failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
+        }
+      ]
+    }
+    actions: { actionGroups: [ actions.id ] }
+  }
+}
+
+resource pairAlerting 'Microsoft.Insights/scheduledQueryRules@2021-08-01' = {
+  name: 'langsync-pair-alert-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'langsync: a pair is past alerts.maxLag or has something expiring'
+    description: 'langsync wrote ${pairAlert} after a sync or a scheduled run: a pair whose target has lacked the source\'s newest change for longer than alerts.maxLag (kind "lag"), or a model, deployment or training config version expiring within the expiry warning window (kind "expiry"). The detail attribute and `langsync status` say which.'
+    severity: 2
+    enabled: true
+    scopes: [ insightsId ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "${pairAlert}" ${parse} | where tostring(e.event) == "${pairAlert}" | summarize n = count() by kind = tostring(e.kind), project = tostring(e.project), target = tostring(e.target)'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          dimensions: [
+            { name: 'kind', operator: 'Include', values: [ '*' ] }
+            { name: 'project', operator: 'Include', values: [ '*' ] }
+            { name: 'target', operator: 'Include', values: [ '*' ] }
+          ]
           failingPeriods: { numberOfEvaluationPeriods: 1, minFailingPeriodsToAlert: 1 }
         }
       ]

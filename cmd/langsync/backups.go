@@ -298,7 +298,10 @@ type verifyResult struct {
 func (o *backupsOutput) verify(ctx context.Context, cat *backup.Catalog, refs []langsync.BackupRef, by string) error {
 	results := []verifyResult{}
 	failed := 0
-	for _, r := range refs {
+	prog := newCountLine(o.env.Stderr, "backups verify:", len(refs))
+	defer prog.finish()
+	for i, r := range refs {
+		prog.update(i)
 		res := verifyResult{Key: r.Key, OK: true, Quarantine: r.Quarantine}
 		kind, _, err := cat.Inspect(ctx, r.Key)
 		var status string

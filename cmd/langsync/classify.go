@@ -126,7 +126,11 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 		out.ProjectKind = kind
 	}
 	first := 1
+	// Many texts take a while: show how far it got on a terminal.
+	prog := newCountLine(env.Stderr, "classify: texts", len(texts))
+	defer prog.finish()
 	for _, batch := range classifyBatches(texts) {
+		prog.update(first - 1)
 		res, err := client.Classify(ctx, pc.Name, *deployment, batch)
 		if err != nil {
 			err = classifyFailure(ctx, err, endpoints, pc.Name, *kindFlag, kind, fromProject, &out, hint)

@@ -41,21 +41,26 @@ func TestStatusExpiryAndRenew(t *testing.T) {
 	today := time.Now().UTC()
 	tgtExp := today.AddDate(0, 0, 20).Format(time.DateOnly)
 
+	// An expiry within the window is an alert: status exits 3 after its
+	// whole report.
 	code, stdout, stderr := runCLI(t, env, "status", "--config", cfgPath, "--json")
 	var st []pipeline.PairStatus
-	if code != exitOK || json.Unmarshal([]byte(stdout), &st) != nil || len(st) != 1 {
+	if code != exitAlert || !strings.Contains(stderr, "1 pair(s) alerting") || json.Unmarshal([]byte(stdout), &st) != nil || len(st) != 1 {
 		t.Fatalf("status --json exit %d: %s %s", code, stdout, stderr)
 	}
 	if len(st[0].SourceExpiry) != 1 || len(st[0].TargetExpiry) != 1 || st[0].TargetExpiry[0].TrainingConfigVersion != "2022-05-01" ||
 		st[0].Expires.Format(time.DateOnly) != tgtExp || st[0].SourceExpiry[0].ModelExpires.IsZero() || st[0].TargetExpiry[0].VersionExpires.IsZero() {
 		t.Errorf("expiry in status --json: %s", stdout)
 	}
+	if len(st) == 1 && (len(st[0].Alerts) == 0 || st[0].Alerts[0].Kind != pipeline.AlertExpiry) {
+		t.Errorf("alerts in status --json: %+v, want an expiry alert", st[0].Alerts)
+	}
 	code, stdout, _ = runCLI(t, env, "status", "--config", cfgPath)
 	t.Logf("status:\n%s", stdout)
-	for _, want := range []string{"EXPIRES", tgtExp + " !", "expiry warnings",
+	for _, want := range []string{"EXPIRES", tgtExp + " !", "expiry warnings", "ALERTS", "primary/Tickets -> secondary: expiry: target secondary/Tickets",
 		"target secondary/Tickets: deployment production (model model1) expires " + tgtExp, "before the source's"} {
-		if code != exitOK || !strings.Contains(stdout, want) {
-			t.Errorf("status table lacks %q:\n%s", want, stdout)
+		if code != exitAlert || !strings.Contains(stdout, want) {
+			t.Errorf("status table (exit %d, want 3) lacks %q:\n%s", code, want, stdout)
 		}
 	}
 

@@ -27,6 +27,8 @@ type page struct {
 	Examples []example
 	// Exit1 says what exit code 1 means for this command.
 	Exit1 string
+	// Exit3, when set, is what exit code 3 means (status: alerting).
+	Exit3 string
 }
 
 type example struct{ What, Cmd string }
@@ -37,7 +39,11 @@ func (p page) exitLine() string {
 	if one == "" {
 		one = "the operation failed (the message says why and what to do)"
 	}
-	return "Exit codes: 0 success; 1 " + one + "; 2 usage or config error; 130 interrupted."
+	three := ""
+	if p.Exit3 != "" {
+		three = "; 3 " + p.Exit3
+	}
+	return "Exit codes: 0 success; 1 " + one + "; 2 usage or config error" + three + "; 130 interrupted."
 }
 
 // printPage prints the manual page of path ("backups list") with the flags
@@ -202,14 +208,18 @@ starts nothing. ` + commonConfig,
 	"status": {
 		Synopsis: "status --config F [--json]",
 		About: `Shows each pair (source project -> target): when it was last replicated, the fingerprint,
-the lag, the active run with its step, quarantined backups and the last error. Reads the run
-state in the store only; it calls no Language resource. Errors longer than the ERROR column are
-printed whole below the table. ` + commonConfig,
+the lag (how long the target has lacked the source's newest change), the active run with its
+step, quarantined backups, expiry and the last error. Reads the run state in the store and,
+with GETs only, the projects, models and deployments. Errors longer than the ERROR column are
+printed whole below the table. A pair past alerts.maxLag or with something expiring within its
+expiry warning window is listed under ALERTS (alerts in --json), and status then exits 3 after
+printing everything, so a script or a monitor can act on it. ` + commonConfig,
 		Examples: []example{
 			{"the table", "langsync status --config langsync.yaml"},
 			{"the lag of every pair, for a script", "langsync status --config langsync.yaml --json | jq '.[] | {project: .pair.project, target: .pair.target, lastReplicated}'"},
 		},
 		Exit1: "the store could not be read (one that does not answer fails after 4 tries of 10 s, a line per retry on stderr)",
+		Exit3: "a pair is alerting (lag over alerts.maxLag, or an expiry within the window)",
 	},
 	"restore": {
 		Synopsis: `restore --config F --backup ID --to RESOURCE [--as NAME] [--deployment D ...] [--replace] [--dry-run] [--json]
@@ -240,13 +250,18 @@ most 500,000 bytes a line). ` + commonConfig,
 		Exit1: "no resource could answer",
 	},
 	"local": {
-		Synopsis: "local --config F [--sync-now] [--workers N] [--log-format auto|text|json] [-v]",
+		Synopsis: "local --config F [--listen ADDR] [--sync-now] [--workers N] [--log-format auto|text|json] [-v]",
 		About: `Runs langsync as a long-running process on one machine, without Azure Functions: the sync
 schedule (schedule: in the config), the runs it starts and their wake-ups, and restores of backups
 dropped under the store's restore/ folder. Logs go to stderr, as JSON when stderr is not a
-terminal. It stops cleanly on Ctrl-C or SIGTERM; runs in flight are continued at the next start. ` + commonConfig,
+terminal. It stops cleanly on Ctrl-C or SIGTERM; runs in flight are continued at the next start.
+With --listen it serves GET /metrics (Prometheus text), /healthz, /status (the JSON of status
+--json) and / (the HTML status page) on ADDR; the metrics are also pushed over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT is set. After each scheduled sync it pings heartbeat.url (or its
+/fail). ` + commonConfig,
 		Examples: []example{
 			{"run the host with the change check at start-up", "langsync local --config langsync.yaml --sync-now"},
+			{"also serve the status page and metrics on this machine", "langsync local --config langsync.yaml --listen 127.0.0.1:9464"},
 		},
 		Exit1: "the host could not start (the store or a queue could not be opened)",
 	},

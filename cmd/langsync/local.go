@@ -2,12 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/entry"
+	"github.com/langsync/langsync/shared/heartbeat"
 	"github.com/langsync/langsync/shared/local"
+	"github.com/langsync/langsync/shared/metrics"
 )
 
 func localCommand() Command {
@@ -25,6 +31,7 @@ func runLocal(ctx context.Context, env *Env, args []string) error {
 	workers := fs.Int("workers", 2, "wake-ups handled at once")
 	format := fs.String("log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	verbose := fs.Bool("v", false, "also log job polls and wake-ups (debug)")
+	listen := fs.String("listen", "", "serve GET /metrics, /healthz, /status and the status page / on this address (e.g. 127.0.0.1:9464)")
 	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -39,14 +46,53 @@ func runLocal(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := local.New(ctx, cfg, &local.Options{Logger: logger, Workers: *workers, SyncOnStart: *syncNow, App: env.appOptions})
+	var ln net.Listener
+	if *listen != "" {
+		if ln, err = net.Listen("tcp", *listen); err != nil {
+			return usagef("langsync local --help", "--listen %s: %v", *listen, err)
+		}
+		defer ln.Close()
+	}
+	rec, beat, err := watchers(ctx, env, cfg, ln != nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rec.Shutdown(context.WithoutCancel(ctx)) }()
+	h, err := local.New(ctx, cfg, &local.Options{Logger: logger, Workers: *workers, SyncOnStart: *syncNow, App: env.appOptions, Metrics: rec, Heartbeat: beat})
 	if err != nil {
 		return err
 	}
 	if localRestorer != nil {
 		h.SetRestorer(localRestorer(h.App))
 	}
-	return h.Run(ctx)
+	if ln == nil {
+		return h.Run(ctx)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.Serve(ctx, ln) }()
+	err = h.Run(ctx)
+	if serr := <-served; err == nil && serr != nil {
+		err = fmt.Errorf("local: status endpoints: %w", serr)
+	}
+	return err
+}
+
+// watchers builds the metrics recorder (always when the host serves
+// /metrics; else only to push over OTLP when OTEL_EXPORTER_OTLP_* is set)
+// and the heartbeat of heartbeat.url (nil when not configured).
+func watchers(ctx context.Context, env *Env, cfg *config.Config, serving bool) (*metrics.Recorder, entry.Beater, error) {
+	var rec *metrics.Recorder
+	if serving || env.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || env.Getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") != "" {
+		var err error
+		if rec, err = metrics.New(ctx, metrics.Options{Getenv: env.Getenv, Version: Version}); err != nil {
+			return nil, nil, err
+		}
+	}
+	var beat entry.Beater
+	if !cfg.Heartbeat.URL.IsZero() {
+		beat = heartbeat.New(cfg.Heartbeat.URL.Reveal(), nil)
+	}
+	return rec, beat, nil
 }
 
 // localLogger logs text on a terminal and JSON elsewhere (a service

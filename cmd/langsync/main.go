@@ -27,11 +27,21 @@ var Version = "dev"
 
 // Exit codes, as README.md promises.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitUsage   = 2
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	// exitAlert: `status` printed its report and a pair is alerting (lag
+	// over alerts.maxLag, or an expiry within the window).
+	exitAlert   = 3
 	exitSignals = 130
 )
+
+// alertError makes `status` exit 3 after a complete report.
+type alertError struct{ pairs int }
+
+func (e *alertError) Error() string {
+	return fmt.Sprintf("%d pair(s) alerting (exit 3; see ALERTS above or alerts in --json)", e.pairs)
+}
 
 // Env is what a command may touch of the outside world; tests give their own.
 type Env struct {
@@ -129,6 +139,11 @@ func exitCode(env *Env, name string, err error) int {
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintf(env.Stderr, "langsync %s: interrupted\n", name)
 		return exitSignals
+	}
+	var ae *alertError
+	if errors.As(err, &ae) {
+		fmt.Fprintf(env.Stderr, "langsync %s: %v\n", name, err)
+		return exitAlert
 	}
 	fmt.Fprintf(env.Stderr, "langsync %s: %v\n", name, err)
 	return exitFailed

@@ -152,7 +152,11 @@ func wireHost(ctx context.Context, env *Env, log *slog.Logger, sweepGrace time.D
 	if err != nil {
 		return nil, err
 	}
-	aopts := &app.Options{Logger: log}
+	rec, beat, err := watchers(ctx, env, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	aopts := &app.Options{Logger: log, Metrics: rec}
 	if env.appOptions != nil {
 		env.appOptions(aopts)
 	}
@@ -164,6 +168,7 @@ func wireHost(ctx context.Context, env *Env, log *slog.Logger, sweepGrace time.D
 		cfg: cfg,
 		points: entry.New(entry.Options{
 			Pipeline: a.Pipeline, State: a.State, Restore: a, Logger: log, SweepGrace: sweepGrace,
+			Metrics: rec, Heartbeat: beat, Backups: a.Backups, MaxLag: time.Duration(cfg.Alerts.MaxLag),
 		}),
 		failed: entry.StateKeeper{Store: a.Store, Container: cfg.Containers.State},
 	}, nil

@@ -33,10 +33,27 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	alerting := 0
+	var alerts []string
+	for _, s := range st {
+		if len(s.Alerts) > 0 {
+			alerting++
+		}
+		for _, a := range s.Alerts {
+			alerts = append(alerts, fmt.Sprintf("%s: %s: %s", s.Pair, a.Kind, a.Message))
+		}
+	}
+	var alertErr error
+	if alerting > 0 {
+		alertErr = &alertError{pairs: alerting}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(st)
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+		return alertErr
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PAIR\tLAST REPLICATED\tFINGERPRINT\tLAG\tEXPIRES\tACTIVE RUN\tLAST RUN\tQUARANTINED BACKUPS\tERROR")
@@ -91,10 +108,11 @@ func runStatus(ctx context.Context, env *Env, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printSection(env.Stdout, "ALERTS (alerts.maxLag, expiry windows; exit code 3):", alerts)
 	printFullErrors(env.Stdout, full)
 	printSection(env.Stdout, "expiry warnings (EXPIRES is the target's earliest; details in langsync status --json):", expiry)
 	printSection(env.Stdout, "training config versions changed (the target does not offer or has expired the source's):", notes)
-	return nil
+	return alertErr
 }
 
 func printSection(w io.Writer, title string, lines []string) {

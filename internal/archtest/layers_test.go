@@ -25,11 +25,15 @@ var layers = map[string]int{
 	"shared/backup":            1,
 	"shared/blobstore":         1,
 	"shared/sqswake":           1,
+	"shared/metrics":           1, // OpenTelemetry metrics, Prometheus text, OTLP
+	"shared/heartbeat":         1, // the dead-man's switch ping
 
 	"shared/pipeline": 2,
 
 	"shared/app":   3,
 	"shared/entry": 3,
+	// the status page renders the pipeline's status (no app, no host)
+	"shared/statuspage": 3,
 
 	"shared/customhandler": 4,
 	"shared/lambdahandler": 4,
@@ -54,7 +58,7 @@ var sameLayer = map[string][]string{
 	"shared/blobstore/storeopen":   {"shared/blobstore", "shared/blobstore/azblobstore"}, // picks one from a locator
 	"shared/authoring":             {"shared/internal/langhttp"},                         // one HTTP stack for Language
 	"shared/predict":               {"shared/internal/langhttp"},
-	"shared/entry":                 {"shared/app"}, // the entry points run the app's pipeline
+	"shared/entry":                 {"shared/app", "shared/statuspage"}, // the entry points run the app's pipeline and render its page
 }
 
 // only narrows what some packages may import of the module to a list:

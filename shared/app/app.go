@@ -14,6 +14,8 @@ import (
 	"github.com/langsync/langsync/shared/blobstore"
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/metrics"
 	"github.com/langsync/langsync/shared/pipeline"
 )
 
@@ -38,6 +40,9 @@ type Options struct {
 	// Pipeline, if set, adjusts the pipeline options before it is built
 	// (poll budget, progress callback, test hooks).
 	Pipeline func(*pipeline.Options)
+	// Metrics, if set, records step durations, job retries, backups
+	// written and throttled requests (docs/observability.md#metrics).
+	Metrics *metrics.Recorder
 }
 
 // App is langsync wired from a config.
@@ -91,10 +96,15 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 		}}
 	}
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
+	if m := o.Metrics; m != nil {
+		a.Backups.OnWritten = func(source, project string, size int64) { m.BackupWritten(context.Background(), source, project, size) }
+	}
 	popts := pipeline.Options{
 		Config: cfg, Probes: cfg.Probes, ExpiryWindow: time.Duration(cfg.ExpiryWindow),
-		ExpiryWarning: time.Duration(cfg.ExpiryWarning), RenewExpiring: cfg.RenewExpiring,
-		JobRetries: cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
+		ExpiryWarning: cfg.ExpiryWarningFor("", ""), RenewExpiring: cfg.RenewExpiring,
+		ExpiryWarningFor: func(pair langsync.Pair) time.Duration { return cfg.ExpiryWarningFor(pair.Source, pair.Project) },
+		MaxLag:           time.Duration(cfg.Alerts.MaxLag),
+		JobRetries:       cfg.JobRetries, UnreachableBudget: time.Duration(cfg.UnreachableBudget),
 		State: a.State, Backups: a.Backups, Logger: o.Logger,
 		Prober: &Prober{App: a},
 		Clients: func(name string) (pipeline.Authoring, error) {
@@ -104,6 +114,9 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 			}
 			return &Authoring{C: c}, nil
 		},
+	}
+	if m := o.Metrics; m != nil {
+		popts.OnProgress = stepMetrics(m)
 	}
 	if o.Pipeline != nil {
 		o.Pipeline(&popts)
@@ -148,6 +161,9 @@ func (a *App) Client(name string) (*authoring.Client, error) {
 	if co.Logger == nil {
 		co.Logger = a.Logger
 	}
+	if m := a.opts.Metrics; m != nil {
+		co.OnThrottled = func() { m.Throttled(context.Background(), name) }
+	}
 	var c *authoring.Client
 	var err error
 	if res.Entra {
@@ -164,6 +180,23 @@ func (a *App) Client(name string) (*authoring.Client, error) {
 	}
 	a.clients[name] = c
 	return c, nil
+}
+
+// stepMetrics records each step's duration when it ends (done, skipped or
+// failed) and each job retry.
+func stepMetrics(m *metrics.Recorder) func(pipeline.Progress) {
+	return func(p pipeline.Progress) {
+		ctx := context.Background()
+		switch p.Event {
+		case "done", "skip", "fail":
+			outcome := map[string]string{"done": "done", "skip": "skipped", "fail": "failed"}[p.Event]
+			m.StepEnded(ctx, string(p.Step.Name), outcome, p.Elapsed)
+		case "retry":
+			if p.JobRetry {
+				m.JobRetry(ctx, string(p.Step.Name))
+			}
+		}
+	}
 }
 
 // credential is called with a.mu held.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +79,9 @@ type Backups struct {
 	// StreamMirror lets MirrorDocuments stream documents between stores
 	// that cannot copy server-side (benchmarks; off: see mirror.go).
 	StreamMirror bool
+	// OnWritten, if set, is told of each backup archive uploaded and its
+	// size in bytes (the metrics).
+	OnWritten func(source, project string, size int64)
 
 	// recent keeps the export bytes of backups written by this process, so
 	// that an in-process import does not read and verify the archive again.
@@ -231,11 +235,31 @@ func (b *Backups) Create(ctx context.Context, in pipeline.BackupInput) (pipeline
 		return res, fmt.Errorf("app: uploading backup %s: %w", res.Key, err)
 	}
 	res.Created = true
+	if b.OnWritten != nil {
+		if size, err := tmp.Seek(0, io.SeekEnd); err == nil {
+			b.OnWritten(in.Source, in.Project, size)
+		}
+	}
 	if !export.overflow {
 		b.remember(res.Key, export.buf.Bytes())
 	}
 	b.rememberRead(res.Key, seen)
 	return res, nil
+}
+
+// Times returns when each backup in the container was written, oldest
+// first (the status page's chart).
+func (b *Backups) Times(ctx context.Context) ([]time.Time, error) {
+	infos, err := b.Store.List(ctx, b.Container, "")
+	if err != nil {
+		return nil, fmt.Errorf("app: listing backups: %w", err)
+	}
+	out := make([]time.Time, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, in.LastModified)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out, nil
 }
 
 // latestWith reports the project's newest backup of the model that is not

@@ -95,6 +95,9 @@ type ClientOptions struct {
 	// is not loopback (http to 127.0.0.1/localhost is always allowed, for
 	// the emulator).
 	InsecureAllowHTTP bool
+	// OnThrottled, if set, is called once per answer 429 or 503 (a
+	// throttled try), for the metrics.
+	OnThrottled func()
 }
 
 // Client is a Language authoring client for custom text classification
@@ -219,7 +222,7 @@ func newClient(endpoint string, opts *ClientOptions, key langsync.Secret, cred a
 		FailureLevel: slog.LevelWarn, // throttling and server errors are worth seeing
 		PerTry: []policy.Policy{
 			budgetPolicy{budget: c.budget, origin: c.origin},
-			throttlePolicy{budget: c.budget, origin: c.origin},
+			throttlePolicy{budget: c.budget, origin: c.origin, onThrottled: opts.OnThrottled},
 		},
 	})
 	return c, nil

@@ -46,14 +46,18 @@ const MaxRetryAfter = 5 * time.Minute
 // when it exceeds MaxRetryDelay). The budget's clock is injectable, which
 // keeps tests of long Retry-After values instant.
 type throttlePolicy struct {
-	budget *RateBudget
-	origin string
+	budget      *RateBudget
+	origin      string
+	onThrottled func()
 }
 
 func (p throttlePolicy) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
 	if err != nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return resp, err
+	}
+	if p.onThrottled != nil {
+		p.onThrottled()
 	}
 	if d, ok := langhttp.HideRetryAfter(resp.Header, p.budget.now()); ok {
 		p.budget.Pause(p.origin, p.budget.now().Add(min(d, MaxRetryAfter)))

@@ -71,6 +71,11 @@ type Config struct {
 	// expiryWarning, on a version that outlasts it. Off by default:
 	// training is billed.
 	RenewExpiring bool `yaml:"renewExpiring" json:"renewExpiring,omitempty"`
+	// Alerts are the thresholds status, the status page, the metrics and
+	// the langsync.pair.alert event flag (docs/observability.md#alerts).
+	Alerts Alerts `yaml:"alerts" json:"alerts"`
+	// Heartbeat is the dead-man's switch pinged after each scheduled sync.
+	Heartbeat Heartbeat `yaml:"heartbeat" json:"heartbeat"`
 	// ServiceBus is the Service Bus connection (connection string or
 	// namespace FQDN); from the file's serviceBus key or LANGSYNC_SERVICEBUS.
 	ServiceBus langsync.Secret `yaml:"serviceBus" json:"-"`
@@ -87,6 +92,43 @@ type Config struct {
 	// unset maps a field path to the ${VARS} it referenced that were unset,
 	// so that "key is empty" can say which variable to set.
 	unset map[string][]string
+}
+
+// Alerts are the alert thresholds.
+type Alerts struct {
+	// MaxLag: a pair whose target has lacked the source's newest change
+	// for longer than this is alerting (0: no lag alert; default 26h, a
+	// daily schedule plus slack).
+	MaxLag Duration `yaml:"maxLag" json:"maxLag"`
+	// ExpiryWarning is the global expiry watch window (see
+	// Config.ExpiryWarning, its older spelling); projects[].expiryWarning
+	// overrides it per project.
+	ExpiryWarning Duration `yaml:"expiryWarning" json:"expiryWarning,omitzero"`
+}
+
+// Heartbeat is the dead-man's switch (the healthchecks.io convention):
+// URL is requested after a scheduled sync that leaves every pair in sync,
+// URL + "/fail" otherwise. The URL usually holds a secret token.
+type Heartbeat struct {
+	URL langsync.Secret `yaml:"url" json:"-"`
+}
+
+// DefaultMaxLag is alerts.maxLag's default: a daily schedule plus two
+// hours of slack.
+const DefaultMaxLag = 26 * time.Hour
+
+// ExpiryWarningFor is the expiry watch window of a project: its own
+// expiryWarning, else alerts.expiryWarning, else expiryWarning (default 30d).
+func (c *Config) ExpiryWarningFor(source, project string) time.Duration {
+	for _, p := range c.Projects {
+		if p.Source == source && p.Name == project && p.ExpiryWarning > 0 {
+			return time.Duration(p.ExpiryWarning)
+		}
+	}
+	if c.Alerts.ExpiryWarning > 0 {
+		return time.Duration(c.Alerts.ExpiryWarning)
+	}
+	return time.Duration(c.ExpiryWarning)
 }
 
 // Resource is one Language resource as configured.
@@ -118,6 +160,9 @@ type Project struct {
 	// target of the project is trained with ("latest" or a dated version
 	// such as 2022-05-01), instead of the source model's.
 	TrainingConfigVersion string `yaml:"trainingConfigVersion" json:"trainingConfigVersion,omitempty"`
+	// ExpiryWarning overrides alerts.expiryWarning for this project
+	// (0: the global window).
+	ExpiryWarning Duration `yaml:"expiryWarning" json:"expiryWarning,omitzero"`
 }
 
 // Target is one replica of a project. In YAML it is either a resource name
@@ -211,6 +256,7 @@ func Default() *Config {
 		Schedule:          DefaultSchedule,
 		ExpiryWindow:      Duration(DefaultExpiryWindow),
 		ExpiryWarning:     Duration(DefaultExpiryWarning),
+		Alerts:            Alerts{MaxLag: Duration(DefaultMaxLag)},
 		JobRetries:        DefaultJobRetries,
 		UnreachableBudget: Duration(DefaultUnreachableBudget),
 	}

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -199,12 +200,45 @@ func TestParseRejects(t *testing.T) {
 		{"bad unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: soon\n", "bad duration"},
 		{"bad training config version", base + "projects: [{name: P, source: a, targets: [b], trainingConfigVersion: newest}]\n", `projects[0].trainingConfigVersion: "newest": is not valid: want latest or a dated version`},
 		{"negative expiry warning", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWarning: -1h\n", "expiryWarning: is not valid"},
+		{"negative max lag", base + "projects: [{name: P, source: a, targets: [b]}]\nalerts: {maxLag: -1h}\n", "alerts.maxLag: \"-1h0m0s\": is not valid"},
+		{"two global windows", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWarning: 20d\nalerts: {expiryWarning: 40d}\n", "keep only alerts.expiryWarning"},
+		{"negative project window", base + "projects: [{name: P, source: a, targets: [b], expiryWarning: -2d}]\n", "projects[0].expiryWarning: is not valid"},
+		{"heartbeat over http", base + "projects: [{name: P, source: a, targets: [b]}]\nheartbeat: {url: 'http://hc.example.com/tok-123'}\n", "want https"},
+		{"heartbeat with query", base + "projects: [{name: P, source: a, targets: [b]}]\nheartbeat: {url: 'https://hc.example.com/tok-123?x=1'}\n", "must not carry a query"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := config.Parse([]byte(tt.yaml), env(nil))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// alerts.expiryWarning is the global window, a project's own overrides it,
+// the old top-level expiryWarning still sets it; maxLag defaults to 26h.
+func TestAlertsAndWindows(t *testing.T) {
+	base := "resources: {a: {endpoint: 'https://a.example.com', key: k}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: /tmp/x\n"
+	for _, tt := range []struct {
+		name, yaml string
+		p, q       time.Duration
+		maxLag     time.Duration
+	}{
+		{"defaults", "projects: [{name: P, source: a, targets: [b]}, {name: Q, source: a, targets: [b]}]\n", 30 * 24 * time.Hour, 30 * 24 * time.Hour, 26 * time.Hour},
+		{"old key", "expiryWarning: 10d\nprojects: [{name: P, source: a, targets: [b]}, {name: Q, source: a, targets: [b]}]\n", 10 * 24 * time.Hour, 10 * 24 * time.Hour, 26 * time.Hour},
+		{"alerts and a project", "alerts: {maxLag: 2h, expiryWarning: 45d}\nheartbeat: {url: 'https://hc.example.com/tok-123'}\nprojects: [{name: P, source: a, targets: [b], expiryWarning: 60d}, {name: Q, source: a, targets: [b]}]\n", 60 * 24 * time.Hour, 45 * 24 * time.Hour, 2 * time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(base+tt.yaml), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, q := cfg.ExpiryWarningFor("a", "P"), cfg.ExpiryWarningFor("a", "Q"); p != tt.p || q != tt.q || time.Duration(cfg.Alerts.MaxLag) != tt.maxLag {
+				t.Errorf("windows P %v Q %v maxLag %v, want %v %v %v", p, q, cfg.Alerts.MaxLag, tt.p, tt.q, tt.maxLag)
+			}
+			if b, _ := json.Marshal(cfg); strings.Contains(string(b), "tok-123") {
+				t.Errorf("the heartbeat URL is in the config's JSON: %s", b)
 			}
 		})
 	}

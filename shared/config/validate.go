@@ -166,6 +166,26 @@ func (c *Config) Validate() error {
 	if c.ExpiryWarning < 0 {
 		p.add("expiryWarning", "", ErrInvalid, "must not be negative")
 	}
+	if c.Alerts.MaxLag < 0 {
+		p.add("alerts.maxLag", time.Duration(c.Alerts.MaxLag).String(), ErrInvalid, "must not be negative (0 turns the lag alert off; e.g. 26h)")
+	}
+	if c.Alerts.ExpiryWarning < 0 {
+		p.add("alerts.expiryWarning", "", ErrInvalid, "must not be negative (e.g. 30d)")
+	}
+	if c.Alerts.ExpiryWarning > 0 && c.ExpiryWarning != Duration(DefaultExpiryWarning) && c.ExpiryWarning != c.Alerts.ExpiryWarning {
+		p.add("expiryWarning", time.Duration(c.ExpiryWarning).String(), ErrInvalid, "differs from alerts.expiryWarning: keep only alerts.expiryWarning (the global window; projects[].expiryWarning overrides it per project)")
+	}
+	for i, pr := range c.Projects {
+		if pr.ExpiryWarning < 0 {
+			p.add(fmt.Sprintf("projects[%d].expiryWarning", i), "", ErrInvalid, "must not be negative (e.g. 30d)")
+		}
+	}
+	if !c.Heartbeat.URL.IsZero() {
+		if err := checkHeartbeatURL(c.Heartbeat.URL.Reveal()); err != nil {
+			// The value is not echoed: a heartbeat URL holds a token.
+			p.add("heartbeat.url", "", ErrInvalid, "%v%s", err, c.unsetHint("heartbeat.url"))
+		}
+	}
 	if c.JobRetries < 0 || c.JobRetries > MaxJobRetries {
 		p.add("jobRetries", fmt.Sprint(c.JobRetries), ErrInvalid, "want 0 (no retries) to %d; the default is %d, and every training retry is billed", MaxJobRetries, DefaultJobRetries)
 	}
@@ -309,3 +329,23 @@ func checkContainer(s string) error {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// checkHeartbeatURL accepts https URLs, and http to loopback (a local
+// monitor, tests). The URL itself is never part of the error: it usually
+// holds the check's token.
+func checkHeartbeatURL(raw string) error {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return errors.New("not a URL: give the monitoring check's ping URL (https://<host>/<check id>)")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return errors.New("want https (plain http only to 127.0.0.1/localhost)")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must not carry a query or fragment: langsync appends /fail to it")
+	}
+	return nil
+}

@@ -51,6 +51,13 @@ type Reporter interface {
 	Status(ctx context.Context, r langsync.StatusRequest) (any, error)
 }
 
+// PageReporter is what the status function also offers when its Reporter
+// has it: the HTML status page, for a browser (an Accept header with
+// text/html, or ?format=html).
+type PageReporter interface {
+	StatusPage(ctx context.Context, r langsync.StatusRequest) ([]byte, error)
+}
+
 // Sender sends wake-ups; shared/queue's ServiceBus and Memory implement it.
 type Sender interface {
 	Send(ctx context.Context, queueName string, body []byte, messageID string) error
@@ -387,10 +394,46 @@ func (h *Handler) http(ctx context.Context, inv *invocation) outcome {
 	}
 	sr := langsync.StatusRequest{Pair: req.Params["pair"], Query: req.Query}
 	inv.log = inv.log.With("pair", sr.Pair)
+	if pr, ok := h.opts.Status.(PageReporter); ok && wantsHTML(req) {
+		page, err := pr.StatusPage(ctx, sr)
+		if err == nil {
+			line := "status page: 200"
+			inv.log.Info(line, "status", http.StatusOK)
+			return outcome{logs: []string{line}, outputs: map[string]any{inv.route.Output: HTTPResponse{
+				StatusCode: http.StatusOK,
+				Body:       string(page),
+				Headers:    map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+			}}}
+		}
+		return h.statusError(inv, err)
+	}
 	report, err := h.opts.Status.Status(ctx, sr)
-	switch {
-	case err == nil:
+	if err == nil {
 		return h.httpAnswer(inv, http.StatusOK, report)
+	}
+	return h.statusError(inv, err)
+}
+
+// wantsHTML: ?format=html, or a browser's Accept header (text/html); a
+// script asking for JSON (or for anything) gets JSON.
+func wantsHTML(req HTTPRequest) bool {
+	if f := req.Query["format"]; f != "" {
+		return strings.EqualFold(f, "html")
+	}
+	for k, vs := range req.Headers {
+		if strings.EqualFold(k, "Accept") {
+			for _, v := range vs {
+				if strings.Contains(strings.ToLower(v), "text/html") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (h *Handler) statusError(inv *invocation, err error) outcome {
+	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return h.httpAnswer(inv, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case h.isPermanent(err):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/pipeline"
 )
 
 // captured decodes the JSON lines a slog JSON handler wrote.
@@ -36,6 +37,7 @@ func captured(t *testing.T, buf *bytes.Buffer) []map[string]any {
 var eventDims = map[string][]string{
 	EventRunEnded:      {"run", "kind", "project", "source", "targets", "outcome", "lag_seconds"},
 	EventSyncCompleted: {"decisions", "started", "swept", "wakes", "errors"},
+	EventPairAlert:     {"kind", "source", "project", "target", "lag_seconds", "max_lag_seconds", "detail"},
 }
 
 func checkEvent(t *testing.T, got map[string]any, event, msg string, want map[string]any) {
@@ -81,6 +83,24 @@ func TestEventsNamesAndDimensions(t *testing.T) {
 		"decisions": float64(3), "started": float64(1), "swept": float64(2), "wakes": float64(4), "errors": float64(0)})
 }
 
+// One langsync.pair.alert per alert of each pair, none for a quiet pair.
+func TestPairAlertEvents(t *testing.T) {
+	var buf bytes.Buffer
+	e := New(Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), MaxLag: 26 * time.Hour})
+	e.alertEvents(context.Background(), []pipeline.PairStatus{
+		{Pair: langsync.Pair{Source: "primary", Project: "Tickets", Target: "secondary"}},
+		{Pair: langsync.Pair{Source: "primary", Project: "Tickets", Target: "third"}, Lag: 30 * time.Hour, Alerts: []pipeline.Alert{
+			{Kind: pipeline.AlertLag, Message: "lagging"}, {Kind: pipeline.AlertExpiry, Message: "model expires 2026-12-20"}}},
+	})
+	got := captured(t, &buf)
+	if len(got) != 2 {
+		t.Fatalf("%d lines, want 2: %v", len(got), got)
+	}
+	checkEvent(t, got[0], EventPairAlert, "pair alert", map[string]any{"level": "WARN", "kind": "lag", "source": "primary", "project": "Tickets", "target": "third",
+		"lag_seconds": float64(108000), "max_lag_seconds": float64(93600), "detail": "lagging"})
+	checkEvent(t, got[1], EventPairAlert, "pair alert", map[string]any{"kind": "expiry", "target": "third", "detail": "model expires 2026-12-20"})
+}
+
 // Fail, which ends a run because of a bad input, writes the event too.
 func TestFailWritesRunEnded(t *testing.T) {
 	var buf bytes.Buffer
@@ -112,7 +132,7 @@ func TestEventsDocumented(t *testing.T) {
 		t.Fatal("docs/observability.md has no Events section")
 	}
 	doc = doc[i:]
-	names := []string{EventRunEnded, EventSyncCompleted}
+	names := []string{EventRunEnded, EventSyncCompleted, EventPairAlert}
 	for ev := range eventDims {
 		if !slices.Contains(names, ev) {
 			t.Errorf("eventDims has %s, which is no event constant", ev)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/langsync/langsync/shared/app"
 	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/metrics"
 	"github.com/langsync/langsync/shared/pipeline"
 )
 
@@ -43,6 +44,15 @@ type Options struct {
 	// it (default 2 minutes). A host without a queue of scheduled wake-ups
 	// (Lambda) sets it short, so that its sweep takes every due run.
 	SweepGrace time.Duration
+	// Metrics records run outcomes and the pair gauges (nil: none).
+	Metrics *metrics.Recorder
+	// Heartbeat is pinged after each scheduled sync (nil: none).
+	Heartbeat Beater
+	// Backups lists backup times for the status page's chart (optional).
+	Backups BackupTimes
+	// MaxLag is alerts.maxLag, shown on the status page and in the alert
+	// events.
+	MaxLag time.Duration
 }
 
 // Points adapts shared/pipeline to the host entry points: the Runner,
@@ -54,6 +64,10 @@ type Points struct {
 	log        *slog.Logger
 	restore    Restorer
 	sweepGrace time.Duration
+	metrics    *metrics.Recorder
+	beat       Beater
+	backups    BackupTimes
+	maxLag     time.Duration
 }
 
 // New returns the entry points over opts.
@@ -71,6 +85,10 @@ func New(opts Options) *Points {
 		log:        opts.Logger,
 		restore:    opts.Restore,
 		sweepGrace: opts.SweepGrace,
+		metrics:    opts.Metrics,
+		beat:       opts.Heartbeat,
+		backups:    opts.Backups,
+		maxLag:     opts.MaxLag,
 	}
 }
 
@@ -103,9 +121,7 @@ func (e *Points) Advance(ctx context.Context, w langsync.Wakeup) ([]langsync.Wak
 	if n.Done || n.Phase.Terminal() {
 		// The run ended in this invocation: report it (best effort; the
 		// run document is the truth).
-		if r, err := e.p.Run(ctx, w.Run); err == nil {
-			e.runEnded(ctx, r)
-		}
+		e.RunFinished(ctx, w.Run)
 	}
 	return wakes(n), nil
 }
@@ -156,7 +172,7 @@ func (e *Points) Fail(ctx context.Context, runID, reason string) error {
 		}
 		return fmt.Errorf("entry: saving run %s: %w", runID, err)
 	}
-	e.runEnded(ctx, &r)
+	e.finished(ctx, &r)
 	return nil
 }
 
@@ -185,11 +201,14 @@ func (e *Points) Sync(ctx context.Context, _ langsync.Tick) ([]langsync.Wake, er
 				e.log.Error("sync: part of the change check or sweep failed; sending the wake-ups found", "err", err, "wakes", len(out))
 			}
 			e.syncCompleted(ctx, decisions, started, len(swept), len(out), true)
+			e.AfterSync(ctx, started, true)
 			return out, nil
 		}
+		e.AfterSync(ctx, 0, true)
 		return nil, err
 	}
 	e.syncCompleted(ctx, decisions, started, len(swept), len(out), false)
+	e.AfterSync(ctx, started, false)
 	return out, nil
 }
 
@@ -244,12 +263,32 @@ func (e *Points) Restore(ctx context.Context, r langsync.RestoreRequest) ([]lang
 // Status reports every pair, or those whose source, project or target is
 // the route's {pair} value.
 func (e *Points) Status(ctx context.Context, r langsync.StatusRequest) (any, error) {
-	all, err := e.p.Status(ctx)
+	sel, err := e.selected(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"pairs": sel}, nil
+}
+
+// StatusPage is the status function's HTML page (the same pairs as
+// Status).
+func (e *Points) StatusPage(ctx context.Context, r langsync.StatusRequest) ([]byte, error) {
+	sel, err := e.selected(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return e.Page(ctx, sel)
+}
+
+// selected reads the status (refreshing the pair gauges) of every pair,
+// or of those whose source, project or target is r.Pair.
+func (e *Points) selected(ctx context.Context, r langsync.StatusRequest) ([]pipeline.PairStatus, error) {
+	all, err := e.Observe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if r.Pair == "" {
-		return map[string]any{"pairs": all}, nil
+		return all, nil
 	}
 	var sel []pipeline.PairStatus
 	for _, s := range all {
@@ -260,7 +299,7 @@ func (e *Points) Status(ctx context.Context, r langsync.StatusRequest) (any, err
 	if len(sel) == 0 {
 		return nil, fmt.Errorf("entry: no configured pair has source, project or target %q: %w", r.Pair, fs.ErrNotExist)
 	}
-	return map[string]any{"pairs": sel}, nil
+	return sel, nil
 }
 
 // IsPermanent reports whether err is one no retry can cure: what

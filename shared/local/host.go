@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
 	"github.com/langsync/langsync/shared/config"
+	"github.com/langsync/langsync/shared/entry"
 	"github.com/langsync/langsync/shared/langsync"
+	"github.com/langsync/langsync/shared/metrics"
 	"github.com/langsync/langsync/shared/pipeline"
 	"github.com/langsync/langsync/shared/queue"
 )
@@ -53,13 +56,21 @@ type Options struct {
 	// PollBudget bounds how long one wake-up polls a job before it
 	// schedules the next one (default 5s: short, so that a stop is quick).
 	PollBudget time.Duration
+	// Metrics records the metrics GET /metrics serves (nil: none).
+	Metrics *metrics.Recorder
+	// Heartbeat is pinged after each scheduled sync (nil: none).
+	Heartbeat entry.Beater
 }
 
 // Host is the local host. Build it with New and start it with Run.
 type Host struct {
 	App   *app.App
 	Queue *queue.Memory
+	// Points are the entry points' watch: run-end events and metrics, the
+	// status page, alerts and the heartbeat, as in the other hosts.
+	Points *entry.Points
 
+	running  atomic.Bool
 	cfg      *config.Config
 	schedule *config.Schedule
 	opts     Options
@@ -98,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*Host, error) 
 	}
 	h := &Host{cfg: cfg, schedule: sched, opts: o, log: o.Logger,
 		projects: map[string]string{}, receipts: map[string]string{}, warned: map[string]bool{}}
-	aopts := &app.Options{Logger: o.Logger}
+	aopts := &app.Options{Logger: o.Logger, Metrics: o.Metrics}
 	if o.App != nil {
 		o.App(aopts)
 	}
@@ -122,6 +133,8 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*Host, error) 
 	}
 	h.App = a
 	h.Queue = queue.NewMemory(nil)
+	h.Points = entry.New(entry.Options{Pipeline: a.Pipeline, State: a.State, Logger: o.Logger,
+		Metrics: o.Metrics, Heartbeat: o.Heartbeat, Backups: a.Backups, MaxLag: time.Duration(cfg.Alerts.MaxLag)})
 	return h, nil
 }
 
@@ -178,6 +191,8 @@ func (h *Host) remember(run, project string) {
 // It returns nil after a clean stop.
 func (h *Host) Run(ctx context.Context) error {
 	defer h.Queue.Close(context.WithoutCancel(ctx))
+	h.running.Store(true)
+	defer h.running.Store(false)
 	h.log.Info("local host starting", "schedule", h.schedule.String(), "next", h.schedule.Next(time.Now()).Format(time.RFC3339),
 		"pairs", len(h.cfg.Pairs()), "state", h.cfg.Containers.State, "backups", h.cfg.Containers.Backups, "workers", h.opts.Workers)
 	// Work outlives ctx by StopGrace so that an action in progress
@@ -203,6 +218,9 @@ func (h *Host) Run(ctx context.Context) error {
 	}
 	if h.opts.SyncOnStart {
 		h.Fire(ctx)
+	} else if h.opts.Metrics != nil {
+		// The pair gauges from the start, not from the first sync.
+		_, _ = h.Points.Observe(ctx)
 	}
 
 	var wg sync.WaitGroup
@@ -265,8 +283,10 @@ func (h *Host) Fire(ctx context.Context) *pipeline.SyncResult {
 		h.log.Error("sync failed", "err", err)
 	}
 	if res == nil {
+		h.Points.AfterSync(ctx, 0, true)
 		return nil
 	}
+	started := 0
 	for _, d := range res.Decisions {
 		level := slog.LevelInfo
 		if d.Action == pipeline.ActionError {
@@ -276,11 +296,13 @@ func (h *Host) Fire(ctx context.Context) *pipeline.SyncResult {
 		attrs := []any{"project", d.Pair.Project, "pair", d.Pair.String(), "action", string(d.Action), "reason", d.Reason}
 		if d.Run != "" {
 			attrs = append(attrs, "run", d.Run)
+			started++
 		}
 		h.log.Log(ctx, level, "sync decision", attrs...)
 	}
 	h.enqueue(ctx, res.Wake)
 	h.sweep(ctx)
+	h.Points.AfterSync(ctx, started, err != nil)
 	return res
 }
 
@@ -398,6 +420,7 @@ func (h *Host) worker(stop, work context.Context) {
 			// The pipeline has logged the run's end; this line only closes
 			// the wake-up chain.
 			h.log.Debug("run ended; no further wake-up", "run", w.Run, "project", h.project(w.Run), "phase", string(next.Phase))
+			h.Points.RunFinished(work, w.Run)
 			if next.Follow != nil {
 				// Its end started a run for requests that came too late.
 				h.enqueue(work, []pipeline.Next{*next.Follow})

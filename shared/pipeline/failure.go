@@ -114,7 +114,9 @@ func (x *exec) retryJob(s *langsync.Step, err error) (time.Time, bool) {
 		msg += " (billed as another training)"
 	}
 	x.log.Warn("job failed on the service's side; sending a new one", "step", s.ID(), "retry", n, "of", retries, "retryAt", s.NotBefore, "err", err)
-	x.progressMsg(s, "retry", msg)
+	if x.p.opts.OnProgress != nil {
+		x.p.opts.OnProgress(Progress{Run: x.run.ID, Step: *s, Elapsed: now.Sub(s.Started), Event: "retry", Message: msg, JobRetry: true})
+	}
 	return s.NotBefore, true
 }
 

@@ -39,6 +39,12 @@ type Options struct {
 	// training config version that expires within it, and with
 	// RenewExpiring Sync retrains a target whose model does.
 	ExpiryWarning time.Duration
+	// ExpiryWarningFor, if set, is the expiry watch window of one pair
+	// (a project's own expiryWarning); it overrides ExpiryWarning.
+	ExpiryWarningFor func(langsync.Pair) time.Duration
+	// MaxLag: Status flags a pair whose target has lacked the source's
+	// newest change for longer (the config's alerts.maxLag; 0: never).
+	MaxLag time.Duration
 	// RenewExpiring lets Sync start a replication for a pair whose target
 	// model expires within ExpiryWarning, trained on a longer-lived
 	// version (the config's renewExpiring; off by default: training is
@@ -124,6 +130,9 @@ type Progress struct {
 	Message string
 	// Until is when a "wait" ends at the latest (the claim's deadline).
 	Until time.Time
+	// JobRetry marks a "retry" that replaces a job which failed on the
+	// service's side (a new POST; for training, billed again).
+	JobRetry bool
 }
 
 // Pipeline runs replications. It is safe for concurrent use.

@@ -18,10 +18,10 @@ type PairStatus struct {
 	// never).
 	LastReplicated time.Time `json:"lastReplicated,omitempty"`
 	Fingerprint    string    `json:"fingerprint,omitempty"`
-	// Lag is how far the source has moved past what was replicated: the
-	// source's newest timestamp minus the one recorded at replication
-	// (zero when in sync; when never replicated, since the source's newest
-	// timestamp).
+	// Lag is how long the target has lacked the source's newest change:
+	// the time since the source's newest timestamp, when that is newer
+	// than the one recorded at the last replication (zero when in sync).
+	// It is a lower bound: an older change may have waited longer.
 	Lag time.Duration `json:"lag"`
 	// SourceChanged is the source's newest timestamp now.
 	SourceChanged time.Time         `json:"sourceChanged,omitempty"`
@@ -45,8 +45,96 @@ type PairStatus struct {
 	// ExpiryWarnings flag what expires within the expiry warning window
 	// on either side, and a target that expires before its source.
 	ExpiryWarnings []string `json:"expiryWarnings,omitempty"`
+	// Alerts are the pair's alert signals: lag over MaxLag, something
+	// expiring within the expiry warning window (docs/observability.md#alerts).
+	Alerts []Alert `json:"alerts,omitempty"`
 	// Error is why the status could not be read completely.
 	Error string `json:"error,omitempty"`
+}
+
+// Alert kinds.
+const (
+	// AlertLag: the target has lacked the source's newest change for
+	// longer than MaxLag.
+	AlertLag = "lag"
+	// AlertExpiry: a deployed model, deployment or training config
+	// version expires (or has expired) within the expiry warning window.
+	AlertExpiry = "expiry"
+)
+
+// Alert is one alert signal of a pair.
+type Alert struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// Alerting reports whether any pair has an alert.
+func Alerting(st []PairStatus) bool {
+	for _, s := range st {
+		if len(s.Alerts) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdict says whether every pair is in sync (the heartbeat's success),
+// and otherwise why not, in one short line naming the first pairs.
+func Verdict(st []PairStatus) (ok bool, reason string) {
+	var bad []string
+	for _, s := range st {
+		var why string
+		switch {
+		case s.Error != "":
+			why = "status unreadable"
+		case s.ActiveRun != nil:
+			why = "run " + s.ActiveRun.ID + " still running"
+		case s.LastRunPhase == langsync.RunFailed:
+			why = "last run failed"
+		case s.LastReplicated.IsZero():
+			why = "never replicated"
+		case s.Lag > 0:
+			why = "behind its source by " + s.Lag.Round(time.Second).String()
+		}
+		if why != "" {
+			bad = append(bad, s.Pair.String()+": "+why)
+		}
+	}
+	if len(bad) == 0 {
+		return true, ""
+	}
+	const show = 3
+	reason = fmt.Sprintf("%d of %d pairs not in sync: %s", len(bad), len(st), strings.Join(bad[:min(show, len(bad))], "; "))
+	if len(bad) > show {
+		reason += fmt.Sprintf("; and %d more", len(bad)-show)
+	}
+	return false, reason
+}
+
+// alerts derives the pair's alert signals.
+func (p *Pipeline) alerts(st *PairStatus, window time.Duration) {
+	if p.opts.MaxLag > 0 && st.Lag > p.opts.MaxLag {
+		st.Alerts = append(st.Alerts, Alert{Kind: AlertLag, Message: fmt.Sprintf("target has lacked the source's newest change for %s (alerts.maxLag %s)", st.Lag.Round(time.Minute), p.opts.MaxLag)})
+	}
+	for _, w := range st.ExpiryWarnings {
+		if !strings.HasPrefix(w, expiryUnknown) {
+			st.Alerts = append(st.Alerts, Alert{Kind: AlertExpiry, Message: w + fmt.Sprintf(" (window %s)", window)})
+		}
+	}
+}
+
+// expiryUnknown starts the warning for an expiry that could not be read
+// (shown, but not an alert: the status error says more).
+const expiryUnknown = "expiry not known: "
+
+// expiryWindow is the pair's expiry warning window.
+func (p *Pipeline) expiryWindow(pair langsync.Pair) time.Duration {
+	if p.opts.ExpiryWarningFor != nil {
+		if w := p.opts.ExpiryWarningFor(pair); w > 0 {
+			return w
+		}
+	}
+	return p.opts.ExpiryWarning
 }
 
 // QuarantineSummary is the count of quarantined backups and the most
@@ -199,11 +287,7 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 			cur := (langsync.SourceState{LastModified: sv.proj.LastModified, LastTrained: sv.proj.LastTrained, LastDeployed: sv.proj.LastDeployed}).Latest()
 			st.SourceChanged = cur
 			if rec := ps.Source.Latest(); cur.After(rec) {
-				if rec.IsZero() {
-					st.Lag = p.clock.Now().Sub(cur)
-				} else {
-					st.Lag = cur.Sub(rec)
-				}
+				st.Lag = max(p.clock.Now().Sub(cur), time.Nanosecond)
 			}
 		}
 		ek := sk + "\x00" + strings.Join(pair.Deployments, ",")
@@ -213,12 +297,14 @@ func (p *Pipeline) Status(ctx context.Context) ([]PairStatus, error) {
 		st.SourceExpiry = srcExpiry[ek]
 		tgt, terr := p.readExpiry(ctx, pair.Target, pair.TargetName(), pair.Deployments)
 		st.TargetExpiry, st.Expires = tgt, earliest(tgt)
-		st.ExpiryWarnings = expiryWarnings(st.SourceExpiry, tgt, p.clock.Now(), p.opts.ExpiryWarning)
+		window := p.expiryWindow(pair)
+		st.ExpiryWarnings = expiryWarnings(st.SourceExpiry, tgt, p.clock.Now(), window)
 		for _, err := range []error{srcExpiryErr[ek], terr} {
 			if err != nil {
-				st.ExpiryWarnings = append(st.ExpiryWarnings, "expiry not known: "+err.Error())
+				st.ExpiryWarnings = append(st.ExpiryWarnings, expiryUnknown+err.Error())
 			}
 		}
+		p.alerts(&st, window)
 		out = append(out, st)
 	}
 	return out, nil
