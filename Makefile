@@ -19,18 +19,37 @@ all: lint build test
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/langsync
 
-# deps installs the test doubles that are not Go: Azurite, pinned in .ci/,
-# and headless Chromium (Debian package chromium) for the status page test.
-deps: $(AZURITE)
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+# RIE is the AWS Lambda Runtime Interface Emulator, pinned by rieVersion in
+# cmd/langsync/lambda_rie_test.go. It is built once into .ci/bin under a name
+# holding the version, so it is rebuilt only when the pin changes (a cold
+# build takes about two minutes on 2 cores; the test used to pay it itself).
+RIE_VERSION := $(shell sed -n 's/^const rieVersion = "\(.*\)"$$/\1/p' cmd/langsync/lambda_rie_test.go)
+RIE         := .ci/bin/aws-lambda-rie-$(RIE_VERSION)
+# TESTENV points the tests at the tools deps installed (each test also finds
+# or builds its tool itself when the variable is unset, never skipping).
+TESTENV   = LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) LANGSYNC_RIE=$(CURDIR)/$(RIE) LANGSYNC_CHROMIUM=$${LANGSYNC_CHROMIUM:-/usr/bin/chromium}
+
+# deps installs the test doubles and tools the tests run: Azurite, pinned in
+# .ci/, the Runtime Interface Emulator, built into .ci/bin, and headless
+# Chromium (Debian package chromium) for the status page test.
+deps: $(AZURITE) $(RIE)
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 $(AZURITE): .ci/package.json .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund
 	@touch $(AZURITE)
 
+$(RIE):
+	@test -n "$(RIE_VERSION)" || { echo "Makefile: const rieVersion not found in cmd/langsync/lambda_rie_test.go"; exit 1; }
+	rm -rf .ci/bin/rie-build && mkdir -p .ci/bin/rie-build
+	cd .ci/bin/rie-build && GOBIN=$(CURDIR)/.ci/bin/rie-build CGO_ENABLED=0 GOFLAGS= $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	rm -f .ci/bin/aws-lambda-rie-*
+	mv .ci/bin/rie-build/aws-lambda-rie $@
+	rm -rf .ci/bin/rie-build
+
 test: deps
 	$(GO) vet ./...
-	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) LANGSYNC_CHROMIUM=$${LANGSYNC_CHROMIUM:-/usr/bin/chromium} $(GO) test $(TESTFLAGS) ./...
+	$(TESTENV) $(GO) test $(TESTFLAGS) ./...
 
 # staticcheck is a tool dependency in go.mod (go get -tool), so its version
 # is pinned with the modules and no separate install is needed.
@@ -42,7 +61,7 @@ lint:
 # bench runs every Go benchmark once per configuration and prints the figures
 # (ratios against baselines measured in the same run).
 bench: deps
-	LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
+	$(TESTENV) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
 
 # app assembles the Azure Functions app as the host expects it (function
 # folders at the app root, host.json, the linux/amd64 binary named as

@@ -29,7 +29,58 @@ import (
 // rieVersion pins the AWS Lambda Runtime Interface Emulator (its tags are
 // not semver, so the module proxy only serves pseudo-versions;
 // docs/reference/aws-lambda.md#getting-the-emulator).
+// The Makefile reads this line to build the same version in `make deps`.
 const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+
+// envRIE names the variable holding a prebuilt aws-lambda-rie: `make deps`
+// builds it once into .ci/bin (rebuilt only when rieVersion changes) and
+// `make test` sets it, as LANGSYNC_AZURITE is set for Azurite.
+const envRIE = "LANGSYNC_RIE"
+
+// rieBinary returns the Runtime Interface Emulator at rieVersion:
+// $LANGSYNC_RIE, or, for a plain `go test`, a copy built once per user and
+// version under the user cache directory. Building it takes about two
+// minutes on a cold build cache, so it is never built per run; and it is
+// never skipped.
+func rieBinary(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(envRIE); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s: %v (run `make deps`, which builds it into .ci/bin, or unset %s to build it into the user cache)", envRIE, err, envRIE)
+		}
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("no cache directory for the Runtime Interface Emulator (set %s to a built aws-lambda-rie, e.g. via `make test`): %v", envRIE, err)
+	}
+	root := filepath.Join(cache, "langsync")
+	p := filepath.Join(root, "aws-lambda-rie-"+rieVersion)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Build into a private directory and rename into place, so a
+	// concurrent run never sees a half-written binary.
+	tmp, err := os.MkdirTemp(root, "rie-build-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	build := exec.CommandContext(ctx, "go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
+	build.Env = append(os.Environ(), "GOBIN="+tmp, "CGO_ENABLED=0", "GOFLAGS=")
+	build.Dir = tmp // outside the module: go install pkg@version
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the Runtime Interface Emulator (needs the Go module proxy; `make deps` builds it too): %v\n%s", err, out)
+	}
+	if err := os.Rename(filepath.Join(tmp, "aws-lambda-rie"), p); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built the Runtime Interface Emulator into %s (reused by later runs)", p)
+	return p
+}
 
 // TestHelperLambda is not a test: TestLambdaRuntimeInterfaceEmulator runs the
 // test binary as the Lambda bootstrap with LANGSYNC_HELPER_LAMBDA=1.
@@ -101,8 +152,9 @@ func startRuntimeRecorder(t *testing.T, api string) (addr string, rr *runtimeRec
 }
 
 // TestLambdaRuntimeInterfaceEmulator runs langsync under the real AWS Lambda
-// Runtime Interface Emulator (built from the Go module proxy at a pinned
-// version), deployed as the SAM template deploys it (infra/aws): wake-ups
+// Runtime Interface Emulator (built once from the Go module proxy at a
+// pinned version: rieBinary), deployed as the SAM template deploys it
+// (infra/aws): wake-ups
 // go to an SQS queue (a local stand-in) and come back as SQS events.
 // lambda.Start is reached through AWS_LAMBDA_RUNTIME_API detection in
 // main's path, and invocations go over the Runtime API: a direct invoke
@@ -113,13 +165,8 @@ func startRuntimeRecorder(t *testing.T, api string) (addr string, rr *runtimeRec
 func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	rieBin := rieBinary(ctx, t)
 	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
-	build.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0", "GOFLAGS=")
-	build.Dir = bin // outside the module: go install pkg@version
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the Runtime Interface Emulator (needs the Go module proxy): %v\n%s", err, out)
-	}
 	self, err := filepath.Abs(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +183,7 @@ func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
 	sqsStandIn := sqswaketest.New()
 	t.Cleanup(sqsStandIn.Close)
 	const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/langsync-wakeups"
-	rie := exec.Command(filepath.Join(bin, "aws-lambda-rie"), "--runtime-interface-emulator-address", front, "--runtime-api-address", api, bootstrap)
+	rie := exec.Command(rieBin, "--runtime-interface-emulator-address", front, "--runtime-api-address", api, bootstrap)
 	rie.Dir = bin
 	rie.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANGSYNC_HELPER_LAMBDA=1",
 		"AWS_LAMBDA_FUNCTION_NAME=langsync-test", "AWS_LAMBDA_FUNCTION_TIMEOUT=120", "AWS_REGION=us-east-1",
