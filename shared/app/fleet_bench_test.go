@@ -24,7 +24,9 @@ import (
 )
 
 // BenchmarkFleetReplicate replicates a fleet of projects (50; override
-// with LANGSYNC_BENCH_FLEET) from one source to one target, both under the
+// with LANGSYNC_BENCH_FLEET, and the window below with
+// LANGSYNC_BENCH_FLEET_WINDOW=1m for full scale) from one source to one
+// target, both under the
 // service's authoring limits as the emulator's ratelimit fault enforces
 // them: 10 POSTs (any write) and 100 GETs per sliding window per resource.
 //
@@ -53,8 +55,15 @@ func BenchmarkFleetReplicate(b *testing.B) {
 		}
 		n = v
 	}
-	const window = 4 * time.Second
-	scale := func(d time.Duration) time.Duration { return d * window / time.Minute }
+	window := 4 * time.Second
+	if s := os.Getenv("LANGSYNC_BENCH_FLEET_WINDOW"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			b.Fatalf("LANGSYNC_BENCH_FLEET_WINDOW=%q: want a duration such as 1m (the real window)", s)
+		}
+		window = d
+	}
+	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * window.Seconds() / 60) }
 	durations := map[string]time.Duration{"export": scale(300 * time.Millisecond), "import": scale(300 * time.Millisecond),
 		"train": scale(2 * time.Second), "deploy": scale(300 * time.Millisecond)}
 	ctx := context.Background()

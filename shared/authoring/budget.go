@@ -308,6 +308,9 @@ func (b *RateBudget) waitLocked(h *hostBudget, w *window, limit int, me *waiter,
 		}
 		ends = append(ends, end.Add(b.opts.Per))
 	}
+	if len(ends) == 0 {
+		return time.Millisecond // nothing held: the next look grants
+	}
 	slices.SortFunc(ends, time.Time.Compare)
 	next := ends[min(pos, len(ends)-1)]
 	if pos >= limit {
