@@ -67,6 +67,10 @@ type hostBudget struct {
 type window struct {
 	held  []*slot
 	queue []*waiter
+	// pruneAt is the number of held slots at which expired ones are
+	// dropped even below the limit (amortized: it doubles with the
+	// slots that stay), so a roomy budget does not grow without bound.
+	pruneAt int
 	// since remembers when a keyed waiter that gave up started waiting,
 	// so that it keeps its place when it comes back.
 	since map[string]time.Time
@@ -279,7 +283,10 @@ func (b *RateBudget) assignLocked(h *hostBudget, w *window, limit int, now time.
 	if now.Before(h.pausedUntil) {
 		return
 	}
-	w.prune(now, b.opts.Per)
+	if len(w.held) >= limit || len(w.held) >= w.pruneAt {
+		w.prune(now, b.opts.Per)
+		w.pruneAt = max(64, 2*len(w.held))
+	}
 	for len(w.held) < limit && len(w.queue) > 0 {
 		s := &slot{at: now}
 		w.held = append(w.held, s)

@@ -286,3 +286,19 @@ func (c *blockingClock) waitSleepers(n int) {
 		<-c.changed
 	}
 }
+
+// TestRateBudgetForgetsOldSlots: a roomy budget (as tests use) keeps only
+// about a window's worth of slots, not one per request ever made.
+func TestRateBudgetForgetsOldSlots(t *testing.T) {
+	clock := newFakeClock()
+	b := NewRateBudget(BudgetOptions{Reads: 1 << 30, Now: clock.Now, Sleep: clock.Sleep})
+	for range 20000 {
+		if err := b.Wait(context.Background(), "h", false); err != nil {
+			t.Fatal(err)
+		}
+		clock.advance(time.Minute / 1000) // 1,000 requests a window
+	}
+	if n := len(b.hosts["h"].reads.held); n > 2*1000+64 {
+		t.Fatalf("%d slots held after 20 windows of 1,000 requests, want about one window's worth", n)
+	}
+}
