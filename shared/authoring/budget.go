@@ -183,12 +183,12 @@ func (b *RateBudget) Reserve(ctx context.Context, host string, write bool, key s
 				w.drop(me.granted)
 			} else {
 				w.remove(me)
-				if key != "" {
-					if w.since == nil {
-						w.since = map[string]time.Time{}
-					}
-					w.since[key] = me.since
+			}
+			if key != "" {
+				if w.since == nil {
+					w.since = map[string]time.Time{}
 				}
+				w.since[key] = me.since
 			}
 			b.mu.Unlock()
 			return nil, err
