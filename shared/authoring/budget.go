@@ -85,9 +85,20 @@ type slot struct {
 }
 
 type waiter struct {
-	since   time.Time
-	key     string
+	since time.Time
+	key   string
+	// urgent: a read on behalf of a write slot already held (see
+	// Client.ReserveWrite); it goes ahead of the other reads.
+	urgent  bool
 	granted *slot
+}
+
+// ahead reports whether a is served before b: urgent first, then oldest.
+func (a *waiter) ahead(b *waiter) bool {
+	if a.urgent != b.urgent {
+		return a.urgent
+	}
+	return !a.since.After(b.since)
 }
 
 // DefaultBudget is shared by every Client in the process whose options do
@@ -146,20 +157,25 @@ type Permit struct {
 // call, so a caller that waits in bounded turns (a pipeline step that must
 // return within its poll budget) keeps its place in line.
 func (b *RateBudget) Reserve(ctx context.Context, host string, write bool, key string) (*Permit, error) {
+	return b.reserve(ctx, host, write, key, false)
+}
+
+func (b *RateBudget) reserve(ctx context.Context, host string, write bool, key string, urgent bool) (*Permit, error) {
 	b.mu.Lock()
 	h := b.hostLocked(host)
 	w := h.window(write)
 	now := b.opts.Now()
-	me := &waiter{since: now, key: key}
+	me := &waiter{since: now, key: key, urgent: urgent}
 	if key != "" {
 		if t, ok := w.since[key]; ok {
 			me.since = t
 			delete(w.since, key)
 		}
 	}
-	// Oldest first; a waiter coming back goes ahead of later ones.
+	// Oldest first (urgent reads before all others); a waiter coming
+	// back goes ahead of later ones.
 	i := len(w.queue)
-	for i > 0 && w.queue[i-1].since.After(me.since) {
+	for i > 0 && !w.queue[i-1].ahead(me) {
 		i--
 	}
 	w.queue = append(w.queue, nil)
@@ -235,6 +251,12 @@ type permitKey struct{}
 // the permit's kind uses the permit instead of waiting for the budget.
 func WithPermit(ctx context.Context, p *Permit) context.Context {
 	return context.WithValue(ctx, permitKey{}, p)
+}
+
+// urgentRead reports whether ctx carries an unused write permit for
+// host: a read sent with it prepares that write and goes first.
+func urgentRead(ctx context.Context, host string) bool {
+	return permitFor(ctx, host, true) != nil
 }
 
 // permitFor returns the unused permit ctx carries for host and kind, or

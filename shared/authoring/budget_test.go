@@ -302,3 +302,45 @@ func TestRateBudgetForgetsOldSlots(t *testing.T) {
 		t.Fatalf("%d slots held after 20 windows of 1,000 requests, want about one window's worth", n)
 	}
 }
+
+// TestRateBudgetReadForAHeldWriteGoesFirst: a read sent with a write
+// permit (the step's evidence before its POST) is served before reads that
+// waited longer (job polls), so the held write slot is not left idle.
+func TestRateBudgetReadForAHeldWriteGoesFirst(t *testing.T) {
+	clock := newBlockingClock()
+	b := NewRateBudget(BudgetOptions{Reads: 1, Now: clock.Now, Sleep: clock.Sleep})
+	ctx := context.Background()
+	if err := b.Wait(ctx, "h", false); err != nil { // the read window is full
+		t.Fatal(err)
+	}
+	order := make(chan string, 2)
+	go func() {
+		if _, err := b.reserve(ctx, "h", false, "", urgentRead(ctx, "h")); err != nil {
+			t.Error(err)
+		}
+		order <- "poll"
+	}()
+	clock.waitSleepers(1)
+	clock.advance(time.Second)
+	wp, err := b.Reserve(ctx, "h", true, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx := WithPermit(ctx, wp)
+	go func() {
+		if _, err := b.reserve(wctx, "h", false, "", urgentRead(wctx, "h")); err != nil {
+			t.Error(err)
+		}
+		order <- "evidence"
+	}()
+	clock.waitSleepers(2)
+	clock.advance(time.Minute)
+	if got := <-order; got != "evidence" {
+		t.Fatalf("%s read first, want the read for the held write", got)
+	}
+	clock.waitSleepers(1)
+	clock.advance(time.Minute)
+	if got := <-order; got != "poll" {
+		t.Fatalf("then %s, want poll", got)
+	}
+}

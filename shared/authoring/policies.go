@@ -35,7 +35,7 @@ func (p budgetPolicy) Do(req *policy.Request) (*http.Response, error) {
 	permit := permitFor(ctx, p.origin, write)
 	if permit == nil {
 		var err error
-		if permit, err = p.budget.Reserve(ctx, p.origin, write, ""); err != nil {
+		if permit, err = p.budget.reserve(ctx, p.origin, write, "", !write && urgentRead(ctx, p.origin)); err != nil {
 			return nil, fmt.Errorf("waiting for the rate budget: %w", err)
 		}
 	}

@@ -43,19 +43,22 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	now := x.p.clock.Now()
 	switch s.Status {
 	case langsync.StepPending:
-		if ops.prepare != nil {
-			if err := ops.prepare(ctx); err != nil {
-				return time.Time{}, err
-			}
-		}
+		// The slot first: a step waiting in line then costs no request
+		// at all each time it is advanced again, and the reads below,
+		// sent with the slot, go ahead of other reads (see WriteSlots).
 		wctx, release, ok, err := x.reserveWrite(ctx, s, ops.resource)
 		defer release()
 		if err != nil || !ok {
 			return x.hold, err
 		}
+		if ops.prepare != nil {
+			if err := ops.prepare(wctx); err != nil {
+				return time.Time{}, err
+			}
+		}
 		now = x.p.clock.Now()
 		if ops.snapshot != nil {
-			before, err := ops.snapshot(ctx)
+			before, err := ops.snapshot(wctx)
 			if err != nil {
 				return time.Time{}, fmt.Errorf("reading the target before starting %s job: %w", aJob(string(ops.kind)), err)
 			}
@@ -106,15 +109,15 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 					return x.poll(ctx, i, ops)
 				}
 			}
-			if ops.prepare != nil {
-				if err := ops.prepare(ctx); err != nil {
-					return time.Time{}, err
-				}
-			}
 			wctx, release, ok, err := x.reserveWrite(ctx, s, ops.resource)
 			defer release()
 			if err != nil || !ok {
 				return x.hold, err
+			}
+			if ops.prepare != nil {
+				if err := ops.prepare(wctx); err != nil {
+					return time.Time{}, err
+				}
 			}
 			// Saved under the ETag read before the recovery: should the
 			// claimant have saved its job meanwhile, this fails and no
@@ -140,7 +143,8 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 }
 
 // reserveWrite takes the slot of the resource's write budget that the
-// step's POST will use, before the step is claimed: the claim's deadline
+// step's POST will use, before the step prepares and is claimed: the
+// claim's deadline
 // (BeginTimeout) is then spent on the POST, not on a queue that may be
 // minutes long when many runs share a target. Steps wait oldest first
 // (the key keeps a step's place across Advance calls). When the slot has

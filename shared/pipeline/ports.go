@@ -140,9 +140,12 @@ type Authoring interface {
 
 // WriteSlots is what an Authoring may also offer (checked with a type
 // assertion): a place in its resource's queue for writes (10 a minute).
-// A job step reserves its POST's slot before it claims the step, so the
-// claim's short deadline is never spent waiting for the budget, and steps
-// of many runs take the slots oldest first.
+// A job step reserves its POST's slot before it prepares and claims the
+// step, so the claim's short deadline is never spent waiting for the
+// budget, a step waiting in line sends nothing, and steps of many runs
+// take the slots oldest first. Reads sent with the returned context (the
+// step's preparation and evidence) go ahead of other reads of the
+// resource, so that a held write slot does not wait behind job polling.
 type WriteSlots interface {
 	// ReserveWrite waits for a write slot until ctx ends or until. key
 	// names the waiter across calls, so one that gave up and comes back
