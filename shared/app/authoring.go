@@ -19,7 +19,16 @@ type Authoring struct {
 	C *authoring.Client
 }
 
-var _ pipeline.Authoring = (*Authoring)(nil)
+var (
+	_ pipeline.Authoring  = (*Authoring)(nil)
+	_ pipeline.WriteSlots = (*Authoring)(nil)
+)
+
+// ReserveWrite holds a write slot of the resource's rate budget for the
+// job-starting request the pipeline is about to claim.
+func (a *Authoring) ReserveWrite(ctx context.Context, key string, until time.Time) (context.Context, func(), error) {
+	return a.C.ReserveWrite(ctx, key, until)
+}
 
 // classify adds the pipeline's retry sentinels: unreachable for a
 // resource that gave no answer at all (bounded by unreachableBudget);

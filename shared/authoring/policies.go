@@ -18,7 +18,11 @@ import (
 //	throttle  turns Retry-After on 429/503 into a pause of the shared budget
 //	          (see throttlePolicy)
 
-// budgetPolicy waits for the shared rate budget before every try.
+// budgetPolicy waits for the shared rate budget before every try, unless
+// the request's context carries a permit reserved for it (the pipeline
+// reserves a job-starting write before claiming the step, see
+// Client.ReserveWrite). The slot counts from the answer, as the service's
+// window does from its receipt.
 type budgetPolicy struct {
 	budget *RateBudget
 	origin string
@@ -27,9 +31,16 @@ type budgetPolicy struct {
 func (p budgetPolicy) Do(req *policy.Request) (*http.Response, error) {
 	m := req.Raw().Method
 	write := m != http.MethodGet && m != http.MethodHead
-	if err := p.budget.Wait(req.Raw().Context(), p.origin, write); err != nil {
-		return nil, fmt.Errorf("waiting for the rate budget: %w", err)
+	ctx := req.Raw().Context()
+	permit := permitFor(ctx, p.origin, write)
+	if permit == nil {
+		var err error
+		if permit, err = p.budget.reserve(ctx, p.origin, write, "", !write && urgentRead(ctx, p.origin)); err != nil {
+			return nil, fmt.Errorf("waiting for the rate budget: %w", err)
+		}
 	}
+	answered := permit.Sent()
+	defer answered()
 	return req.Next()
 }
 

@@ -21,6 +21,10 @@ type Faults struct {
 	// PostPerMinute and GetPerMinute override the limits (0 = the real ones).
 	PostPerMinute int `json:"postPerMinute,omitempty"`
 	GetPerMinute  int `json:"getPerMinute,omitempty"`
+	// RateWindow replaces the minute of the limits (0 = one minute): a
+	// benchmark runs the real limits on a scaled clock, e.g. 10 POSTs per
+	// 4 s, to measure a fleet in seconds instead of minutes.
+	RateWindow Duration `json:"rateWindow,omitempty"`
 	// ThrottleRatio answers this share of requests with 429 + Retry-After.
 	ThrottleRatio float64 `json:"throttleRatio,omitempty"`
 	// RetryAfter is the Retry-After (seconds) of injected 429s (default 1).
@@ -81,8 +85,8 @@ func (f Faults) Validate() error {
 	if f.DownStatus != 0 && f.DownStatus != 503 {
 		bad = append(bad, fmt.Sprintf("downStatus=%d (want 0 to close connections or 503)", f.DownStatus))
 	}
-	if f.PostPerMinute < 0 || f.GetPerMinute < 0 || f.RetryAfter < 0 || f.Latency < 0 || f.LoseAcceptedCount < 0 || f.LoseAcceptedHold < 0 {
-		bad = append(bad, "limits, retryAfterSeconds, latency, loseAcceptedCount and loseAcceptedHold must not be negative")
+	if f.PostPerMinute < 0 || f.GetPerMinute < 0 || f.RetryAfter < 0 || f.Latency < 0 || f.LoseAcceptedCount < 0 || f.LoseAcceptedHold < 0 || f.RateWindow < 0 {
+		bad = append(bad, "limits, rateWindow, retryAfterSeconds, latency, loseAcceptedCount and loseAcceptedHold must not be negative")
 	}
 	for _, k := range f.LoseAcceptedKinds {
 		if !isJobKind(k) {
@@ -146,12 +150,16 @@ func ParseFaults(s string) (Faults, error) {
 			_, err = fmt.Sscan(v, &f.PostPerMinute)
 		case "get":
 			_, err = fmt.Sscan(v, &f.GetPerMinute)
+		case "window":
+			var d time.Duration
+			d, err = time.ParseDuration(v)
+			f.RateWindow = Duration(d)
 		case "latency":
 			var d time.Duration
 			d, err = time.ParseDuration(v)
 			f.Latency = Duration(d)
 		default:
-			return Faults{}, fmt.Errorf("emulator: unknown fault %q (known: ratelimit, throttle=R, retryafter=S, errors=R, status=500|503, latency=D, drop=R, jobfail=R, lose=R, losecount=N, losekinds=K+K, losehold=D, down, seed=N, post=N, get=N)", k)
+			return Faults{}, fmt.Errorf("emulator: unknown fault %q (known: ratelimit, throttle=R, retryafter=S, errors=R, status=500|503, latency=D, drop=R, jobfail=R, lose=R, losecount=N, losekinds=K+K, losehold=D, down, seed=N, post=N, get=N, window=D)", k)
 		}
 		if err != nil {
 			return Faults{}, fmt.Errorf("emulator: fault %q: bad value: %w", part, err)
@@ -186,20 +194,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// rateWindow is a sliding one-minute window of request times.
+// rateWindow is a sliding window (a minute, or Faults.RateWindow) of
+// request times.
 type rateWindow struct{ times []time.Time }
 
 // take records a request at now if fewer than limit happened in the last
-// minute; otherwise it returns how long until one slot frees.
-func (w *rateWindow) take(now time.Time, limit int) (ok bool, wait time.Duration) {
-	cut := now.Add(-time.Minute)
+// span; otherwise it returns how long until one slot frees.
+func (w *rateWindow) take(now time.Time, limit int, span time.Duration) (ok bool, wait time.Duration) {
+	cut := now.Add(-span)
 	i := 0
 	for i < len(w.times) && !w.times[i].After(cut) {
 		i++
 	}
 	w.times = w.times[i:]
 	if len(w.times) >= limit {
-		return false, w.times[0].Add(time.Minute).Sub(now)
+		return false, w.times[0].Add(span).Sub(now)
 	}
 	w.times = append(w.times, now)
 	return true, 0
@@ -233,7 +242,11 @@ func (s *Server) decideFault(r *http.Request, now time.Time) injected {
 				limit = f.PostPerMinute
 			}
 		}
-		if ok, wait := win.take(now, limit); !ok {
+		span := time.Duration(f.RateWindow)
+		if span <= 0 {
+			span = time.Minute
+		}
+		if ok, wait := win.take(now, limit, span); !ok {
 			return injected{status: 429, retryAfter: int(math.Ceil(wait.Seconds())), fault: FaultRateLimit}
 		}
 	}

@@ -73,6 +73,22 @@ func TestFaultRateLimit(t *testing.T) {
 	}
 }
 
+// TestFaultRateWindow: a scaled window frees its slots after its own span,
+// not after a minute.
+func TestFaultRateWindow(t *testing.T) {
+	clock := emulator.NewFakeClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	r := emulatortest.Start(t, &emulator.Options{Clock: clock, Faults: emulator.Faults{RateLimit: true, PostPerMinute: 1, RateWindow: emulator.Duration(4 * time.Second)}})
+	var got []int
+	for _, step := range []time.Duration{0, 3 * time.Second, time.Second} {
+		clock.Advance(step)
+		code, _, _ := raw(t, r, "POST", projects+"/Nope/:train"+v23, map[string]any{})
+		got = append(got, code)
+	}
+	if fmt.Sprint(got) != "[404 429 404]" {
+		t.Fatalf("statuses %v, want the second POST refused within 4 s and the third let through after it", got)
+	}
+}
+
 func TestFaultCustomLimits(t *testing.T) {
 	r := emulatortest.Start(t, &emulator.Options{Faults: emulator.Faults{RateLimit: true, PostPerMinute: 2, GetPerMinute: 3}})
 	var got []int
@@ -275,12 +291,12 @@ func TestAdminRequestsAndClock(t *testing.T) {
 }
 
 func TestParseFaults(t *testing.T) {
-	f, err := emulator.ParseFaults("ratelimit,throttle=0.25,retryafter=3,errors=0.1,status=503,latency=20ms,drop=0.05,jobfail=0.5,docfail=0.2,down,seed=9,post=5,get=50")
+	f, err := emulator.ParseFaults("ratelimit,throttle=0.25,retryafter=3,errors=0.1,status=503,latency=20ms,drop=0.05,jobfail=0.5,docfail=0.2,down,seed=9,post=5,get=50,window=4s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := emulator.Faults{RateLimit: true, ThrottleRatio: 0.25, RetryAfter: 3, ErrorRatio: 0.1, ErrorStatus: 503, Latency: emulator.Duration(20 * time.Millisecond),
-		DropRatio: 0.05, JobFailureRatio: 0.5, DocumentFailureRatio: 0.2, Down: true, Seed: 9, PostPerMinute: 5, GetPerMinute: 50}
+		DropRatio: 0.05, JobFailureRatio: 0.5, DocumentFailureRatio: 0.2, Down: true, Seed: 9, PostPerMinute: 5, GetPerMinute: 50, RateWindow: emulator.Duration(4 * time.Second)}
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("got %+v\nwant %+v", f, want)
 	}

@@ -20,7 +20,7 @@ func TestHostOnAzurite(t *testing.T) {
 	cfg := r.config(t)
 	cfg.Store = langsync.Secret(azuritetest.Start(t))
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true})
+	h, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestBadNameDropMovedAsideOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := map[string]string{"dotdot": "..", "traversal": "a/../../b", "long": strings.Repeat("n", 300)}
-	h, err := local.New(ctx, cfg, &local.Options{})
+	h, err := local.New(ctx, cfg, &local.Options{App: roomy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestBadNameDropMovedAsideOnce(t *testing.T) {
 	}
 	// The next listing and a restart: nothing more happens.
 	h.WatchRestore(ctx)
-	h2, err := local.New(ctx, cfg, &local.Options{})
+	h2, err := local.New(ctx, cfg, &local.Options{App: roomy})
 	if err != nil {
 		t.Fatal(err)
 	}

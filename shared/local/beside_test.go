@@ -38,6 +38,7 @@ func TestReplicateBesideLocalHost(t *testing.T) {
 		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
 		SyncOnStart: true,
 		App: func(o *app.Options) {
+			roomy(o)
 			o.Pipeline = func(po *pipeline.Options) {
 				po.BeginTimeout, po.ClaimTimeout = time.Hour, time.Hour
 				po.Hook = func(at string) error {

@@ -23,7 +23,7 @@ func TestDroppedBackupRestores(t *testing.T) {
 	cfg := r.config(t)
 	logs := &logBuffer{}
 	ctx := context.Background()
-	h, err := local.New(ctx, cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
+	h, err := local.New(ctx, cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

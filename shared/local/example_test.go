@@ -59,7 +59,7 @@ func TestExampleConfig(t *testing.T) {
 	src.TrainAndDeploy("Tickets", "v1", "production")
 
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true})
+	h, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true})
 	if err != nil {
 		t.Fatal(err)
 	}

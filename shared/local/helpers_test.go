@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
@@ -161,3 +163,11 @@ func (f *fakeRestorer) calls() []string {
 }
 
 var errCrash = errors.New("simulated crash")
+
+// roomy gives a host's clients a rate budget far above the service's
+// limits. These emulators enforce none, and the tests poll Status (a few
+// GETs a call) every 20 ms, or sync every second: the real limits (100 GETs
+// in any minute) would stall them for most of a minute.
+func roomy(o *app.Options) {
+	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
+}

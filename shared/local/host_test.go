@@ -22,7 +22,7 @@ func TestScheduleReplicates(t *testing.T) {
 	r := newRig(t, 300*time.Millisecond)
 	r.schedule = "* * * * * *"
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), r.config(t), &local.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	h, err := local.New(context.Background(), r.config(t), &local.Options{App: roomy, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +80,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		Logger:      slog.New(slog.NewTextHandler(logs, nil)),
 		SyncOnStart: true,
 		App: func(o *app.Options) {
+			roomy(o)
 			o.Pipeline = func(po *pipeline.Options) {
 				po.Hook = func(point string) error {
 					if strings.HasPrefix(point, "train/") && strings.HasSuffix(point, ":saved") {
@@ -105,7 +106,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatal("pair in sync before the restart; the crash came too late to test anything")
 	}
 
-	h2, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h2, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func TestStopIsPrompt(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 5*time.Second)
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), r.config(t), &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, StopGrace: 2 * time.Second})
+	h, err := local.New(context.Background(), r.config(t), &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, StopGrace: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func TestWatchRestore(t *testing.T) {
 	cfg := r.config(t)
 	ctx := context.Background()
 	logs := &logBuffer{}
-	h, err := local.New(ctx, cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	h, err := local.New(ctx, cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestWatchRestore(t *testing.T) {
 		t.Fatalf("restorer calls %q, want a then b once each", got)
 	}
 
-	h2, err := local.New(ctx, cfg, &local.Options{Restorer: fr})
+	h2, err := local.New(ctx, cfg, &local.Options{App: roomy, Restorer: fr})
 	if err != nil {
 		t.Fatal(err)
 	}

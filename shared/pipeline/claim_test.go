@@ -343,3 +343,54 @@ func TestPlural(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteSlotBeforeClaim: a job step takes its resource's write slot
+// before it claims the step, and sends its POST with it. While no slot is
+// free by the Advance's deadline the step stays pending, unclaimed, and
+// nothing is written (the run is advanced again at once); once one is,
+// the run goes on and every job POST used its slot.
+func TestWriteSlotBeforeClaim(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, oneProject)
+	src, tgt := w.svc["primary"], w.svc["secondary"]
+	src.seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline()
+	id := w.start(p, Request{Project: "Tickets"})
+	tgt.mu.Lock()
+	tgt.slotsShut = true
+	tgt.mu.Unlock()
+	var n Next
+	for i := 0; i < 50; i++ {
+		var err error
+		if n, err = p.Advance(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := p.Run(ctx, id)
+		if s := r.Steps[r.Current()]; s.Name == langsync.StepImport {
+			if s.Status != langsync.StepPending || !s.Claimed.IsZero() {
+				t.Fatalf("import step %s, claimed %v, without a write slot", s.Status, s.Claimed)
+			}
+			break
+		}
+		if d := n.At.Sub(w.clock.Now()); d > 0 {
+			w.clock.Advance(d)
+		}
+	}
+	puts := w.state.Puts()
+	if n, err := p.Advance(ctx, id); err != nil || n.Busy || n.Done || n.At.After(w.clock.Now()) {
+		t.Fatalf("advance without a slot: %+v %v; want to be advanced again now", n, err)
+	}
+	if w.state.Puts() != puts || tgt.TotalPosts() != 0 {
+		t.Fatalf("waiting for a slot wrote %d documents and sent %d POSTs", w.state.Puts()-puts, tgt.TotalPosts())
+	}
+	tgt.mu.Lock()
+	tgt.slotsShut = false
+	tgt.mu.Unlock()
+	if r, err := w.drive(p, id); err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("run: %v %+v", err, r)
+	}
+	want := []string{id + "/import/secondary/model1", id + "/train/secondary/model1", id + "/deploy/secondary/production"}
+	if fmt.Sprint(tgt.reserved) != fmt.Sprint(want) || tgt.slotted != 3 || src.slotted != 1 {
+		t.Fatalf("target slots %v (%d POSTs with one), source %d; want %v, 3 and 1", tgt.reserved, tgt.slotted, src.slotted, want)
+	}
+}

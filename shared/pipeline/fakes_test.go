@@ -139,6 +139,32 @@ type fakeService struct {
 	versions []TrainingConfigVersion
 	// trainedWith records the version of every training POST.
 	trainedWith []string
+	// slotsShut refuses every write slot (a budget whose queue is longer
+	// than the Advance's deadline); reserved lists the keys granted, and
+	// slotted counts the job POSTs sent with a reserved slot.
+	slotsShut bool
+	reserved  []string
+	slotted   int
+}
+
+type slotKey struct{}
+
+// ReserveWrite plays the resource's write budget (WriteSlots).
+func (f *fakeService) ReserveWrite(ctx context.Context, key string, _ time.Time) (context.Context, func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.slotsShut {
+		return ctx, func() {}, fmt.Errorf("no write slot of %s before the deadline", f.name)
+	}
+	f.reserved = append(f.reserved, key)
+	return context.WithValue(ctx, slotKey{}, key), func() {}, nil
+}
+
+// noteSlot counts a job POST that carries a reserved slot. f.mu is held.
+func (f *fakeService) noteSlot(ctx context.Context) {
+	if ctx.Value(slotKey{}) != nil {
+		f.slotted++
+	}
 }
 
 func newFakeService(name string, clock *fakeClock) *fakeService {
@@ -274,9 +300,10 @@ func (f *fakeService) newJob(kind langsync.JobKind, project string) (langsync.Jo
 	return langsync.Job{Kind: kind, Location: loc, Started: now}, j
 }
 
-func (f *fakeService) BeginExport(_ context.Context, name, label string) (langsync.Job, error) {
+func (f *fakeService) BeginExport(ctx context.Context, name, label string) (langsync.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.noteSlot(ctx)
 	if err := f.injected("BeginExport"); err != nil {
 		return langsync.Job{}, err
 	}
@@ -306,9 +333,10 @@ func (f *fakeService) OpenExportResult(_ context.Context, url string) (io.ReadCl
 	return io.NopCloser(strings.NewReader(j.result)), nil
 }
 
-func (f *fakeService) BeginImport(_ context.Context, name string, r io.ReadSeeker) (langsync.Job, error) {
+func (f *fakeService) BeginImport(ctx context.Context, name string, r io.ReadSeeker) (langsync.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.noteSlot(ctx)
 	if err := f.injected("BeginImport"); err != nil {
 		return langsync.Job{}, err
 	}
@@ -327,9 +355,10 @@ func (f *fakeService) BeginImport(_ context.Context, name string, r io.ReadSeeke
 	return job, nil
 }
 
-func (f *fakeService) BeginTrain(_ context.Context, name string, spec TrainSpec) (langsync.Job, error) {
+func (f *fakeService) BeginTrain(ctx context.Context, name string, spec TrainSpec) (langsync.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.noteSlot(ctx)
 	if err := f.injected("BeginTrain"); err != nil {
 		return langsync.Job{}, err
 	}
@@ -358,9 +387,10 @@ func (f *fakeService) BeginTrain(_ context.Context, name string, spec TrainSpec)
 	return job, nil
 }
 
-func (f *fakeService) BeginDeploy(_ context.Context, name, dep, label string) (langsync.Job, error) {
+func (f *fakeService) BeginDeploy(ctx context.Context, name, dep, label string) (langsync.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.noteSlot(ctx)
 	if err := f.injected("BeginDeploy"); err != nil {
 		return langsync.Job{}, err
 	}
@@ -434,6 +464,13 @@ func (f *fakeService) TotalPosts() int {
 
 // seed creates a deployed source project: one model per label, each
 // deployment served by the given label.
+// getCount is the number of reads served so far.
+func (f *fakeService) getCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets
+}
+
 func (f *fakeService) seed(name string, deployments map[string]string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -43,13 +43,22 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 	now := x.p.clock.Now()
 	switch s.Status {
 	case langsync.StepPending:
+		// The slot first: a step waiting in line then costs no request
+		// at all each time it is advanced again, and the reads below,
+		// sent with the slot, go ahead of other reads (see WriteSlots).
+		wctx, release, ok, err := x.reserveWrite(ctx, s, ops.resource)
+		defer release()
+		if err != nil || !ok {
+			return x.hold, err
+		}
 		if ops.prepare != nil {
-			if err := ops.prepare(ctx); err != nil {
+			if err := ops.prepare(wctx); err != nil {
 				return time.Time{}, err
 			}
 		}
+		now = x.p.clock.Now()
 		if ops.snapshot != nil {
-			before, err := ops.snapshot(ctx)
+			before, err := ops.snapshot(wctx)
 			if err != nil {
 				return time.Time{}, fmt.Errorf("reading the target before starting %s job: %w", aJob(string(ops.kind)), err)
 			}
@@ -67,7 +76,7 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		if err := x.hook(s, "claimed"); err != nil {
 			return time.Time{}, err
 		}
-		return x.begin(ctx, i, ops)
+		return x.begin(wctx, i, ops)
 	case langsync.StepStarting:
 		if s.Job == nil {
 			if until := x.claimDeadline(s); now.Before(until) {
@@ -100,22 +109,27 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 					return x.poll(ctx, i, ops)
 				}
 			}
+			wctx, release, ok, err := x.reserveWrite(ctx, s, ops.resource)
+			defer release()
+			if err != nil || !ok {
+				return x.hold, err
+			}
 			if ops.prepare != nil {
-				if err := ops.prepare(ctx); err != nil {
+				if err := ops.prepare(wctx); err != nil {
 					return time.Time{}, err
 				}
 			}
 			// Saved under the ETag read before the recovery: should the
 			// claimant have saved its job meanwhile, this fails and no
 			// second POST is sent.
-			x.claim(s, now)
+			x.claim(s, x.p.clock.Now())
 			if err := x.save(ctx); err != nil {
 				return time.Time{}, err
 			}
 			if err := x.hook(s, "claimed"); err != nil {
 				return time.Time{}, err
 			}
-			return x.begin(ctx, i, ops)
+			return x.begin(wctx, i, ops)
 		}
 		s.Status = langsync.StepRunning
 		return x.poll(ctx, i, ops)
@@ -126,6 +140,37 @@ func (x *exec) job(ctx context.Context, i int, ops jobOps) (time.Time, error) {
 		return x.poll(ctx, i, ops)
 	}
 	return time.Time{}, fmt.Errorf("step in unexpected status %q", s.Status)
+}
+
+// reserveWrite takes the slot of the resource's write budget that the
+// step's POST will use, before the step prepares and is claimed: the
+// claim's deadline
+// (BeginTimeout) is then spent on the POST, not on a queue that may be
+// minutes long when many runs share a target. Steps wait oldest first
+// (the key keeps a step's place across Advance calls). When the slot has
+// not come by this Advance's deadline, ok is false and x.hold is set: the
+// run is advanced again at once, writing nothing meanwhile. A client
+// without a budget gets ctx back as it is.
+func (x *exec) reserveWrite(ctx context.Context, s *langsync.Step, resource string) (wctx context.Context, release func(), ok bool, err error) {
+	none := func() {}
+	c, err := x.client(resource)
+	if err != nil {
+		return ctx, none, true, nil // the step's own call reports it
+	}
+	ws, can := c.(WriteSlots)
+	if !can {
+		return ctx, none, true, nil
+	}
+	wctx, release, err = ws.ReserveWrite(ctx, x.run.ID+"/"+s.ID(), x.deadline)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx, none, false, abort(ctx.Err())
+		}
+		x.log.Debug("write slot not yet free; advancing again", "step", s.ID(), "resource", resource)
+		x.hold = x.p.clock.Now()
+		return ctx, none, false, nil
+	}
+	return wctx, release, true, nil
 }
 
 // claim marks s as being started by this handler until the claim's

@@ -141,6 +141,23 @@ type Authoring interface {
 	Poller
 }
 
+// WriteSlots is what an Authoring may also offer (checked with a type
+// assertion): a place in its resource's queue for writes (10 a minute).
+// A job step reserves its POST's slot before it prepares and claims the
+// step, so the claim's short deadline is never spent waiting for the
+// budget, a step waiting in line sends nothing, and steps of many runs
+// take the slots oldest first. Reads sent with the returned context (the
+// step's preparation and evidence) go ahead of other reads of the
+// resource, so that a held write slot does not wait behind job polling.
+type WriteSlots interface {
+	// ReserveWrite waits for a write slot until ctx ends or until. key
+	// names the waiter across calls, so one that gave up and comes back
+	// keeps its place. The returned context (ctx with the slot) carries
+	// the slot to the next write sent with it; release gives the slot back
+	// if none was sent (safe to call always).
+	ReserveWrite(ctx context.Context, key string, until time.Time) (wctx context.Context, release func(), err error)
+}
+
 // ProjectReader reads a project's metadata.
 type ProjectReader interface {
 	GetProject(ctx context.Context, project string) (*Project, error)

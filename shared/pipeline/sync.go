@@ -61,9 +61,10 @@ type sourceView struct {
 
 // Sync is the daily change check: per configured pair it compares the
 // source project's timestamps and deployments with what was last
-// replicated, and the target's project, deployments and expiry dates, and
-// starts runs only where something changed. When nothing changed it sends
-// only GETs and writes nothing.
+// replicated, and the target's deployments and expiry dates, and starts
+// runs only where something changed. When nothing changed it sends only
+// GETs (3 per pair: source project and deployments, once per source
+// project, and the target's deployments) and writes nothing.
 func (p *Pipeline) Sync(ctx context.Context, opts SyncOptions) (*SyncResult, error) {
 	now := p.clock.Now()
 	window := p.opts.ExpiryWindow
@@ -208,14 +209,25 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 	if err != nil {
 		return fail(err)
 	}
-	tproj, err := c.GetProject(ctx, pair.TargetName())
-	if errors.Is(err, ErrNotFound) {
+	// The target's deployments say all Sync needs of it: a missing project
+	// answers 404 (ProjectNotFound) there too, so the project itself is
+	// read only when no deployment is mirrored (a never-deployed source),
+	// where an empty list would not tell a missing project apart. This
+	// keeps an up-to-date pair at 3 GETs (docs/pipeline.md#fleet).
+	missing := func() Decision {
 		return replicate(true, "target project %q is missing on %q", pair.TargetName(), pair.Target)
-	} else if err != nil {
-		return fail(fmt.Errorf("reading target project: %w", err))
+	}
+	if len(selected) == 0 {
+		if _, err := c.GetProject(ctx, pair.TargetName()); errors.Is(err, ErrNotFound) {
+			return missing()
+		} else if err != nil {
+			return fail(fmt.Errorf("reading target project: %w", err))
+		}
 	}
 	tdeps, err := c.ListDeployments(ctx, pair.TargetName())
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return missing()
+	} else if err != nil {
 		return fail(fmt.Errorf("listing target deployments: %w", err))
 	}
 	byName := map[string]Deployment{}
@@ -232,7 +244,8 @@ func (p *Pipeline) decide(ctx context.Context, pair langsync.Pair, sv *sourceVie
 		}
 	}
 	if p.opts.RenewExpiring {
-		why, err := p.renewReason(ctx, c, pair.TargetName(), tproj, selected, byName, now)
+		// The target's kind is the source's (import keeps it).
+		why, err := p.renewReason(ctx, c, pair.TargetName(), sv.proj, selected, byName, now)
 		if err != nil {
 			return fail(err)
 		}

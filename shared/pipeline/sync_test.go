@@ -10,6 +10,34 @@ import (
 	"github.com/langsync/langsync/shared/langsync"
 )
 
+// TestSyncNeverDeployedTargetMissing: with no mirrored deployment an
+// empty deployment list says nothing, so Sync reads the target project and
+// still sees that it is gone.
+func TestSyncNeverDeployedTargetMissing(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, oneProject)
+	src, tgt := w.svc["primary"], w.svc["secondary"]
+	src.seed("Tickets", nil)
+	p := w.pipeline()
+	res, err := p.Sync(ctx, SyncOptions{})
+	if err != nil || len(res.Wake) != 1 {
+		t.Fatalf("first sync: %+v %v", res, err)
+	}
+	if r, err := w.drive(p, res.Wake[0].Run); err != nil || r.Phase != langsync.RunSucceeded {
+		t.Fatalf("run: %v %+v", err, r)
+	}
+	if res, err := p.Sync(ctx, SyncOptions{DryRun: true}); err != nil || res.Decisions[0].Action != ActionNone {
+		t.Fatalf("second sync: %+v %v", res, err)
+	}
+	tgt.mu.Lock()
+	delete(tgt.projects, "Tickets")
+	tgt.mu.Unlock()
+	res, err = p.Sync(ctx, SyncOptions{DryRun: true})
+	if err != nil || res.Decisions[0].Action != ActionReplicate || !strings.Contains(res.Decisions[0].Reason, "missing") {
+		t.Fatalf("target deleted: %+v %v", res, err)
+	}
+}
+
 func TestSync(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, oneProject)
@@ -40,9 +68,13 @@ func TestSync(t *testing.T) {
 		t.Fatalf("first sync: %+v", d)
 	}
 
-	t.Run("nothing changed: no POST, no write", func(t *testing.T) {
+	t.Run("nothing changed: no POST, no write, 3 GETs", func(t *testing.T) {
 		puts, posts := w.state.Puts(), src.TotalPosts()+tgt.TotalPosts()
+		gets := src.getCount() + tgt.getCount()
 		d := syncOnce(t)
+		if got := src.getCount() + tgt.getCount() - gets; got != 3 {
+			t.Errorf("an up-to-date pair cost %d GETs, want 3 (source project and deployments, target deployments)", got)
+		}
 		if d.Action != ActionNone || !strings.Contains(d.Reason, "up to date") {
 			t.Errorf("decision %+v", d)
 		}
