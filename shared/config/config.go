@@ -118,6 +118,12 @@ type Project struct {
 	// target of the project is trained with ("latest" or a dated version
 	// such as 2022-05-01), instead of the source model's.
 	TrainingConfigVersion string `yaml:"trainingConfigVersion" json:"trainingConfigVersion,omitempty"`
+	// Kind, when set, is the project kind the source must have (the
+	// service's projectKind, any case: CustomSingleLabelClassification,
+	// CustomMultiLabelClassification, CustomEntityRecognition, Conversation,
+	// Orchestration). A replication fails, naming both kinds, when the
+	// source is of another kind; empty means the kind is detected.
+	Kind string `yaml:"kind" json:"kind,omitempty"`
 }
 
 // Target is one replica of a project. In YAML it is either a resource name
@@ -353,6 +359,9 @@ func (c *Config) Pairs() []langsync.Pair {
 		for _, t := range p.Targets {
 			pair := langsync.Pair{Source: p.Source, Project: p.Name, Target: t.Resource, Deployments: append([]string(nil), p.Deployments...),
 				TrainingConfigVersion: p.TrainingConfigVersion}
+			// Validate refused an unknown kind; a known one is spelled as
+			// the service spells it.
+			pair.Kind, _ = langsync.ParseProjectKind(p.Kind)
 			if t.As != "" && t.As != p.Name {
 				pair.TargetProject = t.As
 			}
