@@ -101,13 +101,7 @@ func authoringWrites(res *emulatortest.Resource) int {
 
 func analyze(t *testing.T, res *emulatortest.Resource, project, text string) string {
 	t.Helper()
-	code, _, b := res.Do(http.MethodPost, "/language/:analyze-conversations?api-version="+apiVersion, map[string]any{"kind": "Conversation",
-		"analysisInput": map[string]any{"conversationItem": map[string]any{"id": "1", "participantId": "u", "text": text}},
-		"parameters":    map[string]any{"projectName": project, "deploymentName": "production"}})
-	if code != http.StatusOK {
-		t.Fatalf("analyze %s on %s: %d %s", project, res.URL, code, b)
-	}
-	return string(b)
+	return res.AnalyzeConversation(project, "production", text)
 }
 
 // TestConversationProjectsEndToEnd: the CLU project (renamed on the

@@ -25,6 +25,8 @@ type rig struct {
 	src, tgt *emulatortest.Resource
 	store    string
 	schedule string
+	// more is appended to the config's projects list (YAML list items).
+	more string
 }
 
 func newRig(t *testing.T, train time.Duration) *rig {
@@ -51,9 +53,9 @@ projects:
     source: primary
     targets: [secondary]
     deployments: [production]
-store: %q
+%sstore: %q
 schedule: %q
-`, r.src.URL, r.src.Key, r.src.DocsDir, r.tgt.URL, r.tgt.Key, r.tgt.DocsDir, r.store, r.schedule)
+`, r.src.URL, r.src.Key, r.src.DocsDir, r.tgt.URL, r.tgt.Key, r.tgt.DocsDir, r.more, r.store, r.schedule)
 	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +132,20 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool, logs 
 	}
 }
 
-// inSync reports whether the pair has been replicated and has no active run.
+// inSync reports whether every configured pair has been replicated and
+// has no active run.
 func inSync(t *testing.T, h *local.Host) bool {
 	t.Helper()
 	st, err := h.App.Pipeline.Status(context.Background())
-	if err != nil || len(st) != 1 {
+	if err != nil || len(st) != len(h.App.Config.Pairs()) {
 		return false
 	}
-	return st[0].Fingerprint != "" && st[0].ActiveRun == nil && st[0].Lag == 0
+	for _, s := range st {
+		if s.Fingerprint == "" || s.ActiveRun != nil || s.Lag != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // fakeRestorer records the dropped keys it was asked to restore.
