@@ -64,6 +64,14 @@ func e2eAppOptions(o *app.Options) {
 
 func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
 	t.Helper()
+	return newE2ERigWith(t, train, false)
+}
+
+// newE2ERigWith is newE2ERig, and with conversations also the Travel (CLU)
+// and TravelRouter (orchestration) samples trained and deployed on the
+// source and configured to replicate to the secondary beside Tickets.
+func newE2ERigWith(t *testing.T, train time.Duration, conversations bool) *e2eRig {
+	t.Helper()
 	p := sample.Tickets()
 	srcDocs, tgtDocs := t.TempDir(), t.TempDir()
 	// Jobs outlast the 1ms poll budget, so each step hands over to a message.
@@ -82,6 +90,14 @@ func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
 		t.Fatalf("seeding: %v", st)
 	}
 	src.TrainAndDeploy(p.Name, "model1", "production")
+	more := ""
+	if conversations {
+		for _, cp := range sample.Conversations() {
+			src.LoadConversation(cp.Name, cp.JSON)
+			src.TrainAndDeployConversation(cp.Name, "model1", "production")
+			more += fmt.Sprintf("  - {name: %s, source: primary, targets: [secondary]}\n", cp.Name)
+		}
+	}
 
 	store := azuritetest.Start(t)
 	sb := sbemulatortest.Start(t, nil)
@@ -90,8 +106,8 @@ func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
   secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
 projects:
   - {name: %s, source: primary, targets: [secondary]}
-store: "${LANGSYNC_STORE}"
-`, src.URL, srcDocs, tgt.URL, tgtDocs, p.Name)
+%sstore: "${LANGSYNC_STORE}"
+`, src.URL, srcDocs, tgt.URL, tgtDocs, p.Name, more)
 	env := map[string]string{
 		"LANGSYNC_CONFIG":     cfgYAML,
 		"SRC_KEY":             src.Key,
@@ -125,6 +141,12 @@ func (r *e2eRig) simulate(t *testing.T, handlerURL string) (*customhandlertest.H
 // and returns its phase.
 func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, diag func() string) langsync.RunPhase {
 	t.Helper()
+	return r.waitProject(t, ctx, frontURL, r.p.Name, diag)
+}
+
+// waitProject is waitRun for the named project's (single) pair.
+func (r *e2eRig) waitProject(t *testing.T, ctx context.Context, frontURL, project string, diag func() string) langsync.RunPhase {
+	t.Helper()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var last map[string]any
@@ -134,7 +156,7 @@ func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, dia
 			t.Fatalf("replication did not finish: last status %v\n%s", last, diag())
 		case <-tick.C:
 		}
-		last = r.status(t, ctx, frontURL)
+		last = r.status(t, ctx, frontURL, project)
 		pairs, _ := last["pairs"].([]any)
 		if len(pairs) != 1 {
 			continue
@@ -153,9 +175,9 @@ func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, dia
 	}
 }
 
-func (r *e2eRig) status(t *testing.T, ctx context.Context, frontURL string) map[string]any {
+func (r *e2eRig) status(t *testing.T, ctx context.Context, frontURL, project string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, frontURL+"/api/status/"+r.p.Name+"?code=fk-e2e", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, frontURL+"/api/status/"+project+"?code=fk-e2e", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
