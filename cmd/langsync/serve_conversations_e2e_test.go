@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -32,17 +31,8 @@ func TestServeEndToEndConversations(t *testing.T) {
 	defer cancel()
 	r := newE2ERigWith(t, 300*time.Millisecond, true)
 	s := startServe(t, r.env, e2eAppOptions)
-	host, front := r.simulate(t, s.url)
-	if err := host.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if res := host.FireTimer(ctx, "sync"); !res.OK() {
-		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
-	}
-	runErr := make(chan error, 1)
-	hctx, hcancel := context.WithCancel(ctx)
+	host, front, runErr, hcancel := r.fireSync(t, ctx, s)
 	defer hcancel()
-	go func() { runErr <- host.Run(hctx) }()
 	diag := func() string { return tail(s.stdout.String(), 40) }
 	for _, p := range []string{"Tickets", "Travel", "TravelRouter"} {
 		if ph := r.waitProject(t, ctx, front.URL, p, diag); ph != langsync.RunSucceeded {
@@ -86,15 +76,7 @@ func TestServeEndToEndConversations(t *testing.T) {
 		t.Fatal(err)
 	}
 	// TravelRouter restored under another name by a dropped copy.
-	rc, _, err := bs.Get(ctx, langsync.DefaultBackupContainer, routerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	archive := readBlob(t, ctx, bs, langsync.DefaultBackupContainer, routerKey)
 	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
 	if _, err := bs.Put(ctx, langsync.DefaultStateContainer, "restore/secondary/RouterOld/"+path.Base(routerKey), bytes.NewReader(archive), nil); err != nil {
 		t.Fatal(err)

@@ -137,6 +137,39 @@ func (r *e2eRig) simulate(t *testing.T, handlerURL string) (*customhandlertest.H
 	return host, front
 }
 
+// fireSync starts the host simulator against serve, fires the sync timer
+// and runs the simulator's triggers until stop is called; done reports
+// how Run ended.
+func (r *e2eRig) fireSync(t *testing.T, ctx context.Context, s *served) (host *customhandlertest.Host, front *httptest.Server, done chan error, stop context.CancelFunc) {
+	t.Helper()
+	host, front = r.simulate(t, s.url)
+	if err := host.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := host.FireTimer(ctx, "sync"); !res.OK() {
+		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
+	}
+	done = make(chan error, 1)
+	hctx, stop := context.WithCancel(ctx)
+	go func() { done <- host.Run(hctx) }()
+	return host, front, done, stop
+}
+
+// readBlob returns a blob's bytes.
+func readBlob(t *testing.T, ctx context.Context, bs blobstore.Store, container, key string) []byte {
+	t.Helper()
+	rc, _, err := bs.Get(ctx, container, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // waitRun polls the status HTTP trigger until the pair's last run ended
 // and returns its phase.
 func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, diag func() string) langsync.RunPhase {
@@ -224,16 +257,7 @@ func TestServeEndToEnd(t *testing.T) {
 	delete(serveEnv, "LANGSYNC_SERVICEBUS")
 	serveEnv["LANGSYNC_CONFIG"] += fmt.Sprintf("serviceBus: %q\n", r.env["LANGSYNC_SERVICEBUS"])
 	s := startServe(t, serveEnv, e2eAppOptions)
-	host, front := r.simulate(t, s.url)
-	if err := host.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if res := host.FireTimer(ctx, "sync"); !res.OK() {
-		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
-	}
-	runErr := make(chan error, 1)
-	hctx, hcancel := context.WithCancel(ctx)
-	go func() { runErr <- host.Run(hctx) }()
+	host, front, runErr, hcancel := r.fireSync(t, ctx, s)
 	if ph := r.waitRun(t, ctx, front.URL, func() string { return tail(s.stdout.String(), 30) }); ph != langsync.RunSucceeded {
 		t.Fatalf("run %s", ph)
 	}
@@ -348,15 +372,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := snd.Send(ctx, "langsync-import", []byte(fmt.Sprintf(`{"backup":%q,"target":"secondary","as":"TicketsOld"}`, backups[0].Key)), "restore-1"); err != nil {
 		t.Fatal(err)
 	}
-	rc, _, err := bs.Get(ctx, langsync.DefaultBackupContainer, backups[0].Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	archive := readBlob(t, ctx, bs, langsync.DefaultBackupContainer, backups[0].Key)
 	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
 	for key, data := range map[string][]byte{
 		"restore/secondary/TicketsDrop/tickets.tar.gz": archive,

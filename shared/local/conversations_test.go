@@ -2,14 +2,11 @@ package local_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"path"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/local"
 	"github.com/langsync/langsync/shared/sample"
 )
@@ -57,24 +54,7 @@ func TestConversationProjectsOnLocalHost(t *testing.T) {
 	drops := map[string]string{"Travel": "TravelOld", "TravelRouter": "RouterOld"}
 	var keys []string
 	for project, as := range drops {
-		backups, err := h.App.Store.List(ctx, cfg.Containers.Backups, langsync.BackupPrefix("primary", project))
-		if err != nil || len(backups) != 1 {
-			t.Fatalf("backups of %s: %v (%v), want one", project, backups, err)
-		}
-		rc, _, err := h.App.Store.Get(ctx, cfg.Containers.Backups, backups[0].Key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := "restore/secondary/" + as + "/" + path.Base(backups[0].Key)
-		if _, err := h.App.Store.Put(ctx, cfg.Containers.State, key, strings.NewReader(string(data)), nil); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, key)
+		keys = append(keys, dropBackup(t, h, project, as))
 	}
 	for _, as := range drops {
 		waitFor(t, as+" deployed on the secondary", 60*time.Second, func() bool {

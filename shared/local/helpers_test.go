@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/local"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -169,3 +171,24 @@ func (f *fakeRestorer) calls() []string {
 }
 
 var errCrash = errors.New("simulated crash")
+
+// dropBackup copies the one backup of primary/project into the state
+// container under restore/secondary/<as>/ and returns the drop's key.
+func dropBackup(t *testing.T, h *local.Host, project, as string) string {
+	t.Helper()
+	ctx, cfg := context.Background(), h.App.Config
+	backups, err := h.App.Store.List(ctx, cfg.Containers.Backups, langsync.BackupPrefix("primary", project))
+	if err != nil || len(backups) != 1 {
+		t.Fatalf("backups of %s: %v (%v), want one", project, backups, err)
+	}
+	rc, _, err := h.App.Store.Get(ctx, cfg.Containers.Backups, backups[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	key := "restore/secondary/" + as + "/" + path.Base(backups[0].Key)
+	if _, err := h.App.Store.Put(ctx, cfg.Containers.State, key, rc, nil); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
