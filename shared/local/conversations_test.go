@@ -2,12 +2,10 @@ package local_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/langsync/langsync/shared/local"
 	"github.com/langsync/langsync/shared/sample"
 )
 
@@ -27,15 +25,8 @@ func TestConversationProjectsOnLocalHost(t *testing.T) {
 	}
 	r.more = "  - {name: Travel, source: primary, targets: [secondary]}\n  - {name: TravelRouter, source: primary, targets: [secondary]}\n"
 	cfg := r.config(t)
-	logs := &logBuffer{}
+	h, logs := restoringHost(t, cfg, "Tickets, Travel and TravelRouter replicated", 60*time.Second)
 	ctx := context.Background()
-	h, err := local.New(ctx, cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetRestorer(h.App)
-	serve(t, h)
-	waitFor(t, "Tickets, Travel and TravelRouter replicated", 60*time.Second, func() bool { return inSync(t, h) }, logs)
 
 	const book, cancel = "book me a flight to Madrid", "cancel my booking QX7781"
 	if out := r.tgt.AnalyzeConversation("Travel", "production", cancel); !strings.Contains(out, `"topIntent":"CancelBooking"`) || !strings.Contains(out, `"text":"QX7781"`) {

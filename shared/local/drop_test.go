@@ -2,11 +2,8 @@ package local_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/langsync/langsync/shared/local"
 )
 
 // TestDroppedBackupRestores replicates once, then drops a copy of the
@@ -17,15 +14,8 @@ func TestDroppedBackupRestores(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 200*time.Millisecond)
 	cfg := r.config(t)
-	logs := &logBuffer{}
+	h, logs := restoringHost(t, cfg, "first replication", 30*time.Second)
 	ctx := context.Background()
-	h, err := local.New(ctx, cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetRestorer(h.App)
-	serve(t, h)
-	waitFor(t, "first replication", 30*time.Second, func() bool { return inSync(t, h) }, logs)
 
 	drop := dropBackup(t, h, "Tickets", "TicketsCopy")
 	waitFor(t, "TicketsCopy deployed on the secondary", 30*time.Second, func() bool {

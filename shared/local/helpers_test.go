@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path"
 	"strings"
@@ -191,4 +192,19 @@ func dropBackup(t *testing.T, h *local.Host, project, as string) string {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// restoringHost serves a host on cfg that syncs on start and restores
+// drops (listing every 50 ms), and waits until every pair is in sync.
+func restoringHost(t *testing.T, cfg *config.Config, what string, within time.Duration) (*local.Host, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	h, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetRestorer(h.App)
+	serve(t, h)
+	waitFor(t, what, within, func() bool { return inSync(t, h) }, logs)
+	return h, logs
 }
