@@ -341,7 +341,7 @@ and $LANGSYNC_KEY) or --entra (Microsoft Entra ID), --api-version and --json. Jo
 	"project list": {
 		Synopsis: "project list --endpoint URL --key KEY [--api-version V] [--json]",
 		Summary:  "list the resource's projects",
-		About:    "Lists the resource's projects with their kind, language and last modified time.",
+		About:    "Lists the resource's projects with their kind, language and last modified time: custom text projects (analyze-text) and conversation projects (CLU and orchestration, analyze-conversations) in one table.",
 		Examples: []example{{"the projects of the primary", "langsync project list --endpoint https://contoso-eastus.cognitiveservices.azure.com --key $PRIMARY_KEY"}},
 	},
 	"project show": {

@@ -233,11 +233,19 @@ func explain(err error) error {
 	return fmt.Errorf("%w\nTry: %s", err, hint)
 }
 
+// projectList lists the resource's text projects and its conversation
+// projects (CLU and orchestration, from the conversations API) in one
+// table; the KIND column tells them apart.
 func projectList(ctx context.Context, pc *projectCtx) error {
 	ps, err := pc.client.ListProjects(ctx)
 	if err != nil {
 		return err
 	}
+	cs, err := pc.client.Conversations().ListProjects(ctx)
+	if err != nil {
+		return fmt.Errorf("listing conversation projects: %w", err)
+	}
+	ps = append(ps, cs...)
 	if pc.opts.json {
 		if ps == nil {
 			ps = []authoring.ProjectMetadata{}

@@ -8,11 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/sample"
 )
 
 const cliKey = "cli-k3y-0123456789"
@@ -114,6 +116,8 @@ func (f *fakeLanguage) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		reply(w, 200, `{"jobId":"`+kind+`1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:00:01Z","status":"`+status+`"`+extra+`}`)
+	case r.Method == "GET" && r.URL.Path == "/language/authoring/analyze-conversations/projects":
+		reply(w, 200, `{"value":[{"createdDateTime":"2026-11-01T10:00:00Z","lastModifiedDateTime":"2026-11-20T10:00:00Z","projectKind":"Conversation","projectName":"Travel","language":"en-us","multilingual":false}],"nextLink":null}`)
 	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/language/authoring/analyze-conversations/projects/"):
 		// A project the text API does not know is looked up as a
 		// conversation project: this resource has none.
@@ -136,9 +140,14 @@ func TestProjectList(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "Tickets") || !strings.Contains(out, "CustomSingleLabelClassification") || !strings.Contains(out, "2026-11-21 10:00:00Z") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
+	// The conversations API's projects are listed too, with their kind.
+	if !regexp.MustCompile(`(?m)^Travel +Conversation +en-us`).MatchString(out) {
+		t.Fatalf("the CLU project is not listed with its kind:\n%s", out)
+	}
 	code, out, _ = runCLI(t, f.env(), "project", "list", "--json")
 	var ps []map[string]any
-	if code != exitOK || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 1 || ps[0]["projectName"] != "Tickets" {
+	if code != exitOK || json.Unmarshal([]byte(out), &ps) != nil || len(ps) != 2 || ps[0]["projectName"] != "Tickets" ||
+		ps[1]["projectName"] != "Travel" || ps[1]["projectKind"] != "Conversation" {
 		t.Fatalf("exit %d, json %q", code, out)
 	}
 }
@@ -354,5 +363,37 @@ func TestProjectAgainstEmulator(t *testing.T) {
 	code, _, stderr = runCLI(t, env, "project", "show", "Tickets")
 	if code != exitFailed || !strings.Contains(stderr, "404") {
 		t.Fatalf("show after delete: exit %d %s", code, stderr)
+	}
+}
+
+// TestProjectListConversationsAgainstEmulator: list shows the text and the
+// conversation projects of one resource over the wire, each with its kind.
+func TestProjectListConversationsAgainstEmulator(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	r.Load(emulatortest.SingleLabelProject("Tickets", "tickets", 3))
+	for _, p := range sample.Conversations() {
+		r.LoadConversation(p.Name, p.JSON)
+	}
+	env := map[string]string{"LANGSYNC_ENDPOINT": r.URL, "LANGSYNC_KEY": r.Key}
+	code, out, errOut := runCLI(t, env, "project", "list")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{`(?m)^Tickets +CustomSingleLabelClassification `, `(?m)^Travel +Conversation `, `(?m)^TravelRouter +Orchestration `} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("list lacks %s:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, env, "project", "list", "--json")
+	var ps []struct{ ProjectName, ProjectKind string }
+	if code != exitOK || json.Unmarshal([]byte(out), &ps) != nil {
+		t.Fatalf("exit %d, json %q", code, out)
+	}
+	got := map[string]string{}
+	for _, p := range ps {
+		got[p.ProjectName] = p.ProjectKind
+	}
+	if len(got) != 3 || got["Travel"] != "Conversation" || got["TravelRouter"] != "Orchestration" || got["Tickets"] != "CustomSingleLabelClassification" {
+		t.Fatalf("--json lists %v", got)
 	}
 }

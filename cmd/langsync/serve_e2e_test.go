@@ -64,6 +64,14 @@ func e2eAppOptions(o *app.Options) {
 
 func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
 	t.Helper()
+	return newE2ERigWith(t, train, false)
+}
+
+// newE2ERigWith is newE2ERig, and with conversations also the Travel (CLU)
+// and TravelRouter (orchestration) samples trained and deployed on the
+// source and configured to replicate to the secondary beside Tickets.
+func newE2ERigWith(t *testing.T, train time.Duration, conversations bool) *e2eRig {
+	t.Helper()
 	p := sample.Tickets()
 	srcDocs, tgtDocs := t.TempDir(), t.TempDir()
 	// Jobs outlast the 1ms poll budget, so each step hands over to a message.
@@ -82,6 +90,14 @@ func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
 		t.Fatalf("seeding: %v", st)
 	}
 	src.TrainAndDeploy(p.Name, "model1", "production")
+	more := ""
+	if conversations {
+		for _, cp := range sample.Conversations() {
+			src.LoadConversation(cp.Name, cp.JSON)
+			src.TrainAndDeployConversation(cp.Name, "model1", "production")
+			more += fmt.Sprintf("  - {name: %s, source: primary, targets: [secondary]}\n", cp.Name)
+		}
+	}
 
 	store := azuritetest.Start(t)
 	sb := sbemulatortest.Start(t, nil)
@@ -90,8 +106,8 @@ func newE2ERig(t *testing.T, train time.Duration) *e2eRig {
   secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
 projects:
   - {name: %s, source: primary, targets: [secondary]}
-store: "${LANGSYNC_STORE}"
-`, src.URL, srcDocs, tgt.URL, tgtDocs, p.Name)
+%sstore: "${LANGSYNC_STORE}"
+`, src.URL, srcDocs, tgt.URL, tgtDocs, p.Name, more)
 	env := map[string]string{
 		"LANGSYNC_CONFIG":     cfgYAML,
 		"SRC_KEY":             src.Key,
@@ -121,9 +137,48 @@ func (r *e2eRig) simulate(t *testing.T, handlerURL string) (*customhandlertest.H
 	return host, front
 }
 
+// fireSync starts the host simulator against serve, fires the sync timer
+// and runs the simulator's triggers until stop is called; done reports
+// how Run ended.
+func (r *e2eRig) fireSync(t *testing.T, ctx context.Context, s *served) (host *customhandlertest.Host, front *httptest.Server, done chan error, stop context.CancelFunc) {
+	t.Helper()
+	host, front = r.simulate(t, s.url)
+	if err := host.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res := host.FireTimer(ctx, "sync"); !res.OK() {
+		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
+	}
+	done = make(chan error, 1)
+	hctx, stop := context.WithCancel(ctx)
+	go func() { done <- host.Run(hctx) }()
+	return host, front, done, stop
+}
+
+// readBlob returns a blob's bytes.
+func readBlob(t *testing.T, ctx context.Context, bs blobstore.Store, container, key string) []byte {
+	t.Helper()
+	rc, _, err := bs.Get(ctx, container, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // waitRun polls the status HTTP trigger until the pair's last run ended
 // and returns its phase.
 func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, diag func() string) langsync.RunPhase {
+	t.Helper()
+	return r.waitProject(t, ctx, frontURL, r.p.Name, diag)
+}
+
+// waitProject is waitRun for the named project's (single) pair.
+func (r *e2eRig) waitProject(t *testing.T, ctx context.Context, frontURL, project string, diag func() string) langsync.RunPhase {
 	t.Helper()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -134,7 +189,7 @@ func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, dia
 			t.Fatalf("replication did not finish: last status %v\n%s", last, diag())
 		case <-tick.C:
 		}
-		last = r.status(t, ctx, frontURL)
+		last = r.status(t, ctx, frontURL, project)
 		pairs, _ := last["pairs"].([]any)
 		if len(pairs) != 1 {
 			continue
@@ -153,9 +208,9 @@ func (r *e2eRig) waitRun(t *testing.T, ctx context.Context, frontURL string, dia
 	}
 }
 
-func (r *e2eRig) status(t *testing.T, ctx context.Context, frontURL string) map[string]any {
+func (r *e2eRig) status(t *testing.T, ctx context.Context, frontURL, project string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, frontURL+"/api/status/"+r.p.Name+"?code=fk-e2e", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, frontURL+"/api/status/"+project+"?code=fk-e2e", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -202,16 +257,7 @@ func TestServeEndToEnd(t *testing.T) {
 	delete(serveEnv, "LANGSYNC_SERVICEBUS")
 	serveEnv["LANGSYNC_CONFIG"] += fmt.Sprintf("serviceBus: %q\n", r.env["LANGSYNC_SERVICEBUS"])
 	s := startServe(t, serveEnv, e2eAppOptions)
-	host, front := r.simulate(t, s.url)
-	if err := host.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if res := host.FireTimer(ctx, "sync"); !res.OK() {
-		t.Fatalf("timer: %v\n%s", res.Err, s.stderr)
-	}
-	runErr := make(chan error, 1)
-	hctx, hcancel := context.WithCancel(ctx)
-	go func() { runErr <- host.Run(hctx) }()
+	host, front, runErr, hcancel := r.fireSync(t, ctx, s)
 	if ph := r.waitRun(t, ctx, front.URL, func() string { return tail(s.stdout.String(), 30) }); ph != langsync.RunSucceeded {
 		t.Fatalf("run %s", ph)
 	}
@@ -326,15 +372,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := snd.Send(ctx, "langsync-import", []byte(fmt.Sprintf(`{"backup":%q,"target":"secondary","as":"TicketsOld"}`, backups[0].Key)), "restore-1"); err != nil {
 		t.Fatal(err)
 	}
-	rc, _, err := bs.Get(ctx, langsync.DefaultBackupContainer, backups[0].Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	archive := readBlob(t, ctx, bs, langsync.DefaultBackupContainer, backups[0].Key)
 	host.SetBlobs(customhandlertest.StoreBlobs{Store: bs})
 	for key, data := range map[string][]byte{
 		"restore/secondary/TicketsDrop/tickets.tar.gz": archive,

@@ -24,7 +24,8 @@ const convAPI = "/language/authoring/analyze-conversations/projects/"
 
 // convRig is two emulated regions with the Travel (CLU) and TravelRouter
 // (orchestration) samples deployed on the primary, and an app whose
-// projects section is given.
+// projects section is given. The secondary has linked storage (a
+// directory): conversation projects must neither read nor need it.
 type convRig struct {
 	src, tgt *emulatortest.Resource
 	cfg      *config.Config
@@ -43,11 +44,11 @@ func newConvRig(t *testing.T, projects string) *convRig {
 	n := containerSeq.Add(1)
 	y := fmt.Sprintf(`resources:
   primary: {endpoint: %q, key: "${SRC_KEY}"}
-  secondary: {endpoint: %q, key: "${TGT_KEY}"}
+  secondary: {endpoint: %q, key: "${TGT_KEY}", storage: %q}
 projects:
 %sstore: "${STORE}"
 containers: {backups: backups-%d, state: state-%d}
-`, r.src.URL, r.tgt.URL, projects, n, n)
+`, r.src.URL, r.tgt.URL, t.TempDir(), projects, n, n)
 	env := map[string]string{"SRC_KEY": r.src.Key, "TGT_KEY": r.tgt.Key, "STORE": azuritetest.Shared(t)}
 	cfg, err := config.Parse([]byte(y), func(k string) string { return env[k] })
 	if err != nil {
@@ -101,13 +102,7 @@ func authoringWrites(res *emulatortest.Resource) int {
 
 func analyze(t *testing.T, res *emulatortest.Resource, project, text string) string {
 	t.Helper()
-	code, _, b := res.Do(http.MethodPost, "/language/:analyze-conversations?api-version="+apiVersion, map[string]any{"kind": "Conversation",
-		"analysisInput": map[string]any{"conversationItem": map[string]any{"id": "1", "participantId": "u", "text": text}},
-		"parameters":    map[string]any{"projectName": project, "deploymentName": "production"}})
-	if code != http.StatusOK {
-		t.Fatalf("analyze %s on %s: %d %s", project, res.URL, code, b)
-	}
-	return string(b)
+	return res.AnalyzeConversation(project, "production", text)
 }
 
 // TestConversationProjectsEndToEnd: the CLU project (renamed on the

@@ -134,9 +134,14 @@ func (a *App) plan(ctx context.Context, req RestoreRequest, ref langsync.BackupR
 
 	// Documents: every one the export labels must be in the target's
 	// storage after the documents step, from the backup or already there.
-	copyDocs, err := a.checkDocuments(ctx, p, ar)
-	if err != nil {
-		return nil, err
+	// A conversation project's utterances are in its export: it has no
+	// storage container, so there is nothing to check or copy.
+	var copyDocs bool
+	if !langsync.ProjectKind(m.ProjectKind).Conversational() {
+		copyDocs, err = a.checkDocuments(ctx, p, ar)
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(p.MissingDocuments) > 0 {
 		block(nil, "the target's storage container %q lacks %d document(s) the export labels and the backup does not carry them: %s (restore from a backup that carries documents, or copy them into that container first)",

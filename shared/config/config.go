@@ -163,6 +163,12 @@ type Project struct {
 	// ExpiryWarning overrides alerts.expiryWarning for this project
 	// (0: the global window).
 	ExpiryWarning Duration `yaml:"expiryWarning" json:"expiryWarning,omitzero"`
+	// Kind, when set, is the project kind the source must have (the
+	// service's projectKind, any case: CustomSingleLabelClassification,
+	// CustomMultiLabelClassification, CustomEntityRecognition, Conversation,
+	// Orchestration). A replication fails, naming both kinds, when the
+	// source is of another kind; empty means the kind is detected.
+	Kind string `yaml:"kind" json:"kind,omitempty"`
 }
 
 // Target is one replica of a project. In YAML it is either a resource name
@@ -399,6 +405,9 @@ func (c *Config) Pairs() []langsync.Pair {
 		for _, t := range p.Targets {
 			pair := langsync.Pair{Source: p.Source, Project: p.Name, Target: t.Resource, Deployments: append([]string(nil), p.Deployments...),
 				TrainingConfigVersion: p.TrainingConfigVersion}
+			// Validate refused an unknown kind; a known one is spelled as
+			// the service spells it.
+			pair.Kind, _ = langsync.ParseProjectKind(p.Kind)
 			if t.As != "" && t.As != p.Name {
 				pair.TargetProject = t.As
 			}

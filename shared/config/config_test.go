@@ -199,6 +199,7 @@ func TestParseRejects(t *testing.T) {
 		{"negative unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: -1m\n", "unreachableBudget: \"-1m0s\": is not valid"},
 		{"bad unreachable budget", base + "projects: [{name: P, source: a, targets: [b]}]\nunreachableBudget: soon\n", "bad duration"},
 		{"bad training config version", base + "projects: [{name: P, source: a, targets: [b], trainingConfigVersion: newest}]\n", `projects[0].trainingConfigVersion: "newest": is not valid: want latest or a dated version`},
+		{"unknown kind", base + "projects: [{name: P, source: a, targets: [b], kind: customNamedEntityRecognition}]\n", `projects[0].kind: "customNamedEntityRecognition": is not valid: want one of CustomSingleLabelClassification, CustomMultiLabelClassification, CustomEntityRecognition, Conversation, Orchestration (the project's projectKind), or leave kind out to detect it`},
 		{"negative expiry warning", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWarning: -1h\n", "expiryWarning: is not valid"},
 		{"negative max lag", base + "projects: [{name: P, source: a, targets: [b]}]\nalerts: {maxLag: -1h}\n", "alerts.maxLag: \"-1h0m0s\": is not valid"},
 		{"two global windows", base + "projects: [{name: P, source: a, targets: [b]}]\nexpiryWarning: 20d\nalerts: {expiryWarning: 40d}\n", "keep only alerts.expiryWarning"},
@@ -422,5 +423,24 @@ func TestParseExpiryWatch(t *testing.T) {
 	}
 	if time.Duration(cfg.ExpiryWarning) != 45*24*time.Hour || !cfg.RenewExpiring {
 		t.Errorf("expiryWarning %v renewExpiring %v", time.Duration(cfg.ExpiryWarning), cfg.RenewExpiring)
+	}
+}
+
+// TestParseKind: projects[].kind reaches every pair of its project, spelled
+// as the service spells it whatever the case written; absent, it is empty
+// (detected at inspect).
+func TestParseKind(t *testing.T) {
+	y := "resources: {a: {endpoint: 'https://a.example.com', key: k}, b: {endpoint: 'https://b.example.com', key: k}, c: {endpoint: 'https://c.example.com', key: k}}\nstore: /tmp/x\n" +
+		"projects: [{name: Travel, source: a, targets: [b, c], kind: conversation}, {name: Router, source: a, targets: [b], kind: Orchestration}, {name: Q, source: a, targets: [b]}]\n"
+	cfg, err := config.Parse([]byte(y), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.Pairs() {
+		got = append(got, p.Project+"->"+p.Target+":"+string(p.Kind))
+	}
+	if want := []string{"Travel->b:Conversation", "Travel->c:Conversation", "Router->b:Orchestration", "Q->b:"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pairs %v, want %v", got, want)
 	}
 }

@@ -131,6 +131,9 @@ func (c *Config) Validate() error {
 		if v := pr.TrainingConfigVersion; v != "" && v != "latest" && !trainingConfigVersionRE.MatchString(v) {
 			p.add(f+".trainingConfigVersion", v, ErrInvalid, "want latest or a dated version such as 2022-05-01 or 2022-05-15-preview")
 		}
+		if _, ok := langsync.ParseProjectKind(pr.Kind); pr.Kind != "" && !ok {
+			p.add(f+".kind", pr.Kind, ErrInvalid, "want one of %s (the project's projectKind), or leave kind out to detect it", kindNames())
+		}
 	}
 	if c.Store.IsZero() {
 		p.add("store", "", ErrMissing, "set store to a directory, a Blob connection string or an account URL%s", c.unsetHint("store"))
@@ -348,4 +351,13 @@ func checkHeartbeatURL(raw string) error {
 		return errors.New("must not carry a query or fragment: langsync appends /fail to it")
 	}
 	return nil
+}
+
+// kindNames lists the kinds projects[].kind accepts, for messages.
+func kindNames() string {
+	names := make([]string, 0, len(langsync.Kinds()))
+	for _, k := range langsync.Kinds() {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
 }

@@ -1,5 +1,7 @@
 package langsync
 
+import "strings"
+
 // Conversation project kinds (the conversations authoring API).
 const (
 	// Conversation is a conversational language understanding (CLU)
@@ -14,6 +16,23 @@ const (
 // authoring API (analyze-conversations) rather than analyze-text.
 func (k ProjectKind) Conversational() bool {
 	return k == Conversation || k == Orchestration
+}
+
+// Kinds lists every kind langsync replicates, in the order docs name them.
+func Kinds() []ProjectKind {
+	return []ProjectKind{SingleLabelClassification, MultiLabelClassification, EntityRecognition, Conversation, Orchestration}
+}
+
+// ParseProjectKind returns the kind named s, the service's projectKind
+// value compared without regard to case ("conversation" is Conversation);
+// false when langsync does not replicate such projects.
+func ParseProjectKind(s string) (ProjectKind, bool) {
+	for _, k := range Kinds() {
+		if strings.EqualFold(s, string(k)) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // Known reports whether langsync replicates projects of this kind.

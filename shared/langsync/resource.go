@@ -38,6 +38,10 @@ type Pair struct {
 	// with (the config's projects[].trainingConfigVersion); empty means the
 	// source model's, or the newest the target offers when it cannot.
 	TrainingConfigVersion string `json:"trainingConfigVersion,omitempty"`
+	// Kind, when set (the config's projects[].kind), is the kind the
+	// source project must have: inspect fails the run when the detected
+	// kind differs. Empty means whatever the source is.
+	Kind ProjectKind `json:"kind,omitempty"`
 }
 
 // TargetName returns the project name on the target.

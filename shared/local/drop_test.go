@@ -2,15 +2,8 @@ package local_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/langsync/langsync/shared/langsync"
-	"github.com/langsync/langsync/shared/local"
 )
 
 // TestDroppedBackupRestores replicates once, then drops a copy of the
@@ -21,33 +14,10 @@ func TestDroppedBackupRestores(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, 200*time.Millisecond)
 	cfg := r.config(t)
-	logs := &logBuffer{}
+	h, logs := restoringHost(t, cfg, "first replication", 30*time.Second)
 	ctx := context.Background()
-	h, err := local.New(ctx, cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetRestorer(h.App)
-	serve(t, h)
-	waitFor(t, "first replication", 30*time.Second, func() bool { return inSync(t, h) }, logs)
 
-	backups, err := h.App.Store.List(ctx, cfg.Containers.Backups, langsync.BackupPrefix("primary", "Tickets"))
-	if err != nil || len(backups) != 1 {
-		t.Fatalf("backups %v (%v), want one", backups, err)
-	}
-	rc, _, err := h.App.Store.Get(ctx, cfg.Containers.Backups, backups[0].Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	drop := "restore/secondary/TicketsCopy/" + path.Base(backups[0].Key)
-	if _, err := h.App.Store.Put(ctx, cfg.Containers.State, drop, strings.NewReader(string(data)), nil); err != nil {
-		t.Fatal(err)
-	}
+	drop := dropBackup(t, h, "Tickets", "TicketsCopy")
 	waitFor(t, "TicketsCopy deployed on the secondary", 30*time.Second, func() bool {
 		code, _, _ := r.tgt.Do("GET", "/language/authoring/analyze-text/projects/TicketsCopy/deployments/production?api-version=2023-04-01", nil)
 		return code == 200

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/local"
 	"github.com/langsync/langsync/shared/pipeline"
 )
@@ -27,6 +30,8 @@ type rig struct {
 	src, tgt *emulatortest.Resource
 	store    string
 	schedule string
+	// more is appended to the config's projects list (YAML list items).
+	more string
 }
 
 func newRig(t *testing.T, train time.Duration) *rig {
@@ -53,9 +58,9 @@ projects:
     source: primary
     targets: [secondary]
     deployments: [production]
-store: %q
+%sstore: %q
 schedule: %q
-`, r.src.URL, r.src.Key, r.src.DocsDir, r.tgt.URL, r.tgt.Key, r.tgt.DocsDir, r.store, r.schedule)
+`, r.src.URL, r.src.Key, r.src.DocsDir, r.tgt.URL, r.tgt.Key, r.tgt.DocsDir, r.more, r.store, r.schedule)
 	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -132,14 +137,20 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool, logs 
 	}
 }
 
-// inSync reports whether the pair has been replicated and has no active run.
+// inSync reports whether every configured pair has been replicated and
+// has no active run.
 func inSync(t *testing.T, h *local.Host) bool {
 	t.Helper()
 	st, err := h.App.Pipeline.Status(context.Background())
-	if err != nil || len(st) != 1 {
+	if err != nil || len(st) != len(h.App.Config.Pairs()) {
 		return false
 	}
-	return st[0].Fingerprint != "" && st[0].ActiveRun == nil && st[0].Lag == 0
+	for _, s := range st {
+		if s.Fingerprint == "" || s.ActiveRun != nil || s.Lag != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // fakeRestorer records the dropped keys it was asked to restore.
@@ -170,4 +181,40 @@ var errCrash = errors.New("simulated crash")
 // in any minute) would stall them for most of a minute.
 func roomy(o *app.Options) {
 	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
+}
+
+// dropBackup copies the one backup of primary/project into the state
+// container under restore/secondary/<as>/ and returns the drop's key.
+func dropBackup(t *testing.T, h *local.Host, project, as string) string {
+	t.Helper()
+	ctx, cfg := context.Background(), h.App.Config
+	backups, err := h.App.Store.List(ctx, cfg.Containers.Backups, langsync.BackupPrefix("primary", project))
+	if err != nil || len(backups) != 1 {
+		t.Fatalf("backups of %s: %v (%v), want one", project, backups, err)
+	}
+	rc, _, err := h.App.Store.Get(ctx, cfg.Containers.Backups, backups[0].Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	key := "restore/secondary/" + as + "/" + path.Base(backups[0].Key)
+	if _, err := h.App.Store.Put(ctx, cfg.Containers.State, key, rc, nil); err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// restoringHost serves a host on cfg that syncs on start and restores
+// drops (listing every 50 ms), and waits until every pair is in sync.
+func restoringHost(t *testing.T, cfg *config.Config, what string, within time.Duration) (*local.Host, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	h, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewTextHandler(logs, nil)), SyncOnStart: true, RestoreEvery: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetRestorer(h.App)
+	serve(t, h)
+	waitFor(t, what, within, func() bool { return inSync(t, h) }, logs)
+	return h, logs
 }

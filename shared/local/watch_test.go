@@ -72,7 +72,7 @@ func TestHeartbeatAndEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), SyncOnStart: true,
+	h, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewJSONHandler(logs, nil)), SyncOnStart: true,
 		Metrics: rec, Heartbeat: heartbeat.New(cfg.Heartbeat.URL.Reveal(), nil)})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestHeartbeatFailure(t *testing.T) {
 	mon, beats := monitor(t)
 	cfg.Heartbeat.URL = langsync.Secret(mon.URL + "/ping/" + token)
 	logs := &logBuffer{}
-	h, err := local.New(context.Background(), cfg, &local.Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), SyncOnStart: true,
+	h, err := local.New(context.Background(), cfg, &local.Options{App: roomy, Logger: slog.New(slog.NewJSONHandler(logs, nil)), SyncOnStart: true,
 		Heartbeat: heartbeat.New(cfg.Heartbeat.URL.Reveal(), nil)})
 	if err != nil {
 		t.Fatal(err)

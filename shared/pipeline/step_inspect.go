@@ -36,6 +36,10 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 	if err != nil {
 		return fmt.Errorf("reading source project: %w", err)
 	}
+	if want := r.Pairs[0].Kind; want != "" && proj.Kind != want {
+		return fmt.Errorf("source project %s/%s is a %s project, but the config says kind: %s (fix projects[].kind, or remove it to replicate whatever kind the source is)",
+			r.Source, r.Project, proj.Kind, want)
+	}
 	deps, err := src.ListDeployments(ctx, r.Project)
 	if err != nil {
 		return fmt.Errorf("listing source deployments: %w", err)

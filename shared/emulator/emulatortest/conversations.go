@@ -31,3 +31,17 @@ func (r *Resource) TrainAndDeployConversation(project, label, deployment string)
 		r.tb.Fatalf("emulatortest: deploying %s: %v", project, st)
 	}
 }
+
+// AnalyzeConversation asks deployment of a CLU or orchestration project
+// to analyze text (POST :analyze-conversations, kind Conversation) and
+// returns the response body; a status other than 200 fails the test.
+func (r *Resource) AnalyzeConversation(project, deployment, text string) string {
+	r.tb.Helper()
+	code, _, b := r.Do(http.MethodPost, "/language/:analyze-conversations?api-version="+APIVersion, map[string]any{"kind": "Conversation",
+		"analysisInput": map[string]any{"conversationItem": map[string]any{"id": "1", "participantId": "u", "text": text}},
+		"parameters":    map[string]any{"projectName": project, "deploymentName": deployment}})
+	if code != http.StatusOK {
+		r.tb.Fatalf("emulatortest: analyzing with %s/%s on %s: %d %s", project, deployment, r.URL, code, b)
+	}
+	return string(b)
+}
