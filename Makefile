@@ -25,14 +25,23 @@ build:
 # build takes about two minutes on 2 cores; the test used to pay it itself).
 RIE_VERSION := $(shell sed -n 's/^const rieVersion = "\(.*\)"$$/\1/p' cmd/langsync/lambda_rie_test.go)
 RIE         := .ci/bin/aws-lambda-rie-$(RIE_VERSION)
+# SBTESTS is the azservicebus module's own test binary (`go test -c`), run by
+# shared/sbemulator's TestAzServiceBusModuleTests against the Service Bus
+# stand-in. Its name holds the module version go.mod pins, so it is rebuilt
+# only when that changes (compiling and linking it was most of that test's
+# 45 s when the test ran `go test` on the module itself).
+SBTESTS_MODULE  := github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus
+SBTESTS_VERSION := $(shell sed -n 's|^[[:space:]]*$(SBTESTS_MODULE) \(v[^ ]*\).*|\1|p' go.mod)
+SBTESTS         := .ci/bin/azservicebus-$(SBTESTS_VERSION).test
 # TESTENV points the tests at the tools deps installed (each test also finds
 # or builds its tool itself when the variable is unset, never skipping).
-TESTENV   = LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) LANGSYNC_RIE=$(CURDIR)/$(RIE) LANGSYNC_CHROMIUM=$${LANGSYNC_CHROMIUM:-/usr/bin/chromium}
+TESTENV   = LANGSYNC_AZURITE=$(CURDIR)/$(AZURITE) LANGSYNC_RIE=$(CURDIR)/$(RIE) LANGSYNC_SBTESTS=$(CURDIR)/$(SBTESTS) LANGSYNC_CHROMIUM=$${LANGSYNC_CHROMIUM:-/usr/bin/chromium}
 
 # deps installs the test doubles and tools the tests run: Azurite, pinned in
-# .ci/, the Runtime Interface Emulator, built into .ci/bin, and headless
+# .ci/, the Runtime Interface Emulator and the azservicebus test binary,
+# built into .ci/bin, and headless
 # Chromium (Debian package chromium) for the status page test.
-deps: $(AZURITE) $(RIE)
+deps: $(AZURITE) $(RIE) $(SBTESTS)
 	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 $(AZURITE): .ci/package.json .ci/package-lock.json
@@ -46,6 +55,13 @@ $(RIE):
 	rm -f .ci/bin/aws-lambda-rie-*
 	mv .ci/bin/rie-build/aws-lambda-rie $@
 	rm -rf .ci/bin/rie-build
+
+$(SBTESTS):
+	@test -n "$(SBTESTS_VERSION)" || { echo "Makefile: $(SBTESTS_MODULE) not found in go.mod"; exit 1; }
+	mkdir -p .ci/bin
+	$(GO) test -c -o $@.tmp $(SBTESTS_MODULE)
+	rm -f .ci/bin/azservicebus-*.test
+	mv $@.tmp $@
 
 test: deps
 	$(GO) vet ./...

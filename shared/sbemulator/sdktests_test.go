@@ -115,6 +115,72 @@ var sdkTests = []struct{ name, why string }{
 	{"TestDeferredMessage_DeadLettering", "dead-lettering a deferred message, then reading the dead-letter queue"},
 }
 
+// envSDKTests names the variable holding the azservicebus test binary
+// (`go test -c` of sdkModule): `make deps` builds it once into .ci/bin under
+// a name holding the module version (rebuilt only when go.mod moves it) and
+// `make test` sets it, as LANGSYNC_RIE is set for the Lambda emulator.
+const envSDKTests = "LANGSYNC_SBTESTS"
+
+// sdkTestBinary returns the azservicebus test binary for the version go.mod
+// pins, and the package's source directory to run it in (its tests read
+// files relative to it, as under `go test`): $LANGSYNC_SBTESTS, or, for a
+// plain `go test`, a binary built once per user and version under the user
+// cache directory. Compiling and linking it took most of this test's time
+// when it ran `go test` on the module; it is never skipped.
+func sdkTestBinary(ctx context.Context, t *testing.T) (bin, dir string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to locate the azservicebus module: %v", err)
+	}
+	// One go list gives both the pinned version (the cache key) and where
+	// the module cache holds the package.
+	list := exec.CommandContext(ctx, goBin, "list", "-f", "{{.Module.Version}} {{.Dir}}", sdkModule)
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", sdkModule, err)
+	}
+	version, dir, ok := strings.Cut(strings.TrimSpace(string(out)), " ")
+	if !ok || version == "" || dir == "" {
+		t.Fatalf("go list %s answered %q, want its version and directory", sdkModule, out)
+	}
+	if p := os.Getenv(envSDKTests); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s: %v (run `make deps`, which builds it into .ci/bin, or unset %s to build it into the user cache)", envSDKTests, err, envSDKTests)
+		}
+		return p, dir
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("no cache directory for the azservicebus test binary (set %s to a built one, e.g. via `make test`): %v", envSDKTests, err)
+	}
+	root := filepath.Join(cache, "langsync")
+	p := filepath.Join(root, "azservicebus-"+version+".test")
+	if _, err := os.Stat(p); err == nil {
+		return p, dir
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Build into a private directory and rename into place, so a
+	// concurrent run never sees a half-written binary.
+	tmp, err := os.MkdirTemp(root, "azservicebus-build-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	built := filepath.Join(tmp, "azservicebus.test")
+	build := exec.CommandContext(ctx, goBin, "test", "-c", "-o", built, sdkModule)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the azservicebus test binary (`make deps` builds it too): %v\n%s", err, out)
+	}
+	if err := os.Rename(built, p); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built the azservicebus test binary into %s (reused by later runs)", p)
+	return p, dir
+}
+
 // TestAzServiceBusModuleTests runs the selection above from the azservicebus
 // module's own test suite against the stand-in, over amqps with a token
 // credential as those tests connect, and requires each to PASS (not skip).
@@ -122,10 +188,9 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles and runs the azservicebus test package: not in -short")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to run the azservicebus tests: %v", err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	testBin, pkgDir := sdkTestBinary(ctx, t)
 
 	// The SDK's tests build their clients with NewClient(endpoint,
 	// credential), which always dials amqps://<endpoint>/ and checks the
@@ -184,10 +249,13 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 	for _, st := range chosen {
 		names = append(names, regexp.QuoteMeta(st.name))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "test", "-count=1", "-v",
-		"-run", "^("+strings.Join(names, "|")+")$", sdkModule)
+	// The prebuilt binary runs as `go test` would run it: in the package's
+	// source directory, with -test.v and the same selection.
+	runCtx, runCancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer runCancel()
+	cmd := exec.CommandContext(runCtx, testBin, "-test.count=1", "-test.v",
+		"-test.run", "^("+strings.Join(names, "|")+")$")
+	cmd.Dir = pkgDir
 	cs := srv.ConnectionString()
 	cmd.Env = append(os.Environ(),
 		"AZURE_RECORD_MODE=live",
@@ -207,7 +275,7 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	runErr := cmd.Run()
-	t.Logf("go test %s (%d tests) took %s", sdkModule, len(chosen), time.Since(start).Round(time.Millisecond))
+	t.Logf("%s.test (%d tests) took %s", sdkModule, len(chosen), time.Since(start).Round(time.Millisecond))
 	for _, st := range chosen {
 		pass := regexp.MustCompile(`(?m)^--- PASS: ` + regexp.QuoteMeta(st.name) + ` \(`)
 		if !pass.Match(out.Bytes()) {
@@ -215,10 +283,10 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 		}
 	}
 	if testing.Verbose() {
-		t.Logf("go test output:\n%s", out.String())
+		t.Logf("test output:\n%s", out.String())
 	}
 	if runErr != nil || t.Failed() {
-		t.Fatalf("go test %s: %v\n%s", sdkModule, runErr, out.String())
+		t.Fatalf("%s.test: %v\n%s", sdkModule, runErr, out.String())
 	}
 }
 
