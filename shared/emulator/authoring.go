@@ -726,11 +726,7 @@ func (s *Server) listModels(c *call, name string) error {
 	if err != nil {
 		return err
 	}
-	var items []any
-	for _, l := range sortedKeys(p.Models) {
-		items = append(items, renderModel(c, p.Models[l]))
-	}
-	return s.page(c, items)
+	return pageOf(s, c, p.Models, func(m *model) any { return renderModel(c, m) })
 }
 
 func (s *Server) getModel(c *call, name, label string) error {
@@ -808,11 +804,7 @@ func (s *Server) listDeployments(c *call, name string) error {
 	if err != nil {
 		return err
 	}
-	var items []any
-	for _, d := range sortedKeys(p.Deployments) {
-		items = append(items, renderDeployment(p.Deployments[d]))
-	}
-	return s.page(c, items)
+	return pageOf(s, c, p.Deployments, func(d *deployment) any { return renderDeployment(d) })
 }
 
 func (s *Server) getDeployment(c *call, name, dep string) error {
@@ -820,11 +812,27 @@ func (s *Server) getDeployment(c *call, name, dep string) error {
 	if err != nil {
 		return err
 	}
-	d := p.Deployments[dep]
-	if d == nil {
-		return errNotFound("The deployment %q was not found in project %q.", dep, name)
+	return writeDeployment(c, p.Deployments, name, dep, renderDeployment)
+}
+
+// pageOf pages m's values, rendered, in key order: the list operations of
+// text and conversation projects share it.
+func pageOf[V any](s *Server, c *call, m map[string]V, render func(V) any) error {
+	items := make([]any, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		items = append(items, render(m[k]))
 	}
-	writeJSON(c.w, 200, renderDeployment(d))
+	return s.page(c, items)
+}
+
+// writeDeployment answers a GET of one deployment of either project family,
+// or the service's 404 when it does not exist.
+func writeDeployment[D any](c *call, deployments map[string]*D, project, dep string, render func(*D) projectDeployment) error {
+	d := deployments[dep]
+	if d == nil {
+		return errNotFound("The deployment %q was not found in project %q.", dep, project)
+	}
+	writeJSON(c.w, 200, render(d))
 	return nil
 }
 

@@ -649,11 +649,7 @@ func (s *Server) listConvModels(c *call, name string) error {
 	if err != nil {
 		return err
 	}
-	items := []any{}
-	for _, l := range sortedKeys(p.Models) {
-		items = append(items, renderModel(c, p.Models[l].asModel()))
-	}
-	return s.page(c, items)
+	return pageOf(s, c, p.Models, func(m *convModel) any { return renderModel(c, m.asModel()) })
 }
 
 func (s *Server) getConvModel(c *call, name, label string) error {
@@ -686,11 +682,7 @@ func (s *Server) listConvDeployments(c *call, name string) error {
 	if err != nil {
 		return err
 	}
-	items := []any{}
-	for _, d := range sortedKeys(p.Deployments) {
-		items = append(items, renderConvDeployment(p.Deployments[d]))
-	}
-	return s.page(c, items)
+	return pageOf(s, c, p.Deployments, func(d *convDeployment) any { return renderConvDeployment(d) })
 }
 
 func (s *Server) getConvDeployment(c *call, name, dep string) error {
@@ -698,12 +690,7 @@ func (s *Server) getConvDeployment(c *call, name, dep string) error {
 	if err != nil {
 		return err
 	}
-	d := p.Deployments[dep]
-	if d == nil {
-		return errNotFound("The deployment %q was not found in project %q.", dep, name)
-	}
-	writeJSON(c.w, 200, renderConvDeployment(d))
-	return nil
+	return writeDeployment(c, p.Deployments, name, dep, renderConvDeployment)
 }
 
 func (s *Server) convDeploy(c *call, name, dep string) error {
