@@ -325,3 +325,38 @@ func keys(refs []langsync.BackupRef) []string {
 	}
 	return out
 }
+
+// TestSameSecondBackupsOrderAsWritten: names carry whole seconds, so two
+// different backups of one project in the same second used to order by
+// their hashes, and Latest could return the older one. The second one now
+// takes the next free second; saving the same archive again keeps its name.
+func TestSameSecondBackupsOrderAsWritten(t *testing.T) {
+	stores(t, func(t *testing.T, s blobstore.Store) {
+		ctx := context.Background()
+		c := newCatalog(t, s)
+		at := time.Date(2026, 12, 6, 2, 41, 35, 0, time.UTC)
+		var written []string
+		for i := range 4 {
+			r := save(t, c, variant(t, string(rune('a'+i))), nil, at.Add(time.Duration(i)*100*time.Millisecond), nil)
+			written = append(written, r.Ref.Key)
+			if want := at.Add(time.Duration(i) * time.Second); !r.Ref.Time.Equal(want) {
+				t.Errorf("backup %d named for %s, want %s", i, r.Ref.Time, want)
+			}
+		}
+		refs, err := c.List(ctx, "Tickets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Join(keys(refs), ","), strings.Join(written, ","); got != want {
+			t.Errorf("listed\n%s\nwant the order written\n%s", got, want)
+		}
+		latest, err := c.Latest(ctx, "Tickets")
+		if err != nil || latest.Key != written[3] {
+			t.Errorf("Latest = %s, %v; want %s", latest.Key, err, written[3])
+		}
+		again := save(t, c, variant(t, "a"), nil, at, nil)
+		if again.Ref.Key != written[0] || again.Created {
+			t.Errorf("saving the first archive again: %s created=%v, want %s reused", again.Ref.Key, again.Created, written[0])
+		}
+	})
+}

@@ -205,14 +205,32 @@ func (c *Catalog) quarantines(ctx context.Context, prefix string) (map[string]la
 }
 
 // KeyFor returns the name for a new backup of an archive with that sha256
-// taken at t: langsync.BackupKey, moved on a second at a time while the
-// name belongs to a quarantined backup. An identical archive written in the
-// same second would otherwise land on the set-aside blob, which a
-// write-once container cannot replace.
+// taken at t: langsync.BackupKey, moved on a second at a time while another
+// backup of the project holds that second or the name belongs to a
+// quarantined backup. Two backups in one second would otherwise order by
+// their hashes, so "latest" could be the older one; and an identical
+// archive written in the same second would land on a set-aside blob, which
+// a write-once container cannot replace.
 func (c *Catalog) KeyFor(ctx context.Context, source, project string, t time.Time, sum string) (string, time.Time, error) {
 	t = t.UTC().Truncate(time.Second)
+	refs, err := c.list(ctx, langsync.BackupPrefix(source, project))
+	if err != nil {
+		return "", t, err
+	}
+	taken := map[time.Time]langsync.BackupRef{}
+	for _, r := range refs {
+		taken[r.Time] = r
+	}
 	for range 3600 {
 		key := langsync.BackupKey(source, project, t, sum)
+		if r, ok := taken[t]; ok {
+			if r.Key == key && r.Quarantine == nil {
+				// This very archive, stored by an earlier try.
+				return key, t, nil
+			}
+			t = t.Add(time.Second)
+			continue
+		}
 		q, err := c.quarantineOf(ctx, key)
 		if err != nil {
 			return "", t, err
@@ -222,7 +240,7 @@ func (c *Catalog) KeyFor(ctx context.Context, source, project string, t time.Tim
 		}
 		t = t.Add(time.Second)
 	}
-	return "", t, fmt.Errorf("backup: every name for %s/%s within an hour of %s is quarantined", source, project, t.Format(time.RFC3339))
+	return "", t, fmt.Errorf("backup: every name for %s/%s within an hour of %s is taken or quarantined", source, project, t.Format(time.RFC3339))
 }
 
 // IsCorrupt reports whether a verification error condemns the backup (it
