@@ -1,6 +1,7 @@
 package authoring
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 
@@ -74,4 +75,21 @@ func (c *Client) checkTrainingMode(opts *TrainOptions) error {
 // client's API (the training job list carries ids, not URLs).
 func (c *Client) TrainingJobURL(project, jobID string) string {
 	return c.url(projectPath(url.PathEscape(project))+"/train/jobs/"+url.PathEscape(jobID), nil)
+}
+
+// SupportedPrebuiltEntities lists the prebuilt entity components a
+// conversation project in language may use (empty: every language);
+// multilingual asks for those of multilingual projects.
+func (c *Client) SupportedPrebuiltEntities(ctx context.Context, language string, multilingual bool) ([]SupportedPrebuiltEntity, error) {
+	if !c.IsConversations() {
+		return nil, fmt.Errorf("%w: prebuilt entities belong to conversation projects: call it on Conversations()", ErrUnsupported)
+	}
+	q := url.Values{}
+	if language != "" {
+		q.Set("language", language)
+	}
+	if multilingual {
+		q.Set("multilingual", "true")
+	}
+	return listAll[SupportedPrebuiltEntity](ctx, c, c.url("projects/global/prebuilt-entities", q))
 }

@@ -100,3 +100,12 @@ type RegexExpression struct {
 	Extra        map[string]json.RawMessage `json:"-"`
 	raw          rawFields
 }
+
+// SupportedPrebuiltEntity is one entry of global/prebuilt-entities.
+type SupportedPrebuiltEntity struct {
+	Category    string                     `json:"category"`
+	Description string                     `json:"description"`
+	Examples    string                     `json:"examples"`
+	Extra       map[string]json.RawMessage `json:"-"`
+	raw         rawFields
+}

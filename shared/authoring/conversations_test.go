@@ -17,21 +17,31 @@ const convBase = "/language/authoring/analyze-conversations/projects"
 // encoding it again gives the same JSON.
 func TestConversationsExamplesRoundTrip(t *testing.T) {
 	typed := map[string]func([]byte) ([]byte, error){
-		"2023-04-01_SuccessfulListProjects.json/200":        roundTrip[page[ProjectMetadata]],
-		"2023-04-01_SuccessfulCreateProject.json/200":       roundTrip[ProjectMetadata],
-		"2023-04-01_SuccessfulCreateProject.json/201":       roundTrip[ProjectMetadata],
-		"2023-04-01_SuccessfulCreateProject.json/body":      roundTrip[ProjectOptions],
-		"2023-04-01_SuccessfulImportProject.json/body":      roundTrip[ExportedProject],
-		"2023-04-01_SuccessfulGetExportStatus.json/200":     roundTrip[JobState],
-		"2023-04-01_SuccessfulTrainProject.json/body":       roundTrip[TrainOptions],
-		"2023-04-01_SuccessfulGetTrainStatus.json/200":      roundTrip[JobState],
-		"2023-04-01_SuccessfulListModels.json/200":          roundTrip[page[TrainedModel]],
-		"2023-04-01_SuccessfulDeployProject.json/body":      roundTrip[deployBody],
-		"2023-04-01_SuccessfulGetDeploymentStatus.json/200": roundTrip[JobState],
-		"2023-04-01_SuccessfulListDeployments.json/200":     roundTrip[page[Deployment]],
+		"2023-04-01_SuccessfulListProjects.json/200":                       roundTrip[page[ProjectMetadata]],
+		"2023-04-01_SuccessfulCreateProject.json/200":                      roundTrip[ProjectMetadata],
+		"2023-04-01_SuccessfulCreateProject.json/201":                      roundTrip[ProjectMetadata],
+		"2023-04-01_SuccessfulCreateProject.json/body":                     roundTrip[ProjectOptions],
+		"2023-04-01_SuccessfulImportProject.json/body":                     roundTrip[ExportedProject],
+		"2023-04-01_SuccessfulGetExportStatus.json/200":                    roundTrip[JobState],
+		"2023-04-01_SuccessfulTrainProject.json/body":                      roundTrip[TrainOptions],
+		"2023-04-01_SuccessfulGetTrainStatus.json/200":                     roundTrip[JobState],
+		"2023-04-01_SuccessfulListModels.json/200":                         roundTrip[page[TrainedModel]],
+		"2023-04-01_SuccessfulDeployProject.json/body":                     roundTrip[deployBody],
+		"2023-04-01_SuccessfulGetDeploymentStatus.json/200":                roundTrip[JobState],
+		"2023-04-01_SuccessfulListDeployments.json/200":                    roundTrip[page[Deployment]],
+		"2023-04-01_SuccessfulGetProject.json/200":                         roundTrip[ProjectMetadata],
+		"2023-04-01_SuccessfulListTrainingJobs.json/200":                   roundTrip[page[JobState]],
+		"2023-04-01_SuccessfulGetDeployment.json/200":                      roundTrip[Deployment],
+		"2023-04-01_SuccessfulGetLoadSnapshotStatus.json/200":              roundTrip[JobState],
+		"2023-04-01_SuccessfulGetSwapDeploymentsStatus.json/200":           roundTrip[JobState],
+		"2023-04-01_SuccessfulGetModelEvaluation.json/200":                 roundTrip[page[DocumentEvaluation]],
+		"2023-04-01_SuccessfulGetModelEvaluationSummary.json/200":          roundTrip[EvaluationSummary],
+		"2023-04-01_SuccessfulGetSupportedLanguages.json/200":              roundTrip[page[SupportedLanguage]],
+		"2023-04-01_SuccessfulGetSupportedPrebuiltEntities.json/200":       roundTrip[page[SupportedPrebuiltEntity]],
+		"2023-04-01_SuccessfulGetSupportedTrainingConfigVersions.json/200": roundTrip[page[TrainingConfigVersion]],
 	}
 	files, err := filepath.Glob("testdata/conversations/*.json")
-	if err != nil || len(files) < 12 {
+	if err != nil || len(files) < 26 {
 		t.Fatalf("%d conversations examples (%v)", len(files), err)
 	}
 	covered := 0
@@ -236,8 +246,159 @@ func TestConversationsReplayExamples(t *testing.T) {
 			},
 		},
 	}
+	cases = append(cases, convReplayMore(dir, conv)...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runReplay(t, tc) })
+	}
+}
+
+// convReplayMore are the replay cases of the models, jobs, deployments
+// and global operations.
+func convReplayMore(dir string, conv func(f func(ctx context.Context, c *Client, loc string) (any, error)) func(ctx context.Context, c *Client, loc string) (any, error)) []replayCase {
+	return []replayCase{
+		{
+			name: "GetProjectExample", file: dir + "2023-04-01_SuccessfulGetProject.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) { return c.GetProject(ctx, "myproject") }),
+			check: func(t *testing.T, got any) {
+				if p := got.(*ProjectMetadata); p.ProjectKind != langsync.Conversation || p.Multilingual || p.LastTrainedDateTime.IsZero() {
+					t.Fatalf("project = %+v", p)
+				}
+			},
+		},
+		{
+			name: "ListTrainingJobs", file: dir + "2023-04-01_SuccessfulListTrainingJobs.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/train/jobs",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.ListTrainingJobs(ctx, "EmailApp")
+			}),
+			check: func(t *testing.T, got any) {
+				js := got.([]JobState)
+				if len(js) != 3 || js[0].Result.TrainingMode != TrainingModeAdvanced || js[1].Result.TrainingMode != TrainingModeStandard || js[0].Job.Kind != langsync.JobTrain {
+					t.Fatalf("jobs = %+v", js)
+				}
+			},
+		},
+		{
+			name: "CancelTraining", file: dir + "2023-04-01_SuccessfulCancelTrainingJob.json", status: "202",
+			method: "POST", path: convBase + "/{projectName}/train/jobs/{jobId}/:cancel",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.BeginCancelTraining(ctx, "EmailApp", "8ccf2ffe-e758-4d04-a44a-31512918c7e8_637858368000000000")
+			}),
+			check: checkJob(langsync.JobCancelTrain, "/analyze-conversations/projects/EmailApp/train/jobs/"),
+		},
+		{
+			name: "DeleteModel", file: dir + "2023-04-01_SuccessfulDeleteModel.json", status: "204",
+			method: "DELETE", path: convBase + "/{projectName}/models/{trainedModelLabel}",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return "deleted", c.DeleteModel(ctx, "EmailApp", "model2")
+			}),
+			check: func(t *testing.T, got any) {
+				if got != "deleted" {
+					t.Fatalf("got %v", got)
+				}
+			},
+		},
+		{
+			name: "LoadSnapshot", file: dir + "2023-04-01_SuccessfulLoadSnapshot.json", status: "202",
+			method: "POST", path: convBase + "/{projectName}/models/{trainedModelLabel}/:load-snapshot",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.BeginLoadSnapshot(ctx, "EmailApp", "model1")
+			}),
+			check: checkJob(langsync.JobLoadSnapshot, "/analyze-conversations/projects/EmailApp/models/model1/load-snapshot/jobs/"),
+		},
+		{
+			name: "LoadSnapshotStatus", file: dir + "2023-04-01_SuccessfulGetLoadSnapshotStatus.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/models/{trainedModelLabel}/load-snapshot/jobs/{jobId}", poll: true,
+			call: conv(pollAs(langsync.JobLoadSnapshot)),
+			check: func(t *testing.T, got any) {
+				if st := got.(*JobState); st.Done() || st.Status != "running" {
+					t.Fatalf("state = %+v", st)
+				}
+			},
+		},
+		{
+			name: "EvaluationSummary", file: dir + "2023-04-01_SuccessfulGetModelEvaluationSummary.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/models/{trainedModelLabel}/evaluation/summary-result",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.GetEvaluationSummary(ctx, "EmailApp", "model1")
+			}),
+			check: func(t *testing.T, got any) {
+				s := got.(*EvaluationSummary)
+				if s.Intents == nil || s.Intents.Intents["SendEmail"].TruePositiveCount != 20 || s.Entities == nil ||
+					s.Entities.ConfusionMatrix["Message"]["$none"].RawValue != 0.7296037 || s.EvaluationOptions.Kind != EvaluationPercentage || len(s.Extra) != 0 {
+					t.Fatalf("summary = %+v", s)
+				}
+			},
+		},
+		{
+			name: "GetDeployment", file: dir + "2023-04-01_SuccessfulGetDeployment.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/deployments/{deploymentName}",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.GetDeployment(ctx, "EmailApp", "staging")
+			}),
+			check: func(t *testing.T, got any) {
+				if d := got.(*Deployment); d.DeploymentName != "staging" || d.ModelTrainingConfigVersion != "2022-05-15-preview" {
+					t.Fatalf("deployment = %+v", d)
+				}
+			},
+		},
+		{
+			name: "DeleteDeployment", file: dir + "2023-04-01_SuccessfulDeleteDeployment.json", status: "202",
+			method: "DELETE", path: convBase + "/{projectName}/deployments/{deploymentName}",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.BeginDeleteDeployment(ctx, "EmailApp", "staging")
+			}),
+			check: checkJob(langsync.JobDeleteDeployment, "/analyze-conversations/projects/EmailApp/deployments/staging/jobs/"),
+		},
+		{
+			name: "SwapStatus", file: dir + "2023-04-01_SuccessfulGetSwapDeploymentsStatus.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/deployments/swap/jobs/{jobId}", poll: true,
+			call: conv(pollAs("")),
+			check: func(t *testing.T, got any) {
+				checkSucceeded(t, got)
+				if st := got.(*JobState); st.Job.Kind != langsync.JobSwap {
+					t.Fatalf("kind = %q, want inferred swap", st.Job.Kind)
+				}
+			},
+		},
+		{
+			name: "SupportedLanguages", file: dir + "2023-04-01_SuccessfulGetSupportedLanguages.json", status: "200",
+			method: "GET", path: convBase + "/global/languages", query: []string{"projectKind"},
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.SupportedLanguages(ctx, langsync.Conversation)
+			}),
+			check: func(t *testing.T, got any) {
+				if ls := got.([]SupportedLanguage); len(ls) != 95 || ls[2].LanguageCode != "en-gb" {
+					t.Fatalf("%d languages, third %+v", len(ls), ls[2])
+				}
+			},
+		},
+		{
+			name: "SupportedPrebuiltEntities", file: dir + "2023-04-01_SuccessfulGetSupportedPrebuiltEntities.json", status: "200",
+			method: "GET", path: convBase + "/global/prebuilt-entities", query: []string{"language"},
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.SupportedPrebuiltEntities(ctx, "en", false)
+			}),
+			check: func(t *testing.T, got any) {
+				ps := got.([]SupportedPrebuiltEntity)
+				if len(ps) != 16 || ps[11].Category != "Quantity.Currency" || !strings.Contains(ps[11].Examples, "£20.00") {
+					t.Fatalf("prebuilt entities = %+v", ps)
+				}
+			},
+		},
+		{
+			name: "TrainingConfigVersions", file: dir + "2023-04-01_SuccessfulGetSupportedTrainingConfigVersions.json", status: "200",
+			method: "GET", path: convBase + "/global/training-config-versions", query: []string{"projectKind"},
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.ListTrainingConfigVersions(ctx, langsync.Conversation)
+			}),
+			check: func(t *testing.T, got any) {
+				if vs := got.([]TrainingConfigVersion); len(vs) != 1 || vs[0].TrainingConfigVersion != "2022-05-01" {
+					t.Fatalf("versions = %+v", vs)
+				}
+			},
+		},
 	}
 }
 

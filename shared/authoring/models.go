@@ -425,8 +425,26 @@ type EvaluationSummary struct {
 	SingleLabel       *ClassificationEvaluation    `json:"customSingleLabelClassificationEvaluation,omitempty"`
 	MultiLabel        *ClassificationEvaluation    `json:"customMultiLabelClassificationEvaluation,omitempty"`
 	EntityRecognition *EntityRecognitionEvaluation `json:"customEntityRecognitionEvaluation,omitempty"`
-	Extra             map[string]json.RawMessage   `json:"-"`
-	raw               rawFields
+	// Intents and Entities are set for conversation projects (which send
+	// no projectKind here).
+	Intents  *IntentsEvaluation           `json:"intentsEvaluation,omitempty"`
+	Entities *EntityRecognitionEvaluation `json:"entitiesEvaluation,omitempty"`
+	Extra    map[string]json.RawMessage   `json:"-"`
+	raw      rawFields
+}
+
+// IntentsEvaluation is a conversation project's intent evaluation.
+type IntentsEvaluation struct {
+	ConfusionMatrix map[string]map[string]ConfusionCell `json:"confusionMatrix,omitempty"`
+	Intents         map[string]EvaluationMetrics        `json:"intents"`
+	MicroF1         float64                             `json:"microF1"`
+	MicroPrecision  float64                             `json:"microPrecision"`
+	MicroRecall     float64                             `json:"microRecall"`
+	MacroF1         float64                             `json:"macroF1"`
+	MacroPrecision  float64                             `json:"macroPrecision"`
+	MacroRecall     float64                             `json:"macroRecall"`
+	Extra           map[string]json.RawMessage          `json:"-"`
+	raw             rawFields
 }
 
 // ClassificationEvaluation is the single- or multi-label evaluation
@@ -489,8 +507,22 @@ type DocumentEvaluation struct {
 	SingleLabel       *SingleLabelDocumentEvaluation  `json:"customSingleLabelClassificationResult,omitempty"`
 	MultiLabel        *MultiLabelDocumentEvaluation   `json:"customMultiLabelClassificationResult,omitempty"`
 	EntityRecognition *EntityRecognitionDocEvaluation `json:"customEntityRecognitionResult,omitempty"`
-	Extra             map[string]json.RawMessage      `json:"-"`
-	raw               rawFields
+	// Text, IntentsResult and EntitiesResult are set for an utterance of a
+	// conversation project (which has no location or projectKind here).
+	Text           string                      `json:"text,omitempty"`
+	IntentsResult  *UtteranceIntentsEvaluation `json:"intentsResult,omitempty"`
+	EntitiesResult *EntityRegionEvaluation     `json:"entitiesResult,omitempty"`
+	Extra          map[string]json.RawMessage  `json:"-"`
+	raw            rawFields
+}
+
+// UtteranceIntentsEvaluation is an utterance's expected and predicted
+// intent.
+type UtteranceIntentsEvaluation struct {
+	ExpectedIntent  string                     `json:"expectedIntent"`
+	PredictedIntent string                     `json:"predictedIntent"`
+	Extra           map[string]json.RawMessage `json:"-"`
+	raw             rawFields
 }
 
 // SingleLabelDocumentEvaluation is the expected and predicted class.

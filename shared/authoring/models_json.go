@@ -196,6 +196,25 @@ func (x RegexExpression) MarshalJSON() ([]byte, error) {
 	return encodeKeep(plain(x), x.Extra, x.raw)
 }
 
+// UnmarshalJSON decodes a SupportedPrebuiltEntity, keeping unknown members in Extra.
+func (x *SupportedPrebuiltEntity) UnmarshalJSON(b []byte) error {
+	type plain SupportedPrebuiltEntity
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = SupportedPrebuiltEntity(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a SupportedPrebuiltEntity with its Extra members.
+func (x SupportedPrebuiltEntity) MarshalJSON() ([]byte, error) {
+	type plain SupportedPrebuiltEntity
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
 // UnmarshalJSON decodes a ProjectSettings, keeping unknown members in Extra.
 func (x *ProjectSettings) UnmarshalJSON(b []byte) error {
 	type plain ProjectSettings
@@ -614,6 +633,25 @@ func (x EvaluationSummary) MarshalJSON() ([]byte, error) {
 	return encodeKeep(plain(x), x.Extra, x.raw)
 }
 
+// UnmarshalJSON decodes a IntentsEvaluation, keeping unknown members in Extra.
+func (x *IntentsEvaluation) UnmarshalJSON(b []byte) error {
+	type plain IntentsEvaluation
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = IntentsEvaluation(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a IntentsEvaluation with its Extra members.
+func (x IntentsEvaluation) MarshalJSON() ([]byte, error) {
+	type plain IntentsEvaluation
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
 // UnmarshalJSON decodes a ClassificationEvaluation, keeping unknown members in Extra.
 func (x *ClassificationEvaluation) UnmarshalJSON(b []byte) error {
 	type plain ClassificationEvaluation
@@ -706,6 +744,25 @@ func (x *DocumentEvaluation) UnmarshalJSON(b []byte) error {
 // MarshalJSON encodes a DocumentEvaluation with its Extra members.
 func (x DocumentEvaluation) MarshalJSON() ([]byte, error) {
 	type plain DocumentEvaluation
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
+// UnmarshalJSON decodes a UtteranceIntentsEvaluation, keeping unknown members in Extra.
+func (x *UtteranceIntentsEvaluation) UnmarshalJSON(b []byte) error {
+	type plain UtteranceIntentsEvaluation
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = UtteranceIntentsEvaluation(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a UtteranceIntentsEvaluation with its Extra members.
+func (x UtteranceIntentsEvaluation) MarshalJSON() ([]byte, error) {
+	type plain UtteranceIntentsEvaluation
 	return encodeKeep(plain(x), x.Extra, x.raw)
 }
 

@@ -487,57 +487,72 @@ func TestDeleteModelAndGetDeployment(t *testing.T) {
 	}
 }
 
-// TestListFollowsNextLink replays the evaluation example, whose nextLink is
-// on api.example.com: as is, the client refuses it; rewritten to the test
-// server, it follows it verbatim (its api-version differs from the client's).
+// TestListFollowsNextLink replays the evaluation examples (text and
+// conversations), whose nextLink is on api.example.com: as is, the client
+// refuses it; rewritten to the test server, it follows it verbatim (its
+// api-version may differ from the client's).
 func TestListFollowsNextLink(t *testing.T) {
-	ex := loadExample(t, "2023-04-01_SuccessfulGetModelEvaluation.json")
-	body := string(ex.Responses["200"].Body)
-	for _, tt := range []struct {
-		name    string
-		rewrite bool
-	}{{"ForeignNextLinkRefused", false}, {"NextLinkFollowed", true}} {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := &recorder{}
-			var srvURL string
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-				rec.add(r)
-				b := body
-				if rec.count() > 1 {
-					b = strings.Replace(b, `"nextLink"`, `"ignored"`, 1)
-				} else if tt.rewrite {
-					b = strings.ReplaceAll(b, "https://api.example.com", srvURL)
+	for _, ex := range []struct {
+		file, project, label, path, version string
+		client                              func(*Client) *Client
+		check                               func(d DocumentEvaluation) bool
+	}{
+		{"2023-04-01_SuccessfulGetModelEvaluation.json", "LoanAgreements", "model2", base + "/LoanAgreements/models/model2/evaluation/result/", "2023-04-15-preview",
+			func(c *Client) *Client { return c },
+			func(d DocumentEvaluation) bool { return d.EntityRecognition != nil && d.Location == "11.txt" }},
+		{"conversations/2023-04-01_SuccessfulGetModelEvaluation.json", "EmailApp", "model1", convBase + "/EmailApp/models/model1/evaluation/result/", "2023-04-01",
+			(*Client).Conversations,
+			func(d DocumentEvaluation) bool {
+				return d.Text == "send the email" && d.IntentsResult.PredictedIntent == "SendEmail" && d.EntitiesResult != nil && len(d.EntitiesResult.ExpectedEntities) == 0
+			}},
+	} {
+		body := string(loadExample(t, ex.file).Responses["200"].Body)
+		for _, tt := range []struct {
+			name    string
+			rewrite bool
+		}{{"ForeignNextLinkRefused", false}, {"NextLinkFollowed", true}} {
+			t.Run(ex.project+"/"+tt.name, func(t *testing.T) {
+				rec := &recorder{}
+				var srvURL string
+				srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+					rec.add(r)
+					b := body
+					if rec.count() > 1 {
+						b = strings.Replace(b, `"nextLink"`, `"ignored"`, 1)
+					} else if tt.rewrite {
+						b = strings.ReplaceAll(b, "https://api.example.com", srvURL)
+					}
+					writeJSON(w, 200, b)
+				})
+				srvURL = srv.URL
+				c := ex.client(newTestClient(t, srv.URL, nil).client)
+				got, err := c.ListEvaluationResults(context.Background(), ex.project, ex.label)
+				reqs := rec.all()
+				if !tt.rewrite {
+					if !errors.Is(err, ErrForeignHost) || len(reqs) != 1 {
+						t.Fatalf("err = %v after %d requests, want ErrForeignHost after 1", err, len(reqs))
+					}
+					noKey(t, "error", err.Error())
+					if strings.Contains(err.Error(), "skip=100") {
+						t.Fatalf("error shows the query: %v", err)
+					}
+					return
 				}
-				writeJSON(w, 200, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(reqs) != 2 || len(got) == 0 || !ex.check(got[0]) {
+					t.Fatalf("%d requests, %d results, first %+v", len(reqs), len(got), got)
+				}
+				first, _ := url.ParseQuery(reqs[0].RawQuery)
+				if first.Get("stringIndexType") != "Utf16CodeUnit" {
+					t.Fatalf("first page query %q lacks stringIndexType", reqs[0].RawQuery)
+				}
+				second, _ := url.ParseQuery(reqs[1].RawQuery)
+				if reqs[1].Path != ex.path || second.Get("api-version") != ex.version || second.Get("skip") != "100" {
+					t.Fatalf("second page %s?%s, want the nextLink verbatim", reqs[1].Path, reqs[1].RawQuery)
+				}
 			})
-			srvURL = srv.URL
-			c := newTestClient(t, srv.URL, nil).client
-			got, err := c.ListEvaluationResults(context.Background(), "LoanAgreements", "model2")
-			reqs := rec.all()
-			if !tt.rewrite {
-				if !errors.Is(err, ErrForeignHost) || len(reqs) != 1 {
-					t.Fatalf("err = %v after %d requests, want ErrForeignHost after 1", err, len(reqs))
-				}
-				noKey(t, "error", err.Error())
-				if strings.Contains(err.Error(), "skip=100") {
-					t.Fatalf("error shows the query: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(reqs) != 2 || len(got) == 0 || got[0].EntityRecognition == nil || got[0].Location != "11.txt" {
-				t.Fatalf("%d requests, %d results", len(reqs), len(got))
-			}
-			first, _ := url.ParseQuery(reqs[0].RawQuery)
-			if first.Get("stringIndexType") != "Utf16CodeUnit" {
-				t.Fatalf("first page query %q lacks stringIndexType", reqs[0].RawQuery)
-			}
-			second, _ := url.ParseQuery(reqs[1].RawQuery)
-			if reqs[1].Path != base+"/LoanAgreements/models/model2/evaluation/result/" || second.Get("api-version") != "2023-04-15-preview" || second.Get("skip") != "100" {
-				t.Fatalf("second page %s?%s, want the nextLink verbatim", reqs[1].Path, reqs[1].RawQuery)
-			}
-		})
+		}
 	}
 }
