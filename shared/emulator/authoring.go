@@ -99,15 +99,9 @@ func validName(what, name string) error {
 
 var projectKinds = []string{"CustomSingleLabelClassification", "CustomMultiLabelClassification", "CustomEntityRecognition"}
 
-// normalizeKind accepts either case of a project kind and returns PascalCase.
-func normalizeKind(k string) (string, bool) {
-	for _, want := range projectKinds {
-		if strings.EqualFold(k, want) {
-			return want, true
-		}
-	}
-	return "", false
-}
+// normalizeKind accepts either case of a text project kind and returns
+// PascalCase.
+func normalizeKind(k string) (string, bool) { return normalizeIn(projectKinds, k) }
 
 func isSupportedLanguage(code string) bool {
 	for _, l := range supportedLanguages {
@@ -573,19 +567,58 @@ func (s *Server) checkImportStorage(ctx context.Context, snap *snapshot) []apiEr
 
 // ---- training ----
 
+// evalOptionsBody is a train request's evaluationOptions.
+type evalOptionsBody struct {
+	Kind                    string `json:"kind"`
+	TrainingSplitPercentage *int   `json:"trainingSplitPercentage"`
+	TestingSplitPercentage  *int   `json:"testingSplitPercentage"`
+}
+
+// parseEvalOptions checks a train request's evaluationOptions (text and
+// conversation projects alike); absent means an 80/20 percentage split.
+func parseEvalOptions(eo *evalOptionsBody) (evalOptions, error) {
+	ev := evalOptions{Kind: "percentage", TrainingSplitPercentage: 80, TestingSplitPercentage: 20}
+	if eo == nil {
+		return ev, nil
+	}
+	switch {
+	case eo.Kind == "" || strings.EqualFold(eo.Kind, "percentage"):
+		if eo.TrainingSplitPercentage != nil || eo.TestingSplitPercentage != nil {
+			tr, te := 0, 0
+			if eo.TrainingSplitPercentage != nil {
+				tr = *eo.TrainingSplitPercentage
+			}
+			if eo.TestingSplitPercentage != nil {
+				te = *eo.TestingSplitPercentage
+			}
+			if eo.TrainingSplitPercentage == nil {
+				tr = 100 - te
+			}
+			if eo.TestingSplitPercentage == nil {
+				te = 100 - tr
+			}
+			if tr+te != 100 || tr <= 0 || te < 0 {
+				return ev, errBadRequest("InvalidParameterValue", "trainingSplitPercentage (%d) and testingSplitPercentage (%d) must be positive and sum to 100.", tr, te)
+			}
+			ev.TrainingSplitPercentage, ev.TestingSplitPercentage = tr, te
+		}
+	case strings.EqualFold(eo.Kind, "manual"):
+		ev = evalOptions{Kind: "manual"}
+	default:
+		return ev, errBadRequest("InvalidParameterValue", "evaluationOptions.kind must be percentage or manual, not %q.", eo.Kind)
+	}
+	return ev, nil
+}
+
 func (s *Server) trainProject(c *call, name string) error {
 	p, err := s.project(name)
 	if err != nil {
 		return err
 	}
 	var body struct {
-		ModelLabel            string `json:"modelLabel"`
-		TrainingConfigVersion string `json:"trainingConfigVersion"`
-		EvaluationOptions     *struct {
-			Kind                    string `json:"kind"`
-			TrainingSplitPercentage *int   `json:"trainingSplitPercentage"`
-			TestingSplitPercentage  *int   `json:"testingSplitPercentage"`
-		} `json:"evaluationOptions"`
+		ModelLabel            string           `json:"modelLabel"`
+		TrainingConfigVersion string           `json:"trainingConfigVersion"`
+		EvaluationOptions     *evalOptionsBody `json:"evaluationOptions"`
 	}
 	if err := decodeBody(c.r, &body); err != nil {
 		return err
@@ -603,39 +636,12 @@ func (s *Server) trainProject(c *call, name string) error {
 	if err != nil {
 		return err
 	}
-	ev := evalOptions{Kind: "percentage", TrainingSplitPercentage: 80, TestingSplitPercentage: 20}
-	if eo := body.EvaluationOptions; eo != nil {
-		switch {
-		case eo.Kind == "" || strings.EqualFold(eo.Kind, "percentage"):
-			if eo.TrainingSplitPercentage != nil || eo.TestingSplitPercentage != nil {
-				tr, te := 0, 0
-				if eo.TrainingSplitPercentage != nil {
-					tr = *eo.TrainingSplitPercentage
-				}
-				if eo.TestingSplitPercentage != nil {
-					te = *eo.TestingSplitPercentage
-				}
-				if eo.TrainingSplitPercentage == nil {
-					tr = 100 - te
-				}
-				if eo.TestingSplitPercentage == nil {
-					te = 100 - tr
-				}
-				if tr+te != 100 || tr <= 0 || te < 0 {
-					return errBadRequest("InvalidParameterValue", "trainingSplitPercentage (%d) and testingSplitPercentage (%d) must be positive and sum to 100.", tr, te)
-				}
-				ev.TrainingSplitPercentage, ev.TestingSplitPercentage = tr, te
-			}
-		case strings.EqualFold(eo.Kind, "manual"):
-			ev = evalOptions{Kind: "manual"}
-		default:
-			return errBadRequest("InvalidParameterValue", "evaluationOptions.kind must be percentage or manual, not %q.", eo.Kind)
-		}
+	ev, err := parseEvalOptions(body.EvaluationOptions)
+	if err != nil {
+		return err
 	}
-	for _, j := range s.projectJobs(name, KindTrain) {
-		if !j.Done {
-			return errConflict("A training job (%s) is already running on project %q; wait for it or cancel it.", j.ID, name)
-		}
+	if err := s.trainRunning(false, name); err != nil {
+		return err
 	}
 	if _, exists := p.Models[body.ModelLabel]; !exists && len(p.Models) >= 10 {
 		return errBadRequest("InvalidParameterValue", "The project already has the maximum of 10 trained models; delete one first.")
@@ -643,37 +649,6 @@ func (s *Server) trainProject(c *call, name string) error {
 	id := newJobID(c.now)
 	return s.startJob(c, &job{ID: id, Kind: KindTrain, Project: name, Snapshot: snapshotOf(p), ModelLabel: body.ModelLabel,
 		ConfigVersion: version.Version, ConfigExpires: version.Expires.Format(time.DateOnly), EvalOptions: &ev, Path: projectsPath + "/" + name + "/train/jobs/" + id})
-}
-
-func (s *Server) listTrainingJobs(c *call, name string) error {
-	if _, err := s.project(name); err != nil {
-		return err
-	}
-	var items []any
-	for _, j := range s.projectJobs(name, KindTrain) {
-		items = append(items, s.renderJob(c, j))
-	}
-	return s.page(c, items)
-}
-
-func (s *Server) cancelTraining(c *call, name, id string) error {
-	if _, err := s.project(name); err != nil {
-		return err
-	}
-	t := s.st.Jobs[id]
-	if t == nil || t.Kind != KindTrain || t.Project != name {
-		return errOperationNotFound(id)
-	}
-	if t.Done {
-		return errConflict("The training job %s has already ended (%s).", id, t.Status)
-	}
-	if t.CancelJob != "" {
-		return errConflict("The training job %s is already being cancelled.", id)
-	}
-	cid := newJobID(c.now)
-	t.CancelJob = cid
-	return s.startJob(c, &job{ID: cid, Kind: KindCancelTrain, Project: name, Target: id, ModelLabel: t.ModelLabel,
-		ConfigVersion: t.ConfigVersion, Path: projectsPath + "/" + name + "/train/jobs/" + cid})
 }
 
 // getJob answers any authoring job-status path: the job must exist and its
@@ -749,40 +724,6 @@ func (s *Server) deleteModel(c *call, name, label string) error {
 	return nil
 }
 
-func (s *Server) loadSnapshot(c *call, name, label string) error {
-	if _, _, err := s.model(c, name, label); err != nil {
-		return err
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Kind: KindLoadSnapshot, Project: name, ModelLabel: label, Path: projectsPath + "/" + name + "/models/" + label + "/load-snapshot/jobs/" + id})
-}
-
-func (s *Server) evaluationSummary(c *call, name, label string) error {
-	_, m, err := s.model(c, name, label)
-	if err != nil {
-		return err
-	}
-	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	c.w.WriteHeader(200)
-	_, _ = c.w.Write(m.Summary)
-	return nil
-}
-
-func (s *Server) evaluationResults(c *call, name, label string) error {
-	_, m, err := s.model(c, name, label)
-	if err != nil {
-		return err
-	}
-	if sit := c.r.URL.Query().Get("stringIndexType"); sit != "Utf16CodeUnit" {
-		return errBadRequest("InvalidParameterValue", "The stringIndexType query parameter is required and must be Utf16CodeUnit (got %q).", sit)
-	}
-	items := make([]any, 0, len(m.DocEvaluations))
-	for _, d := range m.DocEvaluations {
-		items = append(items, d)
-	}
-	return s.page(c, items)
-}
-
 // ---- deployments ----
 
 type projectDeployment struct {
@@ -836,75 +777,6 @@ func writeDeployment[D any](c *call, deployments map[string]*D, project, dep str
 	return nil
 }
 
-func (s *Server) deploy(c *call, name, dep string) error {
-	p, err := s.project(name)
-	if err != nil {
-		return err
-	}
-	if err := validName("deployment", dep); err != nil {
-		return err
-	}
-	var body struct {
-		TrainedModelLabel string `json:"trainedModelLabel"`
-	}
-	if err := decodeBody(c.r, &body); err != nil {
-		return err
-	}
-	if body.TrainedModelLabel == "" {
-		return errBadRequest("InvalidParameterValue", "The field trainedModelLabel is required.")
-	}
-	if p.Models[body.TrainedModelLabel] == nil {
-		return errNotFound("The trained model %q was not found in project %q.", body.TrainedModelLabel, name)
-	}
-	if _, exists := p.Deployments[dep]; !exists && len(p.Deployments) >= 10 {
-		return errBadRequest("InvalidParameterValue", "The project already has the maximum of 10 deployments.")
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Kind: KindDeploy, Project: name, Deployment: dep, ModelLabel: body.TrainedModelLabel,
-		Path: projectsPath + "/" + name + "/deployments/" + dep + "/jobs/" + id})
-}
-
-func (s *Server) deleteDeployment(c *call, name, dep string) error {
-	p, err := s.project(name)
-	if err != nil {
-		return err
-	}
-	if p.Deployments[dep] == nil {
-		return errNotFound("The deployment %q was not found in project %q.", dep, name)
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Kind: KindDeleteDeployment, Project: name, Deployment: dep,
-		Path: projectsPath + "/" + name + "/deployments/" + dep + "/jobs/" + id})
-}
-
-func (s *Server) swapDeployments(c *call, name string) error {
-	p, err := s.project(name)
-	if err != nil {
-		return err
-	}
-	var body struct {
-		First  string `json:"firstDeploymentName"`
-		Second string `json:"secondDeploymentName"`
-	}
-	if err := decodeBody(c.r, &body); err != nil {
-		return err
-	}
-	if body.First == "" || body.Second == "" {
-		return errBadRequest("InvalidParameterValue", "Both firstDeploymentName and secondDeploymentName are required.")
-	}
-	if body.First == body.Second {
-		return errBadRequest("InvalidParameterValue", "A deployment cannot be swapped with itself.")
-	}
-	for _, d := range []string{body.First, body.Second} {
-		if p.Deployments[d] == nil {
-			return errNotFound("The deployment %q was not found in project %q.", d, name)
-		}
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Kind: KindSwap, Project: name, Swap: [2]string{body.First, body.Second},
-		Path: projectsPath + "/" + name + "/deployments/swap/jobs/" + id})
-}
-
 // ---- global ----
 
 func (s *Server) projectKindParam(c *call, required bool) error {
@@ -915,8 +787,12 @@ func (s *Server) projectKindParam(c *call, required bool) error {
 		}
 		return nil
 	}
-	if _, ok := normalizeKind(k); !ok {
-		return errBadRequest("InvalidParameterValue", "The projectKind %q is not supported; use one of %s.", k, strings.Join(projectKinds, ", "))
+	kinds := projectKinds
+	if within(c.path, convProjectsPath) {
+		kinds = convKinds
+	}
+	if _, ok := normalizeIn(kinds, k); !ok {
+		return errBadRequest("InvalidParameterValue", "The projectKind %q is not supported; use one of %s.", k, strings.Join(kinds, ", "))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -43,21 +42,29 @@ var convRoutes = []struct {
 	{"GET " + convProjectsPath + "/global/deletion-jobs/{jobId}", byJob((*Server).getJob)},
 	{"GET " + convProjectsPath + "/global/languages", plain((*Server).listLanguages)},
 	{"GET " + convProjectsPath + "/global/training-config-versions", plain((*Server).listConvConfigVersions)},
+	{"GET " + convProjectsPath + "/global/prebuilt-entities", plain((*Server).listPrebuiltEntities)},
 	{"POST " + convRoute + "/:export", byProject((*Server).convExport)},
 	{"GET " + convRoute + "/export/jobs/{jobId}", byJob((*Server).getJob)},
 	{"GET " + convRoute + "/export/jobs/{jobId}/result", byProjectJob((*Server).convExportResult)},
 	{"POST " + convRoute + "/:import", byProject((*Server).convImport)},
 	{"GET " + convRoute + "/import/jobs/{jobId}", byJob((*Server).getJob)},
 	{"POST " + convRoute + "/:train", byProject((*Server).convTrain)},
-	{"GET " + convRoute + "/train/jobs", byProject((*Server).listConvTrainingJobs)},
+	{"GET " + convRoute + "/train/jobs", byProject(listTrainingJobs(true))},
+	{"POST " + convRoute + "/train/jobs/{jobId}/:cancel", byProjectJob(cancelTraining(true))},
 	{"GET " + convRoute + "/train/jobs/{jobId}", byJob((*Server).getJob)},
 	{"GET " + convRoute + "/models", byProject((*Server).listConvModels)},
 	{"GET " + convModelRoute, byModel((*Server).getConvModel)},
 	{"DELETE " + convModelRoute, byModel((*Server).deleteConvModel)},
+	{"GET " + convModelRoute + "/evaluation/summary-result", byModel(getEvaluationSummary(true))},
+	{"GET " + convModelRoute + "/evaluation/result", byModel(getEvaluationResults(true))},
+	{"POST " + convModelRoute + "/:load-snapshot", since("2023-04-01", byModel(loadSnapshot(true)))},
+	{"POST " + convModelRoute, since("2023-04-01", withSuffix("trainedModelLabel", ":load-snapshot", byModel(loadSnapshot(true))))},
+	{"GET " + convModelRoute + "/load-snapshot/jobs/{jobId}", since("2023-04-01", byJob((*Server).getJob))},
 	{"GET " + convRoute + "/deployments", byProject((*Server).listConvDeployments)},
 	{"GET " + convDepRoute, byDeployment((*Server).getConvDeployment)},
-	{"PUT " + convDepRoute, byDeployment((*Server).convDeploy)},
-	{"DELETE " + convDepRoute, byDeployment((*Server).deleteConvDeployment)},
+	{"POST " + convRoute + "/deployments/:swap", byProject(swapDeployments(true))},
+	{"PUT " + convDepRoute, byDeployment(deploy(true))},
+	{"DELETE " + convDepRoute, byDeployment(deleteDeployment(true))},
 	{"GET " + convDepRoute + "/jobs/{jobId}", byJob((*Server).getJob)},
 	{"POST " + convRuntimePath, plain((*Server).analyzeConversations)},
 }
@@ -162,6 +169,10 @@ type convModel struct {
 	ConfigVersion string       `json:"configVersion"`
 	TrainingMode  string       `json:"trainingMode"`
 	Snapshot      convSnapshot `json:"snapshot"`
+	// Summary and Evaluations are the evaluation on the Test split
+	// (evaluateConv).
+	Summary     json.RawMessage     `json:"summary,omitempty"`
+	Evaluations []convUtteranceEval `json:"evaluations,omitempty"`
 }
 
 // convDeployment keeps its own copy of the model it serves.
@@ -173,14 +184,7 @@ type convDeployment struct {
 
 var convKinds = []string{"Conversation", "Orchestration"}
 
-func normalizeConvKind(k string) (string, bool) {
-	for _, want := range convKinds {
-		if strings.EqualFold(k, want) {
-			return want, true
-		}
-	}
-	return "", false
-}
+func normalizeConvKind(k string) (string, bool) { return normalizeIn(convKinds, k) }
 
 func (s *Server) convProject(name string) (*convProject, error) {
 	p := s.st.Conv[name]
@@ -513,10 +517,10 @@ func (s *Server) convTrain(c *call, name string) error {
 		return err
 	}
 	var body struct {
-		ModelLabel            string          `json:"modelLabel"`
-		TrainingMode          string          `json:"trainingMode"`
-		TrainingConfigVersion string          `json:"trainingConfigVersion"`
-		EvaluationOptions     json.RawMessage `json:"evaluationOptions"`
+		ModelLabel            string           `json:"modelLabel"`
+		TrainingMode          string           `json:"trainingMode"`
+		TrainingConfigVersion string           `json:"trainingConfigVersion"`
+		EvaluationOptions     *evalOptionsBody `json:"evaluationOptions"`
 	}
 	if err := decodeBody(c.r, &body); err != nil {
 		return err
@@ -526,6 +530,10 @@ func (s *Server) convTrain(c *call, name string) error {
 	}
 	if body.TrainingMode != "standard" && body.TrainingMode != "advanced" {
 		return errBadRequest("InvalidParameterValue", "The field trainingMode is required: standard or advanced (got %q).", body.TrainingMode)
+	}
+	ev, err := parseEvalOptions(body.EvaluationOptions)
+	if err != nil {
+		return err
 	}
 	if body.TrainingConfigVersion == "" {
 		body.TrainingConfigVersion = "latest"
@@ -537,37 +545,13 @@ func (s *Server) convTrain(c *call, name string) error {
 	if len(p.Assets.Utterances) == 0 {
 		return errBadRequest("InvalidParameterValue", "Project %q has no utterances to train on.", name)
 	}
-	for _, j := range s.convJobs(name, KindTrain) {
-		if !j.Done {
-			return errConflict("A training job (%s) is already running on project %q; wait for it.", j.ID, name)
-		}
+	if err := s.trainRunning(true, name); err != nil {
+		return err
 	}
 	id := newJobID(c.now)
 	return s.startJob(c, &job{ID: id, Conv: true, Kind: KindTrain, Project: name, ConvSnapshot: convSnapshotOf(p), ModelLabel: body.ModelLabel,
-		TrainingMode: body.TrainingMode, ConfigVersion: version.Version, ConfigExpires: version.Expires.Format(time.DateOnly),
+		TrainingMode: body.TrainingMode, ConfigVersion: version.Version, ConfigExpires: version.Expires.Format(time.DateOnly), EvalOptions: &ev,
 		Path: convProjectsPath + "/" + name + "/train/jobs/" + id})
-}
-
-func (s *Server) convJobs(project, kind string) []*job {
-	var out []*job
-	for _, j := range s.st.Jobs {
-		if j.Conv && j.Project == project && j.Kind == kind {
-			out = append(out, j)
-		}
-	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
-	return out
-}
-
-func (s *Server) listConvTrainingJobs(c *call, name string) error {
-	if _, err := s.convProject(name); err != nil {
-		return err
-	}
-	items := []any{}
-	for _, j := range s.convJobs(name, KindTrain) {
-		items = append(items, s.renderJob(c, j))
-	}
-	return s.page(c, items)
 }
 
 func (s *Server) listConvConfigVersions(c *call) error {
@@ -606,15 +590,19 @@ func (s *Server) completeConv(j *job, at time.Time) {
 		}
 		p.Meta, p.Assets, p.Modified = j.ConvSnapshot.Meta, j.ConvSnapshot.Assets, at
 	case KindTrain:
+		ev := evalOptions{Kind: "percentage", TrainingSplitPercentage: 80, TestingSplitPercentage: 20}
+		if j.EvalOptions != nil {
+			ev = *j.EvalOptions
+		}
+		summary, evals := evaluateConv(j.ConvSnapshot, ev)
 		p.Models[j.ModelLabel] = &convModel{Label: j.ModelLabel, ModelID: modelID(j.Project, j.ModelLabel, at, j.Seq), Trained: at,
 			DurationSec: max(int(j.Duration/time.Second), 1), Expiration: j.ConfigExpires, ConfigVersion: j.ConfigVersion,
-			TrainingMode: j.TrainingMode, Snapshot: *j.ConvSnapshot}
+			TrainingMode: j.TrainingMode, Snapshot: *j.ConvSnapshot, Summary: summary, Evaluations: evals}
 		t := at
 		p.Trained = &t
 	case KindDeploy:
-		m := p.Models[j.ModelLabel]
+		m := modelOrFail(j, at, p.Models)
 		if m == nil {
-			j.finish(at, "failed", apiError{Code: "NotFound", Message: fmt.Sprintf("The trained model %q was not found.", j.ModelLabel), Target: j.ModelLabel})
 			return
 		}
 		p.Deployments[j.Deployment] = &convDeployment{Name: j.Deployment, Deployed: at, Model: *m}
@@ -622,8 +610,116 @@ func (s *Server) completeConv(j *job, at time.Time) {
 		p.Deployed = &t
 	case KindDeleteDeployment:
 		delete(p.Deployments, j.Deployment)
+	case KindSwap:
+		if !swapIn(j, at, p.Deployments, func(d *convDeployment, n string) { d.Name = n }) {
+			return
+		}
+	case KindLoadSnapshot:
+		m := modelOrFail(j, at, p.Models)
+		if m == nil {
+			return
+		}
+		p.Assets, p.Modified = m.Snapshot.Assets, at
 	}
 	j.finish(at, "succeeded")
+}
+
+// ---- evaluation ----
+
+// convEvaluationSummary is a conversation model's evaluation summary.
+type convEvaluationSummary struct {
+	Entities *classEval   `json:"entitiesEvaluation"`
+	Intents  *classEval   `json:"intentsEvaluation"`
+	Options  *evalOptions `json:"evaluationOptions"`
+}
+
+// convUtteranceEval is one Test utterance's expected and predicted
+// intent and entities.
+type convUtteranceEval struct {
+	Text           string `json:"text"`
+	Language       string `json:"language"`
+	EntitiesResult struct {
+		ExpectedEntities  []label `json:"expectedEntities"`
+		PredictedEntities []label `json:"predictedEntities"`
+	} `json:"entitiesResult"`
+	IntentsResult struct {
+		ExpectedIntent  string `json:"expectedIntent"`
+		PredictedIntent string `json:"predictedIntent"`
+	} `json:"intentsResult"`
+}
+
+// evaluateConv predicts each Test-split utterance of snap with what the
+// Train split teaches (scoreIntents, extractEntities) and scores the
+// predictions as the text evaluation does (countSingle, countEntities).
+func evaluateConv(snap *convSnapshot, ev evalOptions) (json.RawMessage, []convUtteranceEval) {
+	train := *snap
+	train.Assets.Utterances = make([]convUtterance, 0, len(snap.Assets.Utterances))
+	var test []convUtterance
+	for _, u := range snap.Assets.Utterances {
+		if !inTrainSplit(ev, u.Dataset, u.Text) {
+			test = append(test, u)
+			u.Dataset = "Test" // scoreIntents skips it
+		}
+		train.Assets.Utterances = append(train.Assets.Utterances, u)
+	}
+	intents, entities := map[string]*metrics{}, map[string]*metrics{}
+	var names []string
+	for _, in := range snap.Assets.Intents {
+		intents[in.Category] = &metrics{}
+		names = append(names, in.Category)
+	}
+	for _, e := range snap.Assets.Entities {
+		entities[e.Category] = &metrics{}
+	}
+	icm, ecm := confusion{}, confusion{}
+	evals := []convUtteranceEval{}
+	for _, u := range test {
+		var ue convUtteranceEval
+		ue.Text, ue.Language = u.Text, u.Language
+		if ue.Language == "" {
+			ue.Language = snap.Meta.Language
+		}
+		ue.IntentsResult.ExpectedIntent = u.Intent
+		if got := scoreIntents(&train, u.Text); len(got) > 0 {
+			ue.IntentsResult.PredictedIntent = got[0].Category
+		}
+		countSingle(intents, icm, names, u.Intent, ue.IntentsResult.PredictedIntent)
+		ue.EntitiesResult.ExpectedEntities = append([]label{}, u.Entities...)
+		ue.EntitiesResult.PredictedEntities = []label{}
+		for _, e := range extractEntities(&train, u.Text, "Utf16CodeUnit") {
+			ue.EntitiesResult.PredictedEntities = append(ue.EntitiesResult.PredictedEntities, label{Category: e.Category, Offset: e.Offset, Length: e.Length})
+		}
+		countEntities(entities, ecm, ue.EntitiesResult.ExpectedEntities, ue.EntitiesResult.PredictedEntities)
+		evals = append(evals, ue)
+	}
+	out := convEvaluationSummary{
+		Intents:  &classEval{ConfusionMatrix: icm, Intents: intents, aggregate: finishEval(intents, icm)},
+		Entities: &classEval{ConfusionMatrix: ecm, Entities: entities, aggregate: finishEval(entities, ecm)},
+		Options:  &ev,
+	}
+	b, _ := json.Marshal(out) // plain structs of strings and numbers
+	return b, evals
+}
+
+// ---- global ----
+
+// prebuiltEntities are the prebuilt components the emulator recognizes
+// (prebuiltPatterns), as global/prebuilt-entities lists them.
+var prebuiltEntities = []struct {
+	Category    string `json:"category"`
+	Description string `json:"description"`
+	Examples    string `json:"examples"`
+}{
+	{"Email", "Email addresses", "user@example.net, user_name@example.com"},
+	{"Number", "A number in numeric form (the emulator's alias of Quantity.Number)", "3, 42, 3.141"},
+	{"Quantity.Number", "A cardinal number in numeric form", "3, 42, 3.141"},
+	{"URL", "Websites URLs and links", "http://example.net, https://www.example.com/page"},
+}
+
+// listPrebuiltEntities answers global/prebuilt-entities: every component
+// the emulator recognizes, in any language.
+func (s *Server) listPrebuiltEntities(c *call) error {
+	return s.page(c, anySlice(prebuiltEntities))
 }
 
 // ---- models and deployments ----
@@ -691,41 +787,6 @@ func (s *Server) getConvDeployment(c *call, name, dep string) error {
 		return err
 	}
 	return writeDeployment(c, p.Deployments, name, dep, renderConvDeployment)
-}
-
-func (s *Server) convDeploy(c *call, name, dep string) error {
-	p, err := s.convProject(name)
-	if err != nil {
-		return err
-	}
-	if err := validName("deployment", dep); err != nil {
-		return err
-	}
-	var body struct {
-		TrainedModelLabel string `json:"trainedModelLabel"`
-	}
-	if err := decodeBody(c.r, &body); err != nil {
-		return err
-	}
-	if p.Models[body.TrainedModelLabel] == nil {
-		return errNotFound("The trained model %q was not found in project %q.", body.TrainedModelLabel, name)
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Conv: true, Kind: KindDeploy, Project: name, Deployment: dep, ModelLabel: body.TrainedModelLabel,
-		Path: convProjectsPath + "/" + name + "/deployments/" + dep + "/jobs/" + id})
-}
-
-func (s *Server) deleteConvDeployment(c *call, name, dep string) error {
-	p, err := s.convProject(name)
-	if err != nil {
-		return err
-	}
-	if p.Deployments[dep] == nil {
-		return errNotFound("The deployment %q was not found in project %q.", dep, name)
-	}
-	id := newJobID(c.now)
-	return s.startJob(c, &job{ID: id, Conv: true, Kind: KindDeleteDeployment, Project: name, Deployment: dep,
-		Path: convProjectsPath + "/" + name + "/deployments/" + dep + "/jobs/" + id})
 }
 
 // ---- runtime ----

@@ -402,3 +402,137 @@ func TestConversationImportRefusesBadInput(t *testing.T) {
 		t.Errorf("train without a mode: %d %s", code, b)
 	}
 }
+
+// TestConversationsMatchMoreSpecExamples drives the models, jobs,
+// deployments and global operations of the conversations authoring API on
+// the Music project and compares each answer (and operation-location)
+// with its official example.
+func TestConversationsMatchMoreSpecExamples(t *testing.T) {
+	r := emulatortest.Start(t, &emulator.Options{JobDurations: map[string]time.Duration{emulator.KindTrain: 10 * time.Second, emulator.KindLoadSnapshot: time.Second}})
+	// The examples' project is EmailApp: the Music project under that name.
+	base := convProjects + "/EmailApp"
+	proj := musicProject("EmailApp")
+	proj["metadata"].(map[string]any)["description"] = "music requests"
+	// Two Test utterances, the first without entities (as the evaluation
+	// example's first result), the second with one.
+	utts := proj["assets"].(map[string]any)["utterances"].([]map[string]any)
+	utts[2]["dataset"], utts[5]["dataset"] = "Test", "Test"
+	convImport(t, r, "EmailApp", proj)
+	train := func(label, mode string) string {
+		return r.Start202("POST", base+"/:train"+v23, map[string]any{"modelLabel": label, "trainingMode": mode, "evaluationOptions": map[string]any{"kind": "manual"}})
+	}
+	done := func(what, loc string) {
+		t.Helper()
+		if st := r.Wait(loc, time.Second); st["status"] != "succeeded" {
+			t.Fatalf("%s: %v", what, st)
+		}
+	}
+	get := func(path string) []byte {
+		t.Helper()
+		code, _, b := r.Do("GET", path, nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", path, code, b)
+		}
+		return b
+	}
+	done("train model1", train("model1", "advanced"))
+
+	// Cancel a training job, then train model2 to the end.
+	_, _, h := convExample(t, "2023-04-01_SuccessfulCancelTrainingJob", "202")
+	trainLoc := train("model2", "standard")
+	jobID := trainLoc[strings.LastIndex(trainLoc, "/")+1 : strings.Index(trainLoc, "?")]
+	code, hdr, b := r.Do("POST", base+"/train/jobs/"+jobID+"/:cancel"+v23, nil)
+	if code != 202 {
+		t.Fatalf("cancel: %d %s", code, b)
+	}
+	sameLocation(t, "cancel training", hdr.Get("operation-location"), h, r.URL)
+	done("cancel", hdr.Get("operation-location"))
+	if st := r.Wait(trainLoc, time.Second); st["status"] != "cancelled" {
+		t.Fatalf("cancelled training job: %v", st)
+	}
+	done("train model2", train("model2", "standard"))
+	b = get(base + "/train/jobs" + v23)
+	_, want, _ := convExample(t, "2023-04-01_SuccessfulListTrainingJobs", "200")
+	sameShape(t, "list training jobs", b, want)
+	if !strings.Contains(string(b), `"modelLabel":"model1","trainingConfigVersion":"2022-05-01","trainingMode":"advanced"`) {
+		t.Errorf("training jobs lack model1's advanced mode: %s", b)
+	}
+
+	// Evaluation of the Test utterances by what the Train ones teach.
+	b = get(base + "/models/model1/evaluation/summary-result" + v23)
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetModelEvaluationSummary", "200")
+	// The example's split is a percentage one; a manual split has no
+	// percentages.
+	want.(map[string]any)["evaluationOptions"] = map[string]any{"kind": "manual"}
+	sameShape(t, "evaluation summary", b, want)
+	for _, s := range []string{`"SearchCreativeWork":{"SearchCreativeWork":{"normalizedValue":100,"rawValue":1}}`, `"evaluationOptions":{"kind":"manual"}`} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("summary lacks %s: %s", s, b)
+		}
+	}
+	b = get(base + "/models/model1/evaluation/result" + v23 + "&stringIndexType=Utf16CodeUnit&maxpagesize=1")
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetModelEvaluation", "200")
+	sameShape(t, "evaluation results", b, want)
+	if !strings.Contains(string(b), `"text":"find the movie The Air Up There"`) || !strings.Contains(string(b), `"expectedIntent":"SearchCreativeWork","predictedIntent":"SearchCreativeWork"`) {
+		t.Errorf("first evaluation result: %s", b)
+	}
+	b = get(base + "/models/model1/evaluation/result" + v23 + "&stringIndexType=Utf16CodeUnit&skip=1")
+	if !strings.Contains(string(b), `"predictedEntities":[{"category":"Media.Artist","offset":4,"length":5}]`) {
+		t.Errorf("second evaluation result lacks Adele at 4+5: %s", b)
+	}
+
+	// Load snapshot: running, then the project's assets are the model's.
+	_, _, h = convExample(t, "2023-04-01_SuccessfulLoadSnapshot", "202")
+	code, hdr, b = r.Do("POST", base+"/models/model1/:load-snapshot"+v23, nil)
+	if code != 202 {
+		t.Fatalf("load snapshot: %d %s", code, b)
+	}
+	sameLocation(t, "load snapshot", hdr.Get("operation-location"), h, r.URL)
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetLoadSnapshotStatus", "200")
+	sameShape(t, "load snapshot status", get(hdr.Get("operation-location")), want)
+	done("load snapshot", hdr.Get("operation-location"))
+
+	// Deployments: get, swap, delete.
+	done("deploy production", r.Start202("PUT", base+"/deployments/production"+v23, map[string]any{"trainedModelLabel": "model1"}))
+	done("deploy staging", r.Start202("PUT", base+"/deployments/staging"+v23, map[string]any{"trainedModelLabel": "model2"}))
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetDeployment", "200")
+	sameShape(t, "get deployment", get(base+"/deployments/staging"+v23), want)
+	swap := r.Start202("POST", base+"/deployments/:swap"+v23, map[string]any{"firstDeploymentName": "production", "secondDeploymentName": "staging"})
+	done("swap", swap)
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetSwapDeploymentsStatus", "200")
+	sameShape(t, "swap status", get(swap), want)
+	if b = get(base + "/deployments/production" + v23); !strings.Contains(string(b), `"modelId":"model2-`) {
+		t.Errorf("production after the swap: %s", b)
+	}
+	_, _, h = convExample(t, "2023-04-01_SuccessfulDeleteDeployment", "202")
+	code, hdr, _ = r.Do("DELETE", base+"/deployments/staging"+v23, nil)
+	if code != 202 {
+		t.Fatalf("delete deployment: %d", code)
+	}
+	sameLocation(t, "delete deployment", hdr.Get("operation-location"), h, r.URL)
+	done("delete deployment", hdr.Get("operation-location"))
+	if code, _, _ = r.Do("GET", base+"/deployments/staging"+v23, nil); code != 404 {
+		t.Errorf("GET a deleted deployment: %d", code)
+	}
+	if code, _, b = r.Do("DELETE", base+"/models/model2"+v23, nil); code != 204 || len(b) != 0 {
+		t.Errorf("delete model: %d %s", code, b)
+	}
+	if code, _, _ = r.Do("GET", base+"/models/model2"+v23, nil); code != 404 {
+		t.Errorf("GET a deleted model: %d", code)
+	}
+	_, want, _ = convExample(t, "2023-04-01_SuccessfulGetProject", "200")
+	sameShape(t, "get project", get(base+v23), want)
+
+	// Global lists, with the conversation kinds.
+	for _, tt := range []struct{ path, example string }{
+		{"/global/languages" + v23 + "&projectKind=Conversation", "2023-04-01_SuccessfulGetSupportedLanguages"},
+		{"/global/prebuilt-entities" + v23 + "&language=en", "2023-04-01_SuccessfulGetSupportedPrebuiltEntities"},
+		{"/global/training-config-versions" + v23 + "&projectKind=Conversation", "2023-04-01_SuccessfulGetSupportedTrainingConfigVersions"},
+	} {
+		_, want, _ = convExample(t, tt.example, "200")
+		sameShape(t, tt.example, get(convProjects+tt.path), want)
+	}
+	if code, _, b = r.Do("GET", convProjects+"/global/languages"+v23+"&projectKind=CustomEntityRecognition", nil); code != 400 || !strings.Contains(string(b), "Conversation, Orchestration") {
+		t.Errorf("a text kind on the conversations API: %d %s", code, b)
+	}
+}

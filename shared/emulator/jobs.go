@@ -142,6 +142,14 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 		j.finish(at, "failed", j.PreErrors...)
 		return
 	}
+	if j.Kind == KindCancelTrain {
+		// The same for either family: the training job ends cancelled.
+		if t := s.st.Jobs[j.Target]; t != nil && !t.Done {
+			t.finish(at, "cancelled")
+		}
+		j.finish(at, "succeeded")
+		return
+	}
 	if j.Conv {
 		s.completeConv(j, at)
 		return
@@ -183,14 +191,9 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 		p.Models[m.Label] = m
 		t := at
 		p.Trained = &t
-	case KindCancelTrain:
-		if t := s.st.Jobs[j.Target]; t != nil && !t.Done {
-			t.finish(at, "cancelled")
-		}
 	case KindDeploy:
-		m := p.Models[j.ModelLabel]
+		m := modelOrFail(j, at, p.Models)
 		if m == nil {
-			j.finish(at, "failed", apiError{Code: "NotFound", Message: fmt.Sprintf("The trained model %q was not found.", j.ModelLabel), Target: j.ModelLabel})
 			return
 		}
 		p.Deployments[j.Deployment] = &deployment{
@@ -202,18 +205,12 @@ func (s *Server) complete(ctx context.Context, j *job, at time.Time) {
 	case KindDeleteDeployment:
 		delete(p.Deployments, j.Deployment)
 	case KindSwap:
-		a, b := p.Deployments[j.Swap[0]], p.Deployments[j.Swap[1]]
-		if a == nil || b == nil {
-			j.finish(at, "failed", apiError{Code: "NotFound", Message: "Both deployments must exist to be swapped."})
+		if !swapIn(j, at, p.Deployments, func(d *deployment, n string) { d.Name = n }) {
 			return
 		}
-		a2, b2 := *b, *a
-		a2.Name, b2.Name = a.Name, b.Name
-		p.Deployments[a.Name], p.Deployments[b.Name] = &a2, &b2
 	case KindLoadSnapshot:
-		m := p.Models[j.ModelLabel]
+		m := modelOrFail(j, at, p.Models)
 		if m == nil {
-			j.finish(at, "failed", apiError{Code: "NotFound", Message: fmt.Sprintf("The trained model %q was not found.", j.ModelLabel)})
 			return
 		}
 		p.Assets = m.Snapshot.Assets
@@ -328,6 +325,7 @@ func (s *Server) renderJob(c *call, j *job) jobState {
 	case KindCancelTrain:
 		if t := s.st.Jobs[j.Target]; t != nil {
 			out.Result = s.trainProgress(t, c.now)
+			out.Result.TrainingMode = t.TrainingMode
 		} else {
 			out.Result = &trainResult{TrainingStatus: &subStatus{Status: "cancelled"}}
 		}
@@ -391,11 +389,13 @@ func pctAt(from, to, at time.Time) int {
 	return min(max(int(100*at.Sub(from)/to.Sub(from)), 0), 100)
 }
 
-// projectJobs returns a project's jobs of one kind, oldest first.
-func (s *Server) projectJobs(project, kind string) []*job {
+// projectJobs returns a project's jobs of one kind, oldest first; conv
+// tells the namespace (a text and a conversation project may share a
+// name).
+func (s *Server) projectJobs(conv bool, project, kind string) []*job {
 	var out []*job
 	for _, j := range s.st.Jobs {
-		if j.Project == project && j.Kind == kind {
+		if j.Conv == conv && j.Project == project && j.Kind == kind {
 			out = append(out, j)
 		}
 	}

@@ -290,7 +290,7 @@ func (s *Server) train(ctx context.Context, j *job, at time.Time) (*model, []api
 		if !labelled(kind, d.doc) {
 			continue
 		}
-		if inTrainSplit(ev, d.doc) {
+		if inTrainSplit(ev, d.doc.Dataset, d.doc.Location) {
 			trainSet = append(trainSet, d)
 		} else {
 			testSet = append(testSet, d)
@@ -344,15 +344,15 @@ func labelled(kind string, d document) bool {
 	return true
 }
 
-// inTrainSplit: manual uses the document's dataset (default Train);
-// percentage hashes the location, so the split is the same on every
-// resource and every run.
-func inTrainSplit(ev evalOptions, d document) bool {
+// inTrainSplit: manual uses the item's dataset (default Train);
+// percentage hashes key (a document's location, an utterance's text), so
+// the split is the same on every resource and every run.
+func inTrainSplit(ev evalOptions, dataset, key string) bool {
 	if ev.Kind == "manual" {
-		return d.Dataset != "Test"
+		return dataset != "Test"
 	}
 	h := fnv.New32a()
-	h.Write([]byte(d.Location))
+	h.Write([]byte(key))
 	return int(h.Sum32()%100) < ev.TrainingSplitPercentage
 }
 
@@ -529,6 +529,7 @@ type classEval struct {
 	ConfusionMatrix confusion           `json:"confusionMatrix,omitempty"`
 	Classes         map[string]*metrics `json:"classes,omitempty"`
 	Entities        map[string]*metrics `json:"entities,omitempty"`
+	Intents         map[string]*metrics `json:"intents,omitempty"`
 	aggregate
 }
 
@@ -585,20 +586,7 @@ func evaluate(cl *classifier, snap *snapshot, ev evalOptions, test []trainDoc) (
 			if got := cl.classify(d.text); len(got) > 0 {
 				pred = got[0].Category
 			}
-			cm.add(exp, pred)
-			for _, c := range cl.Classes {
-				m := per[c]
-				switch {
-				case c == exp && c == pred:
-					m.TruePositiveCount++
-				case c == pred:
-					m.FalsePositiveCount++
-				case c == exp:
-					m.FalseNegativeCount++
-				default:
-					m.TrueNegativeCount++
-				}
-			}
+			countSingle(per, cm, cl.Classes, exp, pred)
 			de.Single = &struct {
 				ExpectedClass  string `json:"expectedClass"`
 				PredictedClass string `json:"predictedClass"`
@@ -638,37 +626,7 @@ func evaluate(cl *classifier, snap *snapshot, ev evalOptions, test []trainDoc) (
 			for _, sp := range cl.recognize(d.text) {
 				pred = append(pred, label{Category: sp.Category, Offset: sp.Offset, Length: sp.Length})
 			}
-			matched := make([]bool, len(pred))
-			for _, e := range exp {
-				if per[e.Category] == nil {
-					per[e.Category] = &metrics{}
-				}
-				hit := "$none"
-				for i, p := range pred {
-					if !matched[i] && p.Offset == e.Offset && p.Length == e.Length {
-						matched[i] = true
-						hit = p.Category
-						break
-					}
-				}
-				cm.add(e.Category, hit)
-				if hit == e.Category {
-					per[e.Category].TruePositiveCount++
-				} else {
-					per[e.Category].FalseNegativeCount++
-					if hit != "$none" {
-						per[hit].FalsePositiveCount++
-					}
-				}
-			}
-			for i, p := range pred {
-				if !matched[i] {
-					cm.add("$none", p.Category)
-					if per[p.Category] != nil {
-						per[p.Category].FalsePositiveCount++
-					}
-				}
-			}
+			countEntities(per, cm, exp, pred)
 			if exp == nil {
 				exp = []label{}
 			}
@@ -681,12 +639,7 @@ func evaluate(cl *classifier, snap *snapshot, ev evalOptions, test []trainDoc) (
 		}
 		docs = append(docs, de)
 	}
-	for _, m := range per {
-		m.compute()
-	}
-	cm.normalize()
-	names := sortedKeys(per)
-	ce := &classEval{aggregate: aggregateOf(per, names)}
+	ce := &classEval{aggregate: finishEval(per, cm)}
 	opts := ev
 	out := evaluationSummary{ProjectKind: kind, Options: &opts}
 	switch kind {
@@ -704,6 +657,72 @@ func evaluate(cl *classifier, snap *snapshot, ev evalOptions, test []trainDoc) (
 		docs = []docEvaluation{}
 	}
 	return out, docs
+}
+
+// finishEval computes per's metrics and cm's normalized cells and returns
+// their aggregate.
+func finishEval(per map[string]*metrics, cm confusion) aggregate {
+	for _, m := range per {
+		m.compute()
+	}
+	cm.normalize()
+	return aggregateOf(per, sortedKeys(per))
+}
+
+// countSingle scores one single-label prediction (a text class or a
+// conversation intent) into per and cm.
+func countSingle(per map[string]*metrics, cm confusion, classes []string, exp, pred string) {
+	cm.add(exp, pred)
+	for _, c := range classes {
+		m := per[c]
+		switch {
+		case c == exp && c == pred:
+			m.TruePositiveCount++
+		case c == pred:
+			m.FalsePositiveCount++
+		case c == exp:
+			m.FalseNegativeCount++
+		default:
+			m.TrueNegativeCount++
+		}
+	}
+}
+
+// countEntities scores predicted entity labels against the expected ones
+// into per and cm: a prediction matches an expected label at the same
+// offset and length; "$none" stands for no entity.
+func countEntities(per map[string]*metrics, cm confusion, exp, pred []label) {
+	matched := make([]bool, len(pred))
+	for _, e := range exp {
+		if per[e.Category] == nil {
+			per[e.Category] = &metrics{}
+		}
+		hit := "$none"
+		for i, p := range pred {
+			if !matched[i] && p.Offset == e.Offset && p.Length == e.Length {
+				matched[i] = true
+				hit = p.Category
+				break
+			}
+		}
+		cm.add(e.Category, hit)
+		if hit == e.Category {
+			per[e.Category].TruePositiveCount++
+		} else {
+			per[e.Category].FalseNegativeCount++
+			if hit != "$none" && per[hit] != nil {
+				per[hit].FalsePositiveCount++
+			}
+		}
+	}
+	for i, p := range pred {
+		if !matched[i] {
+			cm.add("$none", p.Category)
+			if per[p.Category] != nil {
+				per[p.Category].FalsePositiveCount++
+			}
+		}
+	}
 }
 
 func nonNil(s []string) []string {

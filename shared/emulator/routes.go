@@ -41,29 +41,29 @@ var routes = []struct {
 
 	// Training.
 	{"POST " + projectRoute + "/:train", byProject((*Server).trainProject)},
-	{"GET " + projectRoute + "/train/jobs", byProject((*Server).listTrainingJobs)},
+	{"GET " + projectRoute + "/train/jobs", byProject(listTrainingJobs(false))},
 	{"GET " + projectRoute + "/train/jobs/{jobId}", byJob((*Server).getJob)},
-	{"POST " + projectRoute + "/train/jobs/{jobId}/:cancel", byProjectJob((*Server).cancelTraining)},
+	{"POST " + projectRoute + "/train/jobs/{jobId}/:cancel", byProjectJob(cancelTraining(false))},
 
 	// Trained models.
 	{"GET " + projectRoute + "/models", byProject((*Server).listModels)},
 	{"GET " + modelRoute, byModel((*Server).getModel)},
 	{"DELETE " + modelRoute, byModel((*Server).deleteModel)},
-	{"GET " + modelRoute + "/evaluation/summary-result", byModel((*Server).evaluationSummary)},
-	{"GET " + modelRoute + "/evaluation/result", byModel((*Server).evaluationResults)},
-	{"POST " + modelRoute + "/:load-snapshot", since("2023-04-01", byModel((*Server).loadSnapshot))},
+	{"GET " + modelRoute + "/evaluation/summary-result", byModel(getEvaluationSummary(false))},
+	{"GET " + modelRoute + "/evaluation/result", byModel(getEvaluationResults(false))},
+	{"POST " + modelRoute + "/:load-snapshot", since("2023-04-01", byModel(loadSnapshot(false)))},
 	// The docs' spelling without the slash
 	// (docs/reference/language-rest.md#gotcha-19-load-snapshot-path-differs-between-docs-and-spec).
 	// A wildcard is a whole segment, so the label arrives with the suffix on.
-	{"POST " + modelRoute, since("2023-04-01", withSuffix("trainedModelLabel", ":load-snapshot", byModel((*Server).loadSnapshot)))},
+	{"POST " + modelRoute, since("2023-04-01", withSuffix("trainedModelLabel", ":load-snapshot", byModel(loadSnapshot(false))))},
 	{"GET " + modelRoute + "/load-snapshot/jobs/{jobId}", since("2023-04-01", byJob((*Server).getJob))},
 
 	// Deployments.
 	{"GET " + projectRoute + "/deployments", byProject((*Server).listDeployments)},
-	{"POST " + projectRoute + "/deployments/:swap", byProject((*Server).swapDeployments)},
+	{"POST " + projectRoute + "/deployments/:swap", byProject(swapDeployments(false))},
 	{"GET " + deploymentRoute, byDeployment((*Server).getDeployment)},
-	{"PUT " + deploymentRoute, byDeployment((*Server).deploy)},
-	{"DELETE " + deploymentRoute, byDeployment((*Server).deleteDeployment)},
+	{"PUT " + deploymentRoute, byDeployment(deploy(false))},
+	{"DELETE " + deploymentRoute, byDeployment(deleteDeployment(false))},
 	// Deployment jobs and swap jobs (deployments/swap/jobs/{id}) share this
 	// shape; the job's stored path tells them apart.
 	{"GET " + deploymentRoute + "/jobs/{jobId}", byJob((*Server).getJob)},

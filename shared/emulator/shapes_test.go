@@ -48,7 +48,7 @@ func exampleIn(t *testing.T, dir, name, status string) (params map[string]any, b
 
 // dynamicKeys hold maps keyed by class or entity names: their shape is the
 // shape of any one value.
-var dynamicKeys = map[string]bool{"confusionMatrix": true, "confusionMatrix/row": true, "classes": true, "entities": true}
+var dynamicKeys = map[string]bool{"confusionMatrix": true, "confusionMatrix/row": true, "classes": true, "entities": true, "intents": true}
 
 // shape reduces a JSON value to its field names and value types.
 func shape(v any, key string) any {
