@@ -27,6 +27,10 @@ import (
 const (
 	APIVersion20230401 = "2023-04-01"
 	APIVersion20220501 = "2022-05-01"
+	// APIVersion20251101 is the newest GA version of the conversations
+	// authoring API (the text authoring API has none after 2023-04-01):
+	// see ClientOptions.ConversationsAPIVersion.
+	APIVersion20251101 = "2025-11-01"
 	// DefaultAPIVersion is the newest GA version for text authoring.
 	DefaultAPIVersion = APIVersion20230401
 )
@@ -66,6 +70,9 @@ type ClientOptions struct {
 	// APIVersion is "2023-04-01" (default) or "2022-05-01"; a preview
 	// version may be named but is not tested.
 	APIVersion string
+	// ConversationsAPIVersion is the api-version of Conversations()
+	// clients: "2023-04-01" or "2025-11-01" (GA); empty means APIVersion.
+	ConversationsAPIVersion string
 	// Transport sends the requests; an *http.Client works (a copy that
 	// does not follow redirects is used). Another Transporter must not
 	// follow redirects itself: a redirect would carry the key past the
@@ -106,14 +113,16 @@ type Client struct {
 	endpoint   string // scheme://host[/prefix], no trailing slash
 	origin     string
 	apiVersion string
-	pl         runtime.Pipeline
-	retry      policy.RetryOptions
-	download   time.Duration
-	budget     *RateBudget
-	logger     *slog.Logger
-	poll       pollConfig
-	secret     langsync.Secret // only to scrub it from service messages; zero with Entra ID
-	now        func() time.Time
+	// convVersion is the api-version of Conversations() clients ("" = apiVersion).
+	convVersion string
+	pl          runtime.Pipeline
+	retry       policy.RetryOptions
+	download    time.Duration
+	budget      *RateBudget
+	logger      *slog.Logger
+	poll        pollConfig
+	secret      langsync.Secret // only to scrub it from service messages; zero with Entra ID
+	now         func() time.Time
 	// family is the authoring API the paths go to: analyze-text, or
 	// analyze-conversations for a client from Conversations.
 	family string
@@ -164,6 +173,10 @@ func newClient(endpoint string, opts *ClientOptions, key langsync.Secret, cred a
 	if !apiVersionRE.MatchString(v) {
 		return nil, fmt.Errorf("authoring: api-version %q is not a version: use %s (default) or %s", v, APIVersion20230401, APIVersion20220501)
 	}
+	convVersion := opts.ConversationsAPIVersion
+	if convVersion != "" && !apiVersionRE.MatchString(convVersion) {
+		return nil, fmt.Errorf("authoring: conversations api-version %q is not a version: use %s or %s, or leave it empty for the api-version", convVersion, APIVersion20251101, APIVersion20230401)
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -196,16 +209,17 @@ func newClient(endpoint string, opts *ClientOptions, key langsync.Secret, cred a
 		download = DefaultDownloadTimeout
 	}
 	c := &Client{
-		endpoint:   u.Scheme + "://" + u.Host + p,
-		origin:     langhttp.OriginOf(u),
-		apiVersion: v,
-		retry:      ro,
-		download:   download,
-		budget:     budget,
-		logger:     logger.With("endpoint", u.Scheme+"://"+u.Host),
-		poll:       newPollConfig(opts),
-		secret:     key,
-		now:        time.Now,
+		endpoint:    u.Scheme + "://" + u.Host + p,
+		origin:      langhttp.OriginOf(u),
+		apiVersion:  v,
+		convVersion: convVersion,
+		retry:       ro,
+		download:    download,
+		budget:      budget,
+		logger:      logger.With("endpoint", u.Scheme+"://"+u.Host),
+		poll:        newPollConfig(opts),
+		secret:      key,
+		now:         time.Now,
 	}
 	c.pl = langhttp.NewPipeline(langhttp.Options{
 		Name:        "authoring",

@@ -30,6 +30,9 @@ const (
 func (c *Client) Conversations() *Client {
 	cc := *c
 	cc.family = familyConversations
+	if c.convVersion != "" {
+		cc.apiVersion = c.convVersion
+	}
 	return &cc
 }
 

@@ -39,9 +39,12 @@ func TestConversationsExamplesRoundTrip(t *testing.T) {
 		"2023-04-01_SuccessfulGetSupportedLanguages.json/200":              roundTrip[page[SupportedLanguage]],
 		"2023-04-01_SuccessfulGetSupportedPrebuiltEntities.json/200":       roundTrip[page[SupportedPrebuiltEntity]],
 		"2023-04-01_SuccessfulGetSupportedTrainingConfigVersions.json/200": roundTrip[page[TrainingConfigVersion]],
+		"2025-11-01_SuccessfulTrainProject.json/body":                      roundTrip[TrainOptions],
+		"2025-11-01_SuccessfulGetDeployment.json/200":                      roundTrip[Deployment],
+		"2025-11-01_SuccessfulListDeployments.json/200":                    roundTrip[page[Deployment]],
 	}
 	files, err := filepath.Glob("testdata/conversations/*.json")
-	if err != nil || len(files) < 26 {
+	if err != nil || len(files) < 29 {
 		t.Fatalf("%d conversations examples (%v)", len(files), err)
 	}
 	covered := 0
@@ -388,6 +391,38 @@ func convReplayMore(dir string, conv func(f func(ctx context.Context, c *Client,
 			},
 		},
 		{
+			name: "Train20251101", file: dir + "2025-11-01_SuccessfulTrainProject.json", status: "202",
+			method: "POST", path: convBase + "/{projectName}/:train",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.BeginTrain(ctx, "EmailApp", TrainOptions{ModelLabel: "model1", TrainingMode: TrainingModeStandard, TrainingConfigVersion: "latest",
+					EvaluationOptions: &EvaluationOptions{Kind: EvaluationPercentage, TestingSplitPercentage: 20, TrainingSplitPercentage: 80}})
+			}),
+			check: checkJob(langsync.JobTrain, "/analyze-conversations/projects/EmailApp/train/jobs/"),
+		},
+		{
+			name: "GetDeployment20251101", file: dir + "2025-11-01_SuccessfulGetDeployment.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/deployments/{deploymentName}",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.GetDeployment(ctx, "EmailApp", "staging")
+			}),
+			check: func(t *testing.T, got any) {
+				d := got.(*Deployment)
+				if len(d.AssignedResources) != 1 || d.AssignedResources[0].Region != "westeurope" || len(d.Extra) != 0 {
+					t.Fatalf("deployment = %+v", d)
+				}
+			},
+		},
+		{
+			name: "ListDeployments20251101", file: dir + "2025-11-01_SuccessfulListDeployments.json", status: "200",
+			method: "GET", path: convBase + "/{projectName}/deployments",
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) { return c.ListDeployments(ctx, "EmailApp") }),
+			check: func(t *testing.T, got any) {
+				if ds := got.([]Deployment); len(ds) != 2 || len(ds[0].AssignedResources) != 2 || ds[0].AssignedResources[1].Region != "eastus" {
+					t.Fatalf("deployments = %+v", ds)
+				}
+			},
+		},
+		{
 			name: "TrainingConfigVersions", file: dir + "2023-04-01_SuccessfulGetSupportedTrainingConfigVersions.json", status: "200",
 			method: "GET", path: convBase + "/global/training-config-versions", query: []string{"projectKind"},
 			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
@@ -399,6 +434,32 @@ func convReplayMore(dir string, conv func(f func(ctx context.Context, c *Client,
 				}
 			},
 		},
+	}
+}
+
+// TestConversationsAPIVersion: the conversations API may run a newer GA
+// version than the text API of the same client.
+func TestConversationsAPIVersion(t *testing.T) {
+	for _, tt := range []struct {
+		conv, wantText, wantConv, wantErr string
+	}{
+		{"", APIVersion20230401, APIVersion20230401, ""},
+		{APIVersion20251101, APIVersion20230401, APIVersion20251101, ""},
+		{"latest", "", "", `conversations api-version "latest" is not a version`},
+	} {
+		c, err := NewKeyClient("http://127.0.0.1:1", langsync.Secret("0123456789abcdef"), &ClientOptions{ConversationsAPIVersion: tt.conv})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: err = %v, want %q", tt.conv, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.APIVersion() != tt.wantText || c.Conversations().APIVersion() != tt.wantConv {
+			t.Errorf("%q: text %s, conversations %s", tt.conv, c.APIVersion(), c.Conversations().APIVersion())
+		}
 	}
 }
 

@@ -394,10 +394,21 @@ type Deployment struct {
 	LastTrainedDateTime  time.Time `json:"lastTrainedDateTime"`
 	LastDeployedDateTime time.Time `json:"lastDeployedDateTime"`
 	// DeploymentExpirationDate is a date ("2023-10-28").
-	DeploymentExpirationDate   string                     `json:"deploymentExpirationDate"`
-	ModelTrainingConfigVersion string                     `json:"modelTrainingConfigVersion"`
-	Extra                      map[string]json.RawMessage `json:"-"`
-	raw                        rawFields
+	DeploymentExpirationDate   string `json:"deploymentExpirationDate"`
+	ModelTrainingConfigVersion string `json:"modelTrainingConfigVersion"`
+	// AssignedResources are the resources a conversation deployment is
+	// assigned to (2025-11-01 and later; multi-region deployments).
+	AssignedResources []AssignedResource         `json:"assignedResources,omitempty"`
+	Extra             map[string]json.RawMessage `json:"-"`
+	raw               rawFields
+}
+
+// AssignedResource is a Language resource a deployment is assigned to.
+type AssignedResource struct {
+	AzureResourceID string                     `json:"azureResourceId"`
+	Region          string                     `json:"region"`
+	Extra           map[string]json.RawMessage `json:"-"`
+	raw             rawFields
 }
 
 // SupportedLanguage is one entry of global/languages.

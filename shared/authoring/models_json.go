@@ -576,6 +576,25 @@ func (x Deployment) MarshalJSON() ([]byte, error) {
 	return encodeKeep(plain(x), x.Extra, x.raw)
 }
 
+// UnmarshalJSON decodes a AssignedResource, keeping unknown members in Extra.
+func (x *AssignedResource) UnmarshalJSON(b []byte) error {
+	type plain AssignedResource
+	var p plain
+	extra, rf, err := decodeKeep(b, &p)
+	if err != nil {
+		return err
+	}
+	*x = AssignedResource(p)
+	x.Extra, x.raw = extra, rf
+	return nil
+}
+
+// MarshalJSON encodes a AssignedResource with its Extra members.
+func (x AssignedResource) MarshalJSON() ([]byte, error) {
+	type plain AssignedResource
+	return encodeKeep(plain(x), x.Extra, x.raw)
+}
+
 // UnmarshalJSON decodes a SupportedLanguage, keeping unknown members in Extra.
 func (x *SupportedLanguage) UnmarshalJSON(b []byte) error {
 	type plain SupportedLanguage

@@ -536,3 +536,47 @@ func TestConversationsMatchMoreSpecExamples(t *testing.T) {
 		t.Errorf("a text kind on the conversations API: %d %s", code, b)
 	}
 }
+
+// TestConversationsAPIVersion20251101: the conversations API answers the
+// newer GA version in its examples' shape (less assignedResources: the
+// emulator assigns no other resources); the text API does not have it.
+func TestConversationsAPIVersion20251101(t *testing.T) {
+	r := emulatortest.Start(t, nil)
+	const v25 = "?api-version=2025-11-01"
+	base := convProjects + "/EmailApp"
+	code, _, b := r.Do("POST", base+"/:import"+v25, musicProject("EmailApp"))
+	if code != 202 {
+		t.Fatalf("import: %d %s", code, b)
+	}
+	params, _, h := convExample(t, "2025-11-01_SuccessfulTrainProject", "202")
+	code, hdr, b := r.Do("POST", base+"/:train"+v25, params["body"])
+	if code != 202 {
+		t.Fatalf("train: %d %s", code, b)
+	}
+	sameLocation(t, "train", hdr.Get("operation-location"), h, r.URL)
+	if st := r.Wait(hdr.Get("operation-location"), time.Second); st["status"] != "succeeded" {
+		t.Fatalf("train: %v", st)
+	}
+	for _, d := range []string{"production", "staging"} {
+		if st := r.Wait(r.Start202("PUT", base+"/deployments/"+d+v25, map[string]any{"trainedModelLabel": "model1"}), time.Second); st["status"] != "succeeded" {
+			t.Fatalf("deploy %s: %v", d, st)
+		}
+	}
+	// The emulator assigns no other resources: no assignedResources.
+	strip := func(ds ...any) {
+		for _, d := range ds {
+			delete(d.(map[string]any), "assignedResources")
+		}
+	}
+	_, want, _ := convExample(t, "2025-11-01_SuccessfulGetDeployment", "200")
+	strip(want)
+	_, _, b = r.Do("GET", base+"/deployments/staging"+v25, nil)
+	sameShape(t, "get deployment 2025-11-01", b, want)
+	_, want, _ = convExample(t, "2025-11-01_SuccessfulListDeployments", "200")
+	strip(want.(map[string]any)["value"].([]any)...)
+	_, _, b = r.Do("GET", base+"/deployments"+v25, nil)
+	sameShape(t, "list deployments 2025-11-01", b, want)
+	if code, _, b = r.Do("GET", projects+v25, nil); code != 400 || !strings.Contains(string(b), "Unsupported api-version '2025-11-01'") {
+		t.Errorf("text API at 2025-11-01: %d %s", code, b)
+	}
+}

@@ -69,6 +69,10 @@ type Request struct {
 // Authoring and runtime api-versions the emulator serves.
 var (
 	authoringVersions = []string{"2022-05-01", "2023-04-01"}
+	// The conversations authoring API has a newer GA version; its
+	// operations the emulator serves keep their 2023-04-01 shape
+	// (docs/emulator.md#conversation-projects).
+	convAuthoringVersions = []string{"2022-05-01", "2023-04-01", "2025-11-01"}
 	runtimeVersions   = []string{"2022-05-01", "2023-04-01", "2024-11-01"}
 )
 
