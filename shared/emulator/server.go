@@ -73,7 +73,7 @@ var (
 	// operations the emulator serves keep their 2023-04-01 shape
 	// (docs/emulator.md#conversation-projects).
 	convAuthoringVersions = []string{"2022-05-01", "2023-04-01", "2025-11-01"}
-	runtimeVersions   = []string{"2022-05-01", "2023-04-01", "2024-11-01"}
+	runtimeVersions       = []string{"2022-05-01", "2023-04-01", "2024-11-01"}
 )
 
 // New returns a resource with opts. It loads saved state from
