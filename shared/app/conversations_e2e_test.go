@@ -34,7 +34,7 @@ type convRig struct {
 	runs map[string]*langsync.Run
 }
 
-func newConvRig(t *testing.T, projects string) *convRig {
+func newConvRig(t *testing.T, projects string, adjust ...func(*pipeline.Options)) *convRig {
 	t.Helper()
 	r := &convRig{src: emulatortest.Start(t, &emulator.Options{Name: "primary"}), tgt: emulatortest.Start(t, &emulator.Options{Name: "secondary"})}
 	for _, p := range sample.Conversations() {
@@ -57,6 +57,11 @@ containers: {backups: backups-%d, state: state-%d}
 	r.cfg = cfg
 	a, err := app.New(context.Background(), cfg, &app.Options{
 		Authoring: &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})},
+		Pipeline: func(o *pipeline.Options) {
+			for _, f := range adjust {
+				f(o)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +206,69 @@ func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
 	}
 	if n := r.tgt.Server.CountRequests(http.MethodPost, "/:import"); n != 0 {
 		t.Errorf("%d imports on the target", n)
+	}
+}
+
+// TestOrchestrationWaitsForItsCLUProject: the orchestration run, driven
+// first, reaches its import while the CLU project it routes to is still
+// being replicated in the same sync: it imports nothing and retries
+// (a transient wait naming the CLU replica), then completes once the CLU
+// run has put the replica and its deployment on the target, and the
+// orchestration replica routes to it.
+func TestOrchestrationWaitsForItsCLUProject(t *testing.T) {
+	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
+  - {name: TravelRouter, source: primary, targets: [secondary]}
+`, func(o *pipeline.Options) { o.Backoff, o.MaxBackoff = time.Millisecond, 10*time.Millisecond })
+	ctx := context.Background()
+	start := func(project string) string {
+		t.Helper()
+		tk, err := r.app.Pipeline.Start(ctx, pipeline.Request{Project: project, Trigger: langsync.TriggerCLI})
+		if err != nil || len(tk) != 1 {
+			t.Fatalf("start %s: %v %+v", project, err, tk)
+		}
+		return tk[0].Run
+	}
+	router, travel := start("TravelRouter"), start("Travel")
+	const waiting = "routes intent \"Travel\" to CLU project TravelDR (deployment \"production\"), which is not on secondary yet"
+	// Advance the router alone, on the pipeline's own schedule, until its
+	// import step reports the wait.
+	var waited *langsync.Step
+	for waited == nil {
+		n, err := r.app.Pipeline.Advance(ctx, router)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := r.app.Pipeline.Run(ctx, router)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range run.Steps {
+			if s.Name == langsync.StepImport && strings.Contains(s.Error, waiting) {
+				waited = &run.Steps[i]
+			}
+		}
+		if n.Done {
+			t.Fatalf("the router run ended before waiting: %s %s", run.Phase, run.Error)
+		}
+		if err := r.app.Pipeline.Clock().Sleep(ctx, n.At.Sub(r.app.Pipeline.Clock().Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if waited.Status == langsync.StepFailed || waited.Job != nil {
+		t.Fatalf("waiting import step = %+v", waited)
+	}
+	if n := r.tgt.Server.CountRequests(http.MethodPost, "TravelRouter/:import"); n != 0 {
+		t.Fatalf("%d orchestration imports before its CLU project is on the target", n)
+	}
+	if run, err := r.app.Drive(ctx, travel); err != nil || run.Phase != langsync.RunSucceeded {
+		t.Fatalf("Travel run: %v %+v", err, run)
+	}
+	run, err := r.app.Drive(ctx, router)
+	if err != nil || run.Phase != langsync.RunSucceeded {
+		t.Fatalf("TravelRouter run: %v %+v", err, run)
+	}
+	if out := analyze(t, r.tgt, "TravelRouter", "book me a flight to Madrid"); !strings.Contains(out, `"topIntent":"BookFlight"`) {
+		t.Errorf("TravelRouter on the target after waiting: %s", out)
 	}
 }
 
