@@ -121,7 +121,7 @@ func (a *Authoring) ListTrainingJobs(ctx context.Context, project string) ([]pip
 		tj := pipeline.TrainingJob{Status: j.Status, Created: j.CreatedDateTime,
 			Job: langsync.Job{Kind: langsync.JobTrain, Location: c.TrainingJobURL(project, j.JobID), Started: j.CreatedDateTime}}
 		if j.Result != nil {
-			tj.ModelLabel = j.Result.ModelLabel
+			tj.ModelLabel, tj.TrainingMode = j.Result.ModelLabel, j.Result.TrainingMode
 		}
 		out = append(out, tj)
 	}
@@ -170,7 +170,7 @@ func (a *Authoring) BeginImport(ctx context.Context, project string, exported io
 
 // BeginTrain starts training with the source model's settings.
 func (a *Authoring) BeginTrain(ctx context.Context, project string, spec pipeline.TrainSpec) (langsync.Job, error) {
-	opts := authoring.TrainOptions{ModelLabel: spec.ModelLabel, TrainingConfigVersion: spec.TrainingConfigVersion}
+	opts := authoring.TrainOptions{ModelLabel: spec.ModelLabel, TrainingConfigVersion: spec.TrainingConfigVersion, TrainingMode: spec.TrainingMode}
 	if len(spec.EvaluationOptions) > 0 {
 		var eo authoring.EvaluationOptions
 		if err := json.Unmarshal(spec.EvaluationOptions, &eo); err != nil {

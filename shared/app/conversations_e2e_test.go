@@ -34,9 +34,17 @@ type convRig struct {
 	runs map[string]*langsync.Run
 }
 
-func newConvRig(t *testing.T, projects string, adjust ...func(*pipeline.Options)) *convRig {
+func newConvRig(t *testing.T, projects string) *convRig {
 	t.Helper()
-	r := &convRig{src: emulatortest.Start(t, &emulator.Options{Name: "primary"}), tgt: emulatortest.Start(t, &emulator.Options{Name: "secondary"})}
+	return newConvRigWith(t, projects, emulator.Options{}, func(*pipeline.Options) {})
+}
+
+// newConvRigWith is newConvRig with the target's emulator options (its
+// Name is set) and an adjustment of the pipeline options.
+func newConvRigWith(t *testing.T, projects string, tgt emulator.Options, adjust func(*pipeline.Options)) *convRig {
+	t.Helper()
+	tgt.Name = "secondary"
+	r := &convRig{src: emulatortest.Start(t, &emulator.Options{Name: "primary"}), tgt: emulatortest.Start(t, &tgt)}
 	for _, p := range sample.Conversations() {
 		r.src.LoadConversation(p.Name, p.JSON)
 		r.src.TrainAndDeployConversation(p.Name, "model1", "production")
@@ -57,11 +65,7 @@ containers: {backups: backups-%d, state: state-%d}
 	r.cfg = cfg
 	a, err := app.New(context.Background(), cfg, &app.Options{
 		Authoring: &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})},
-		Pipeline: func(o *pipeline.Options) {
-			for _, f := range adjust {
-				f(o)
-			}
-		},
+		Pipeline:  adjust,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -216,9 +220,9 @@ func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
 // run has put the replica and its deployment on the target, and the
 // orchestration replica routes to it.
 func TestOrchestrationWaitsForItsCLUProject(t *testing.T) {
-	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
+	r := newConvRigWith(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
   - {name: TravelRouter, source: primary, targets: [secondary]}
-`, func(o *pipeline.Options) { o.Backoff, o.MaxBackoff = time.Millisecond, 10*time.Millisecond })
+`, emulator.Options{}, func(o *pipeline.Options) { o.Backoff, o.MaxBackoff = time.Millisecond, 10*time.Millisecond })
 	ctx := context.Background()
 	start := func(project string) string {
 		t.Helper()
@@ -269,6 +273,48 @@ func TestOrchestrationWaitsForItsCLUProject(t *testing.T) {
 	}
 	if out := analyze(t, r.tgt, "TravelRouter", "book me a flight to Madrid"); !strings.Contains(out, `"topIntent":"BookFlight"`) {
 		t.Errorf("TravelRouter on the target after waiting: %s", out)
+	}
+}
+
+// TestTrainingModeReplicated: a CLU model trained advanced on the source
+// is trained advanced on the target (the target's training job says so);
+// a target without advanced training trains it standard and the train
+// step carries the warning.
+func TestTrainingModeReplicated(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		noAdvanced bool
+		wantMode   string
+		wantNote   string
+	}{
+		{"advanced", false, "advanced", ""},
+		{"target without advanced", true, "standard", "warning: trained standard, not advanced as the source model \"model1\": secondary refused advanced training"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newConvRigWith(t, "  - {name: Travel, source: primary, targets: [secondary]}\n", emulator.Options{NoAdvancedTraining: tt.noAdvanced}, func(*pipeline.Options) {})
+			loc := r.src.Start202(http.MethodPost, convAPI+"Travel/:train?api-version="+apiVersion, map[string]any{"modelLabel": "model1", "trainingMode": "advanced"})
+			if st := r.src.Wait(loc, time.Second); st["status"] != "succeeded" {
+				t.Fatalf("advanced training on the source: %v", st)
+			}
+			if st := r.src.Wait(r.src.Start202(http.MethodPut, convAPI+"Travel/deployments/production?api-version="+apiVersion, map[string]any{"trainedModelLabel": "model1"}), time.Second); st["status"] != "succeeded" {
+				t.Fatalf("deploy on the source: %v", st)
+			}
+			r.sync(t)
+			run := r.runs["Travel"]
+			var note string
+			for _, s := range run.Steps {
+				if s.Name == langsync.StepTrain {
+					note = s.Note
+				}
+			}
+			if !strings.Contains(note, tt.wantNote) || tt.wantNote == "" && note != "" {
+				t.Errorf("train step note %q, want %q", note, tt.wantNote)
+			}
+			_, _, b := r.tgt.Do(http.MethodGet, convAPI+"Travel/train/jobs?api-version="+apiVersion, nil)
+			if !strings.Contains(string(b), `"trainingMode":"`+tt.wantMode+`"`) || strings.Count(string(b), `"jobId"`) != 1 {
+				t.Errorf("target training jobs, want one %s: %s", tt.wantMode, b)
+			}
+		})
 	}
 }
 

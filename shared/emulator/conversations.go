@@ -531,6 +531,9 @@ func (s *Server) convTrain(c *call, name string) error {
 	if body.TrainingMode != "standard" && body.TrainingMode != "advanced" {
 		return errBadRequest("InvalidParameterValue", "The field trainingMode is required: standard or advanced (got %q).", body.TrainingMode)
 	}
+	if body.TrainingMode == "advanced" && s.opts.NoAdvancedTraining {
+		return errBadRequest("InvalidParameterValue", "The training mode advanced is not available for project %q in this resource's region and language; train it standard.", name)
+	}
 	ev, err := parseEvalOptions(body.EvaluationOptions)
 	if err != nil {
 		return err

@@ -53,6 +53,10 @@ type Options struct {
 	// nil means DefaultTrainingConfigVersions. Two resources may differ
 	// (a secondary that lacks a preview version, or has it expired).
 	TrainingConfigVersions []TrainingConfigVersion
+	// NoAdvancedTraining plays a resource (language or region) without
+	// advanced training of conversation projects: :train with trainingMode
+	// advanced is refused with a 400; standard is accepted.
+	NoAdvancedTraining bool
 }
 
 // DefaultJobDurations are the job durations used when Options.JobDurations

@@ -220,6 +220,10 @@ type ModelPlan struct {
 	TrainingConfigVersion string `json:"trainingConfigVersion,omitempty"`
 	// EvaluationOptions is the raw evaluationOptions JSON object, if known.
 	EvaluationOptions json.RawMessage `json:"evaluationOptions,omitempty"`
+	// TrainingMode is a conversation model's training mode (standard or
+	// advanced), from the source's training job that produced it; empty
+	// for text projects and when the job has expired (standard then).
+	TrainingMode string `json:"trainingMode,omitempty"`
 	// Deployments of the source served by this model.
 	Deployments []string `json:"deployments,omitempty"`
 	// Backup is the backup blob key and Fingerprint the export's

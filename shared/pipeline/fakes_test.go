@@ -105,6 +105,7 @@ type fakeJob struct {
 	label   string
 	project string
 	created time.Time
+	mode    string // a training job's trainingMode
 }
 
 // fakeService is a Language resource: effects apply when a job is started,
@@ -137,8 +138,13 @@ type fakeService struct {
 	// listed, and training accepts any); BeginTrain refuses another or an
 	// expired one, and a model expires with its version.
 	versions []TrainingConfigVersion
-	// trainedWith records the version of every training POST.
-	trainedWith []string
+	// trainedWith records the version of every training POST, and
+	// trainedModes its trainingMode.
+	trainedWith  []string
+	trainedModes []string
+	// noAdvanced refuses training in advanced mode (a language or region
+	// without it), as a permanent 400.
+	noAdvanced bool
 	// slotsShut refuses every write slot (a budget whose queue is longer
 	// than the Advance's deadline); reserved lists the keys granted, and
 	// slotted counts the job POSTs sent with a reserved slot.
@@ -258,7 +264,11 @@ func (f *fakeService) ListTrainingJobs(_ context.Context, name string) ([]Traini
 	var out []TrainingJob
 	for loc, j := range f.jobs {
 		if j.kind == langsync.JobTrain && j.project == name {
-			out = append(out, TrainingJob{Job: langsync.Job{Location: loc}, ModelLabel: j.label, Created: j.created, Status: langsync.JobRunning})
+			st := langsync.JobRunning
+			if j.fail == "" && !f.clock.Now().Before(j.doneAt) {
+				st = langsync.JobSucceeded
+			}
+			out = append(out, TrainingJob{Job: langsync.Job{Location: loc}, ModelLabel: j.label, Created: j.created, Status: st, TrainingMode: j.mode})
 		}
 	}
 	return out, nil
@@ -379,9 +389,13 @@ func (f *fakeService) BeginTrain(ctx context.Context, name string, spec TrainSpe
 			return langsync.Job{}, fmt.Errorf("400 InvalidParameterValue: training config version %q is not supported or expired", spec.TrainingConfigVersion)
 		}
 	}
+	f.trainedModes = append(f.trainedModes, spec.TrainingMode)
+	if f.noAdvanced && spec.TrainingMode == "advanced" {
+		return langsync.Job{}, fmt.Errorf("400 InvalidParameterValue: advanced training is not available for this project's language")
+	}
 	f.trainedWith = append(f.trainedWith, spec.TrainingConfigVersion)
 	job, j := f.newJob(langsync.JobTrain, name)
-	j.label = spec.ModelLabel
+	j.label, j.mode = spec.ModelLabel, spec.TrainingMode
 	p.models[spec.ModelLabel] = fakeModel{Model: Model{Label: spec.ModelLabel, ModelID: fmt.Sprintf("%s-%d", spec.ModelLabel, f.seq), TrainingConfigVersion: spec.TrainingConfigVersion, LastTrained: now, Expires: expires}, export: p.export, eval: spec.EvaluationOptions}
 	p.meta.LastTrained = now
 	return job, nil

@@ -97,6 +97,9 @@ type TrainingJob struct {
 	ModelLabel string
 	Status     langsync.JobStatus
 	Created    time.Time
+	// TrainingMode is a conversation training job's mode (standard,
+	// advanced); empty for text projects.
+	TrainingMode string
 }
 
 // JobState is the result of one poll of a job.
@@ -123,6 +126,9 @@ type TrainSpec struct {
 	// EvaluationOptions is the raw evaluationOptions object; nil means the
 	// service default.
 	EvaluationOptions json.RawMessage
+	// TrainingMode is "standard" or "advanced" for conversation projects;
+	// empty for text projects (and means standard for conversation ones).
+	TrainingMode string
 }
 
 // Authoring is what the pipeline calls on one Language resource: what

@@ -18,6 +18,9 @@ type Inspector interface {
 	// EvaluationOptions returns the evaluation options a model was trained
 	// with, or nil when the service does not say.
 	EvaluationOptions(ctx context.Context, project, modelLabel string) (json.RawMessage, error)
+	// ListTrainingJobs lists the project's (unexpired) training jobs: a
+	// conversation model's training mode is only reported there.
+	ListTrainingJobs(ctx context.Context, project string) ([]TrainingJob, error)
 }
 
 func (x *exec) inspector() (Inspector, error) { return x.client(x.run.Source) }
@@ -85,6 +88,11 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 		r.Models = append(r.Models, *pl)
 	}
 	sort.Slice(r.Models, func(i, j int) bool { return r.Models[i].Label < r.Models[j].Label })
+	if proj.Kind.Conversational() && len(r.Models) > 0 {
+		if err := trainingModes(ctx, src, r.Project, r.Models, byLabel(models)); err != nil {
+			return err
+		}
+	}
 	if len(r.Models) == 0 {
 		// Never deployed: replicate (and back up) the working copy only.
 		r.Models = []langsync.ModelPlan{{StorageContainer: proj.StorageContainer}}
@@ -94,6 +102,49 @@ func (x *exec) inspect(ctx context.Context, s *langsync.Step) error {
 	r.ProjectKind = proj.Kind
 	r.Steps = append(r.Steps, x.plan()...)
 	return nil
+}
+
+// trainingModes sets each conversation model's TrainingMode from the
+// source's training jobs: the latest job for its label that started by the
+// time the model was trained, a succeeded one first. A model whose job has
+// expired keeps no mode (the target then trains standard).
+func trainingModes(ctx context.Context, src Inspector, project string, plans []langsync.ModelPlan, models map[string]Model) error {
+	jobs, err := src.ListTrainingJobs(ctx, project)
+	if err != nil {
+		return fmt.Errorf("listing source training jobs (for the training modes): %w", err)
+	}
+	for i := range plans {
+		pl := &plans[i]
+		var best *TrainingJob
+		for j := range jobs {
+			tj := &jobs[j]
+			if tj.ModelLabel != pl.Label || tj.TrainingMode == "" || tj.Created.After(models[pl.Label].LastTrained) {
+				continue
+			}
+			if best == nil {
+				best = tj
+				continue
+			}
+			ok, bestOK := tj.Status == langsync.JobSucceeded, best.Status == langsync.JobSucceeded
+			// Equal times: the later in the list (the service lists
+			// oldest first).
+			if ok && !bestOK || ok == bestOK && !tj.Created.Before(best.Created) {
+				best = tj
+			}
+		}
+		if best != nil {
+			pl.TrainingMode = best.TrainingMode
+		}
+	}
+	return nil
+}
+
+func byLabel(models []Model) map[string]Model {
+	out := make(map[string]Model, len(models))
+	for _, m := range models {
+		out[m.Label] = m
+	}
+	return out
 }
 
 func selectDeployments(deps []Deployment, want []string) ([]Deployment, error) {

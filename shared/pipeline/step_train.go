@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -25,6 +26,12 @@ type Trainer interface {
 type VersionLister interface {
 	ListTrainingConfigVersions(ctx context.Context, kind langsync.ProjectKind) ([]TrainingConfigVersion, error)
 }
+
+// Training modes of conversation projects (TrainSpec.TrainingMode).
+const (
+	trainingModeStandard = "standard"
+	trainingModeAdvanced = "advanced"
+)
 
 func (x *exec) trainer(target string) (langsync.Pair, Trainer, error) { return x.target(target) }
 
@@ -51,7 +58,23 @@ func (x *exec) trainOps(s *langsync.Step) jobOps {
 			if version == "" {
 				version = m.TrainingConfigVersion
 			}
-			return c.BeginTrain(ctx, pair.TargetName(), TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: version, EvaluationOptions: m.EvaluationOptions})
+			spec := TrainSpec{ModelLabel: m.Label, TrainingConfigVersion: version, EvaluationOptions: m.EvaluationOptions, TrainingMode: m.TrainingMode}
+			job, err := c.BeginTrain(ctx, pair.TargetName(), spec)
+			if err == nil || spec.TrainingMode != trainingModeAdvanced || errors.Is(err, ErrTransient) || ctx.Err() != nil {
+				return job, err
+			}
+			// The target refused advanced training (a language or region
+			// without it): the replica is trained standard rather than not
+			// at all, and the step says so. The refused POST started no
+			// job, so this one is the step's only job.
+			spec.TrainingMode = trainingModeStandard
+			job, err2 := c.BeginTrain(ctx, pair.TargetName(), spec)
+			if err2 != nil {
+				return job, err
+			}
+			s.Note = fmt.Sprintf("warning: trained standard, not advanced as the source model %q: %s refused advanced training: %v", m.Label, target, err)
+			x.log.Warn("target refused advanced training; trained standard", "step", s.ID(), "err", err)
+			return job, nil
 		},
 		// The training job list is the evidence: a job for the label that
 		// was not in the list read before the POST is the one a crashed
