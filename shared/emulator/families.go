@@ -15,7 +15,6 @@ import (
 
 // projectView is what the shared handlers read of one project.
 type projectView struct {
-	conv bool
 	// path is the project's path, {projects path}/{name}.
 	path          string
 	hasModel      func(label string) bool
@@ -34,7 +33,7 @@ func (s *Server) view(conv bool, name string) (*projectView, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &projectView{conv: true, path: convProjectsPath + "/" + name,
+		return &projectView{path: convProjectsPath + "/" + name,
 			hasModel:      func(l string) bool { return p.Models[l] != nil },
 			hasDeployment: func(d string) bool { return p.Deployments[d] != nil },
 			deployments:   len(p.Deployments),
@@ -168,6 +167,10 @@ func getEvaluationSummary(conv bool) func(s *Server, c *call, name, label string
 			return err
 		}
 		summary, _ := v.evaluation(label)
+		if summary == nil {
+			// A model saved by an emulator that did not evaluate.
+			return errNotFound("The evaluation of model %q of project %q is not available: train the model again.", label, name)
+		}
 		c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		c.w.WriteHeader(200)
 		_, _ = c.w.Write(summary)
