@@ -45,13 +45,20 @@ type e2eRig struct {
 	env      map[string]string
 }
 
+// roomyBudget is a rate budget for the emulators, which enforce no limits:
+// the service's 100 reads a minute (authoring.DefaultBudget, shared by the
+// whole test process) would make polling tests wait out the window.
+func roomyBudget() *authoring.RateBudget {
+	return authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})
+}
+
 // e2eAppOptions: the emulators enforce no limits, so a roomy budget keeps
 // the tests fast; a tiny poll budget makes every job step hand over to a
 // scheduled message, so a run travels through every queue and function. A
 // process killed between a POST and its save is recovered at the claim's
 // deadline, 10 s later (the default 20 s would only slow the kill test).
 func e2eAppOptions(o *app.Options) {
-	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
+	o.Authoring = &authoring.ClientOptions{Budget: roomyBudget()}
 	o.Pipeline = func(po *pipeline.Options) {
 		po.PollBudget = time.Millisecond
 		po.BeginTimeout = 10 * time.Second
