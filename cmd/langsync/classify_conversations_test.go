@@ -16,6 +16,7 @@ import (
 // and TravelRouter (orchestration) samples itself, prints intents and
 // entities, and fails over like for text projects.
 func TestClassifyConversations(t *testing.T) {
+	t.Parallel()
 	start := func(name string) *emulatortest.Resource {
 		r := emulatortest.Start(t, &emulator.Options{Name: name})
 		for _, p := range sample.Conversations() {

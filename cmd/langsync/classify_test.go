@@ -56,6 +56,7 @@ store: ` + t.TempDir() + `
 }
 
 func TestClassifyCommand(t *testing.T) {
+	t.Parallel()
 	primary, _, cfg, env := classifyRegions(t)
 	probes := sample.Tickets().Probes
 
@@ -101,6 +102,7 @@ func TestClassifyCommand(t *testing.T) {
 // not the client's "active" endpoint, which is still the primary after one
 // failed request; --json carries the same, as one document.
 func TestClassifyAnsweredBySecondary(t *testing.T) {
+	t.Parallel()
 	primary, _, cfg, env := classifyRegions(t)
 	if err := primary.Server.SetFaults(emulator.Faults{Down: true}); err != nil {
 		t.Fatal(err)
@@ -148,6 +150,7 @@ func TestClassifyAnsweredBySecondary(t *testing.T) {
 // TestClassifyAnsweredByBoth: when the primary fails between two requests
 // (batches) of one run, the footer says which texts each endpoint answered.
 func TestClassifyAnsweredByBoth(t *testing.T) {
+	t.Parallel()
 	primary, secondary, _, env := classifyRegions(t)
 	// A proxy in front of the primary lets its first prediction through
 	// and refuses the later ones with 503 (the emulator's faults apply
@@ -245,6 +248,7 @@ func TestClassifyKindMismatchMessage(t *testing.T) {
 // TestClassifyNotReplicated: the replica lacks the project and the primary
 // is down: the command fails (exit 1) saying exactly that.
 func TestClassifyNotReplicated(t *testing.T) {
+	t.Parallel()
 	primary, _, _, env := classifyRegions(t)
 	empty := emulatortest.Start(t, &emulator.Options{Name: "empty"})
 	cfg := filepath.Join(t.TempDir(), "langsync.yaml")

@@ -47,6 +47,7 @@ type demo struct {
 	keep    bool
 	azurite string
 	train   time.Duration
+	budget  *authoring.RateBudget
 
 	vars               map[string]string
 	stops              []func()
@@ -99,7 +100,11 @@ func parseDemo(env *Env, args []string) (*demo, error) {
 	if *train < 0 {
 		return nil, usagef("langsync demo --help", "--train-duration must not be negative")
 	}
-	return &demo{env: env, out: env.Stdout, dir: *dir, keep: *keep || *dir != "", azurite: *az, train: *train, vars: map[string]string{}}, nil
+	// The emulators enforce no rate limits: one roomy budget for every
+	// command the demo runs (the service's 100 reads a minute, shared by
+	// the commands of this one process, would stall it at step 2).
+	budget := authoring.NewRateBudget(authoring.BudgetOptions{Writes: 1 << 20, Reads: 1 << 20})
+	return &demo{env: env, out: env.Stdout, dir: *dir, keep: *keep || *dir != "", azurite: *az, train: *train, vars: map[string]string{}, budget: budget}, nil
 }
 
 // run runs every step in order, stops at the first failure (naming the
@@ -256,7 +261,7 @@ probes: %s
 	if err != nil {
 		return "", err
 	}
-	if d.app, err = app.New(ctx, c, nil); err != nil {
+	if d.app, err = app.New(ctx, c, &app.Options{Authoring: &authoring.ClientOptions{Budget: d.budget}}); err != nil {
 		return "", err
 	}
 	return "two emulators up; config written to " + d.rel(d.cfgPath), nil
@@ -597,7 +602,7 @@ func (d *demo) cli(ctx context.Context, args ...string) (string, error) {
 	iw := &indentWriter{w: d.out, prefix: "      "}
 	// Progress (stdout) and logs (stderr) may come from several goroutines.
 	w := &syncWriter{w: io.MultiWriter(iw, &buf)}
-	e := &Env{Stdin: strings.NewReader(""), Stdout: w, Stderr: w, Getenv: d.getenv}
+	e := &Env{Stdin: strings.NewReader(""), Stdout: w, Stderr: w, Getenv: d.getenv, budget: d.budget}
 	code := run(ctx, e, args)
 	iw.flush()
 	if code != exitOK {

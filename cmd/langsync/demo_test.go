@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"strings"
@@ -16,7 +15,7 @@ import (
 // output, and that everything it started is stopped at the end.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := testContext(t)
 	defer cancel()
 	out := &localLogs{}
 	env := &Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: os.Getenv}

@@ -19,6 +19,7 @@ import (
 // TestBlobDocumentsAzurite reads documents through the --storage adapter
 // from Azurite over the wire.
 func TestBlobDocumentsAzurite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	conn := azuritetest.Start(t)
 	st, err := storeopen.Open(ctx, conn, nil)
@@ -63,6 +64,7 @@ func TestBlobDocumentsAzurite(t *testing.T) {
 // is Azurite trains from the blobs, and fails naming a blob that is missing
 // (the DR pitfall of a secondary whose storage lacks the files).
 func TestEmulatorTrainsFromAzurite(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	conn := azuritetest.Start(t)
 	st, err := storeopen.Open(ctx, conn, nil)

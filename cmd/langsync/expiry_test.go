@@ -19,6 +19,7 @@ import (
 // replication, status shows the expiry on both sides with a warning; sync
 // leaves it alone until renewExpiring is on, then renews it.
 func TestStatusExpiryAndRenew(t *testing.T) {
+	t.Parallel()
 	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Clock: emulator.RealClock()})
 	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Clock: emulator.RealClock(), TrainingConfigVersions: []emulator.TrainingConfigVersion{
 		{Version: "2022-05-01", Expires: "+20d"}, {Version: "2023-04-15-preview", Expires: "+700d"}}})

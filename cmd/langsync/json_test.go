@@ -16,6 +16,7 @@ import (
 // --json against the emulators, and checks that stdout is exactly one JSON
 // document — what a script piping into jq relies on (issue 14, item 1).
 func TestEveryJSONFlagPrintsOneDocument(t *testing.T) {
+	t.Parallel()
 	fast := map[string]time.Duration{}
 	for k := range emulator.DefaultJobDurations {
 		fast[k] = 20 * time.Millisecond

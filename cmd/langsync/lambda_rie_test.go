@@ -163,7 +163,8 @@ func startRuntimeRecorder(t *testing.T, api string) (addr string, rr *runtimeRec
 // delivers at least once) and the run still trains once, an API Gateway
 // request reports status, and a bad event is an Unhandled function error.
 func TestLambdaRuntimeInterfaceEmulator(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Parallel()
+	ctx, cancel := testContext(t)
 	defer cancel()
 	rieBin := rieBinary(ctx, t)
 	bin := t.TempDir()

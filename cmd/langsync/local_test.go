@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/emulator"
 	"github.com/langsync/langsync/shared/emulator/emulatortest"
@@ -33,8 +34,11 @@ func TestHelperLocal(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A host killed between a job's POST and its save is resumed at the
-	// claim's deadline: 5 s here, not the default 20 s.
+	// claim's deadline: 5 s here, not the default 20 s. The emulators
+	// enforce no limits, and a test polling /status every 20 ms would
+	// spend the service's 100 reads a minute and then wait out the window.
 	e := &Env{Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, appOptions: func(o *app.Options) {
+		o.Authoring = &authoring.ClientOptions{Budget: roomyBudget()}
 		o.Pipeline = func(po *pipeline.Options) { po.BeginTimeout = 5 * time.Second }
 	}}
 	os.Exit(run(ctx, e, append([]string{"local"}, strings.Fields(os.Getenv("LANGSYNC_HELPER_ARGS"))...)))
@@ -128,7 +132,9 @@ func (r *localRig) inSync(t *testing.T) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, nil)
+	// Its own budget: the test polls every 20 ms, past the service's 100
+	// reads a minute that the process-wide default budget would impose.
+	a, err := app.New(context.Background(), cfg, &app.Options{Authoring: &authoring.ClientOptions{Budget: roomyBudget()}})
 	if err != nil {
 		t.Fatal(err)
 	}

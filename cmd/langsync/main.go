@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/blobstore/storeopen"
 	"github.com/langsync/langsync/shared/queue"
 )
@@ -62,6 +63,12 @@ type Env struct {
 	// local, replicate, sync); listening is told the address serve listens on.
 	appOptions func(*app.Options)
 	listening  func(addr string)
+
+	// budget, if set, replaces authoring.DefaultBudget (the service's
+	// limits) for the authoring requests of this run. The demo sets a
+	// roomy one: its emulators enforce no limits, and its commands share
+	// one process, so the default would pause it for a minute.
+	budget *authoring.RateBudget
 }
 
 // Command is one subcommand. Run receives the arguments after its name.

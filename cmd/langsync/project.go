@@ -186,6 +186,7 @@ func projectClient(env *Env, o *projectOpts, hint string) (*authoring.Client, er
 		APIVersion: o.apiVersion,
 		// The CLI reports through its own messages; request logs stay off.
 		Logger: slog.New(slog.DiscardHandler),
+		Budget: env.budget,
 	}
 	var c *authoring.Client
 	var err error

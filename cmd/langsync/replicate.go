@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/langsync/langsync/shared/app"
+	"github.com/langsync/langsync/shared/authoring"
 	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/langsync"
 	"github.com/langsync/langsync/shared/pipeline"
@@ -241,6 +242,9 @@ func newApp(ctx context.Context, env *Env, cfg *config.Config, verbose bool, pro
 			o.OnProgress = printer.print
 		}
 	}}
+	if env.budget != nil {
+		opts.Authoring = &authoring.ClientOptions{Budget: env.budget}
+	}
 	if env.appOptions != nil {
 		env.appOptions(opts)
 	}

@@ -16,6 +16,7 @@ import (
 // TestReplicateSyncStatusCommands runs the three commands against two
 // emulators with directory storage and a directory store.
 func TestReplicateSyncStatusCommands(t *testing.T) {
+	t.Parallel()
 	f := newPairFixture(t, nil)
 	src, tgt, cfgPath, env := f.src, f.tgt, f.cfgPath, f.env
 	noKeys := func(t *testing.T, out ...string) {

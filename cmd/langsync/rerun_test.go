@@ -73,6 +73,7 @@ func (c *jumpClock) Sleep(ctx context.Context, d time.Duration) error {
 // wait, instead of waiting it out) it adopts the training job found on the
 // target: one training POST in all.
 func TestReplicateRerunAfterKillDuringPOST(t *testing.T) {
+	t.Parallel()
 	r := newLocalRig(t, 500*time.Millisecond)
 	ctx, cancel := testContext(t)
 	defer cancel()

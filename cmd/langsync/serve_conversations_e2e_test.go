@@ -27,7 +27,8 @@ import (
 // and the TravelRouter backup through a drop under
 // restore/secondary/RouterOld/ (the blob trigger); both answer.
 func TestServeEndToEndConversations(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Parallel()
+	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERigWith(t, 300*time.Millisecond, true)
 	s := startServe(t, r.env, e2eAppOptions)

@@ -45,13 +45,20 @@ type e2eRig struct {
 	env      map[string]string
 }
 
+// roomyBudget is a rate budget for the emulators, which enforce no limits:
+// the service's 100 reads a minute (authoring.DefaultBudget, shared by the
+// whole test process) would make polling tests wait out the window.
+func roomyBudget() *authoring.RateBudget {
+	return authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})
+}
+
 // e2eAppOptions: the emulators enforce no limits, so a roomy budget keeps
 // the tests fast; a tiny poll budget makes every job step hand over to a
 // scheduled message, so a run travels through every queue and function. A
 // process killed between a POST and its save is recovered at the claim's
 // deadline, 10 s later (the default 20 s would only slow the kill test).
 func e2eAppOptions(o *app.Options) {
-	o.Authoring = &authoring.ClientOptions{Budget: authoring.NewRateBudget(authoring.BudgetOptions{Writes: 100000, Reads: 100000})}
+	o.Authoring = &authoring.ClientOptions{Budget: roomyBudget()}
 	o.Pipeline = func(po *pipeline.Options) {
 		po.PollBudget = time.Millisecond
 		po.BeginTimeout = 10 * time.Second
@@ -246,8 +253,13 @@ func (r *e2eRig) targetWrites(part string) int {
 // deploy functions; status answers over the HTTP trigger with a function
 // key; a duplicate and a redelivered wake-up start no second job; a
 // malformed message is kept under failed/ and delivered once.
+//
+// Not parallel: that every step function completes a message and that
+// training continues through a second wake-up rely on each emulated job
+// (300 ms) outlasting the gap between its POST and the first poll in the
+// same invocation, which extra load in this package makes longer.
 func TestServeEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
 	// serve sends its wake-ups to the config's serviceBus key here
@@ -501,6 +513,7 @@ func serveProcess(t *testing.T, env map[string]string, port string, logs *serveB
 // in-flight message and waits for the restarted process, and the run
 // completes without a second training job.
 func TestServeKilledMidRun(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERig(t, 2*time.Second)
@@ -566,7 +579,8 @@ func TestServeKilledMidRun(t *testing.T) {
 // and a scheduled EventBridge event's sweep finishes what the first
 // invocation left pending.
 func TestLambdaEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Parallel()
+	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)
 	env := &Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return r.env[k] }, appOptions: func(o *app.Options) {

@@ -2,6 +2,7 @@ package sbemulator_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,7 +21,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,9 +184,48 @@ func sdkTestBinary(ctx context.Context, t *testing.T) (bin, dir string) {
 	return p, dir
 }
 
+// sdkSlowTests are the selected SDK tests that wait on lock durations and
+// renewals (seconds each, measured alone); every other one takes a fraction
+// of a second. sdkShards balances on them.
+var sdkSlowTests = map[string]time.Duration{
+	"TestRenewLocks":                        10 * time.Second,
+	"TestRenewLocksEarlyCancel":             10 * time.Second,
+	"TestReceiverMessageLockExpires":        6 * time.Second,
+	"TestReceiverDeferWithReceiveAndDelete": 5 * time.Second,
+}
+
+// sdkShardCount is how many SDK test processes run at once. They mostly
+// wait on those durations, so three share two cores well.
+const sdkShardCount = 3
+
+// sdkShards deals the chosen tests into n shards, slow ones first, each to
+// the shard with the least expected time (a quarter second for a test not
+// in sdkSlowTests), so the shards end at about the same time.
+func sdkShards(chosen []string, n int) [][]string {
+	cost := func(name string) time.Duration {
+		if d, ok := sdkSlowTests[name]; ok {
+			return d
+		}
+		return 250 * time.Millisecond
+	}
+	order := slices.Clone(chosen)
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(cost(b), cost(a)) })
+	shards := make([][]string, n)
+	load := make([]time.Duration, n)
+	for _, name := range order {
+		i := slices.Index(load, slices.Min(load))
+		shards[i] = append(shards[i], name)
+		load[i] += cost(name)
+	}
+	return slices.DeleteFunc(shards, func(s []string) bool { return len(s) == 0 })
+}
+
 // TestAzServiceBusModuleTests runs the selection above from the azservicebus
 // module's own test suite against the stand-in, over amqps with a token
 // credential as those tests connect, and requires each to PASS (not skip).
+// The selection runs in sdkShardCount processes at once, each against its
+// own stand-in: the tests' "random" queue names repeat between processes
+// started together, and one stand-in would answer the second 409 Conflict.
 func TestAzServiceBusModuleTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles and runs the azservicebus test package: not in -short")
@@ -192,6 +234,63 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 	defer cancel()
 	testBin, pkgDir := sdkTestBinary(ctx, t)
 
+	var chosen []string
+	for _, st := range sdkTests {
+		chosen = append(chosen, st.name)
+	}
+	if only := os.Getenv("SBEMULATOR_SDK_TESTS"); only != "" {
+		// Trying other tests: SBEMULATOR_SDK_TESTS=TestA,TestB replaces the
+		// list (and each must still PASS).
+		chosen = nil
+		for _, name := range strings.Split(only, ",") {
+			chosen = append(chosen, strings.TrimSpace(name))
+		}
+	}
+	shards := sdkShards(chosen, sdkShardCount)
+	outs := make([]bytes.Buffer, len(shards))
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, names := range shards {
+		env := sdkStandIn(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = runSDKTests(ctx, testBin, pkgDir, env, names, &outs[i])
+		}()
+	}
+	wg.Wait()
+	t.Logf("%s.test (%d tests in %d processes) took %s", sdkModule, len(chosen), len(shards), time.Since(start).Round(time.Millisecond))
+	for i, names := range shards {
+		for _, name := range names {
+			pass := regexp.MustCompile(`(?m)^--- PASS: ` + regexp.QuoteMeta(name) + ` \(`)
+			if !pass.Match(outs[i].Bytes()) {
+				t.Errorf("%s did not PASS against the stand-in (%s)", name, sdkWhy(name))
+			}
+		}
+		if testing.Verbose() {
+			t.Logf("test output of shard %d (%s):\n%s", i+1, strings.Join(names, " "), outs[i].String())
+		}
+		if errs[i] != nil || t.Failed() {
+			t.Errorf("%s.test, shard %d: %v\n%s", sdkModule, i+1, errs[i], outs[i].String())
+		}
+	}
+}
+
+// sdkWhy is why name was chosen (sdkTests), or that it was named by hand.
+func sdkWhy(name string) string {
+	for _, st := range sdkTests {
+		if st.name == name {
+			return st.why
+		}
+	}
+	return "named in SBEMULATOR_SDK_TESTS"
+}
+
+// sdkStandIn starts a stand-in for one SDK test process and returns the
+// environment that process runs with.
+func sdkStandIn(t *testing.T) []string {
+	t.Helper()
 	// The SDK's tests build their clients with NewClient(endpoint,
 	// credential), which always dials amqps://<endpoint>/ and checks the
 	// certificate against the endpoint as written, port included. So: a TLS
@@ -236,28 +335,8 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 	}))
 	t.Cleanup(mi.Close)
 
-	chosen := sdkTests
-	if only := os.Getenv("SBEMULATOR_SDK_TESTS"); only != "" {
-		// Trying other tests: SBEMULATOR_SDK_TESTS=TestA,TestB replaces the
-		// list (and each must still PASS).
-		chosen = nil
-		for _, name := range strings.Split(only, ",") {
-			chosen = append(chosen, struct{ name, why string }{strings.TrimSpace(name), "named in SBEMULATOR_SDK_TESTS"})
-		}
-	}
-	var names []string
-	for _, st := range chosen {
-		names = append(names, regexp.QuoteMeta(st.name))
-	}
-	// The prebuilt binary runs as `go test` would run it: in the package's
-	// source directory, with -test.v and the same selection.
-	runCtx, runCancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer runCancel()
-	cmd := exec.CommandContext(runCtx, testBin, "-test.count=1", "-test.v",
-		"-test.run", "^("+strings.Join(names, "|")+")$")
-	cmd.Dir = pkgDir
 	cs := srv.ConnectionString()
-	cmd.Env = append(os.Environ(),
+	return append(os.Environ(),
 		"AZURE_RECORD_MODE=live",
 		"SERVICEBUS_ENDPOINT="+endpoint,
 		"SERVICEBUS_ENDPOINT_PREMIUM="+endpoint,
@@ -271,23 +350,23 @@ func TestAzServiceBusModuleTests(t *testing.T) {
 		"IDENTITY_HEADER=sbemulator",
 		"SSL_CERT_FILE="+certFile,
 	)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	runErr := cmd.Run()
-	t.Logf("%s.test (%d tests) took %s", sdkModule, len(chosen), time.Since(start).Round(time.Millisecond))
-	for _, st := range chosen {
-		pass := regexp.MustCompile(`(?m)^--- PASS: ` + regexp.QuoteMeta(st.name) + ` \(`)
-		if !pass.Match(out.Bytes()) {
-			t.Errorf("%s did not PASS against the stand-in (%s)", st.name, st.why)
-		}
+}
+
+// runSDKTests runs the named tests of the prebuilt binary as `go test`
+// would run it: in the package's source directory, with -test.v.
+func runSDKTests(ctx context.Context, testBin, pkgDir string, env, names []string, out *bytes.Buffer) error {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
 	}
-	if testing.Verbose() {
-		t.Logf("test output:\n%s", out.String())
-	}
-	if runErr != nil || t.Failed() {
-		t.Fatalf("%s.test: %v\n%s", sdkModule, runErr, out.String())
-	}
+	runCtx, runCancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer runCancel()
+	cmd := exec.CommandContext(runCtx, testBin, "-test.count=1", "-test.v",
+		"-test.run", "^("+strings.Join(quoted, "|")+")$")
+	cmd.Dir = pkgDir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd.Run()
 }
 
 // selfSignedCert makes a certificate valid for name exactly (go-amqp
