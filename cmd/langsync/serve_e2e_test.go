@@ -81,10 +81,15 @@ func newE2ERigWith(t *testing.T, train time.Duration, conversations bool) *e2eRi
 	t.Helper()
 	p := sample.Tickets()
 	srcDocs, tgtDocs := t.TempDir(), t.TempDir()
-	// Jobs outlast the 1ms poll budget, so each step hands over to a message.
+	// Every job is still running at its first two status reads
+	// (MinStatusReads), however loaded the machine: a step polls once
+	// within its 1ms poll budget and hands over to a message, and the job
+	// is seen running once more in the wake-up that message brings (a step
+	// started inline by the one before it is still continued by its own
+	// function).
 	dur := map[string]time.Duration{"export": 300 * time.Millisecond, "import": 300 * time.Millisecond, "train": train, "deploy": 300 * time.Millisecond}
-	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Documents: emulator.DirDocuments(srcDocs), Clock: emulator.RealClock(), JobDurations: dur})
-	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Documents: emulator.DirDocuments(tgtDocs), Clock: emulator.RealClock(), JobDurations: dur})
+	src := emulatortest.Start(t, &emulator.Options{Name: "primary", Documents: emulator.DirDocuments(srcDocs), Clock: emulator.RealClock(), JobDurations: dur, MinStatusReads: 2})
+	tgt := emulatortest.Start(t, &emulator.Options{Name: "secondary", Documents: emulator.DirDocuments(tgtDocs), Clock: emulator.RealClock(), JobDurations: dur, MinStatusReads: 2})
 	if err := p.WriteDocs(srcDocs, p.Container); err != nil {
 		t.Fatal(err)
 	}
@@ -254,11 +259,12 @@ func (r *e2eRig) targetWrites(part string) int {
 // key; a duplicate and a redelivered wake-up start no second job; a
 // malformed message is kept under failed/ and delivered once.
 //
-// Not parallel: that every step function completes a message and that
-// training continues through a second wake-up rely on each emulated job
-// (300 ms) outlasting the gap between its POST and the first poll in the
-// same invocation, which extra load in this package makes longer.
+// That every step function completes a message and that training
+// continues through a second wake-up hold on a loaded machine: the rig's
+// emulators answer each job's first status read with running
+// (emulator.Options.MinStatusReads).
 func TestServeEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := testContext(t)
 	defer cancel()
 	r := newE2ERig(t, 300*time.Millisecond)

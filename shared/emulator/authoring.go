@@ -658,6 +658,11 @@ func (s *Server) getJob(c *call, id string) error {
 	if j == nil || j.Path != c.path {
 		return errOperationNotFound(id)
 	}
+	if !j.Done && s.opts.MinStatusReads > 0 {
+		j.Reads++
+		j.ReadAt = c.now
+		s.dirty = true
+	}
 	writeJSON(c.w, 200, s.renderJob(c, j))
 	return nil
 }

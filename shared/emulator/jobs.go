@@ -31,6 +31,11 @@ type job struct {
 	// LoseAccepted fault); the job runs as any other.
 	AnswerLost bool `json:"answerLost,omitempty"`
 
+	// Reads counts reads of the job's status (Options.MinStatusReads);
+	// ReadAt is the last one.
+	Reads  int       `json:"reads,omitempty"`
+	ReadAt time.Time `json:"readAt,omitzero"`
+
 	Done     bool       `json:"done,omitempty"`
 	Status   string     `json:"status,omitempty"`
 	Finished time.Time  `json:"finished,omitzero"`
@@ -96,7 +101,7 @@ func (s *Server) tick(ctx context.Context, now time.Time) {
 	for {
 		var next *job
 		for _, j := range s.st.Jobs {
-			if j.Done || j.end().After(now) {
+			if j.Done || j.end().After(now) || j.Reads < s.opts.MinStatusReads {
 				continue
 			}
 			if next == nil || j.end().Before(next.end()) || (j.end().Equal(next.end()) && j.Seq < next.Seq) {
@@ -106,7 +111,12 @@ func (s *Server) tick(ctx context.Context, now time.Time) {
 		if next == nil {
 			break
 		}
-		s.complete(ctx, next, next.end())
+		at := next.end()
+		if next.ReadAt.After(at) {
+			// Held by MinStatusReads: it ended after it was last seen running.
+			at = next.ReadAt
+		}
+		s.complete(ctx, next, at)
 		s.dirty = true
 		attrs := []any{"kind", next.Kind, "project", next.Project, "job", next.ID, "status", next.Status}
 		if len(next.Errors) > 0 {

@@ -335,3 +335,42 @@ func TestRealClockJobs(t *testing.T) {
 		t.Fatalf("job %v", st)
 	}
 }
+
+// TestMinStatusReads: with Options.MinStatusReads a job is seen running
+// by that many status reads even when its duration has long passed, then
+// ends. Without it the job ends by its duration alone.
+func TestMinStatusReads(t *testing.T) {
+	for _, tt := range []struct {
+		reads      int
+		wantRunning int // reads answered running after the duration passed
+	}{
+		{0, 0},
+		{1, 1},
+		{3, 3},
+	} {
+		t.Run(fmt.Sprint(tt.reads), func(t *testing.T) {
+			r := emulatortest.Start(t, &emulator.Options{MinStatusReads: tt.reads})
+			r.Load(emulatortest.SingleLabelProject("P", "docs", 5))
+			loc := r.Start202("POST", projects+"/P/:export"+v23+"&stringIndexType=Utf16CodeUnit", nil)
+			r.Advance(time.Hour)
+			running := 0
+			for range tt.reads + 1 {
+				st := getJSON(t, r, strings.TrimPrefix(loc, r.URL))
+				if st["status"] == "succeeded" {
+					break
+				}
+				if st["status"] != "running" {
+					t.Fatalf("status %v", st)
+				}
+				running++
+				r.Advance(time.Second)
+			}
+			if running != tt.wantRunning {
+				t.Errorf("answered running %d times after the job's duration, want %d", running, tt.wantRunning)
+			}
+			if st := getJSON(t, r, strings.TrimPrefix(loc, r.URL)); st["status"] != "succeeded" {
+				t.Errorf("after %d reads: %v", tt.reads, st)
+			}
+		})
+	}
+}

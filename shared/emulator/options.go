@@ -38,6 +38,13 @@ type Options struct {
 	// import, train, deploy, deleteDeployment, swap, deleteProject,
 	// loadSnapshot, cancelTrain, analyze.
 	JobDurations map[string]time.Duration
+	// MinStatusReads keeps every job reported as not yet ended until its
+	// status has been read this many times, however long it has run. Tests
+	// of hand-over paths (a step that must see its job still running and
+	// continue in a later wake-up) then hold on any machine, however
+	// loaded, instead of racing the job's duration. 0: jobs end by their
+	// duration alone, as on the service.
+	MinStatusReads int
 	// Clock is the time source; nil means the real clock.
 	Clock Clock
 	// Faults are the faults injected from the start.
