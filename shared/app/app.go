@@ -93,6 +93,9 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 		archive = &BackupArchive{APIVersion: apiVersion, Limits: o.Limits, Endpoint: func(name string) string {
 			r, _ := cfg.Resource(name)
 			return r.Endpoint
+		}, ConversationsAPIVersion: func(name string) string {
+			r, _ := cfg.Resource(name)
+			return r.ConversationsAPIVersion
 		}}
 	}
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
@@ -161,6 +164,10 @@ func (a *App) Client(name string) (*authoring.Client, error) {
 	if co.Logger == nil {
 		co.Logger = a.Logger
 	}
+	// The config chooses each resource's conversations api-version
+	// (defaulted to 2023-04-01); a refusal names the setting.
+	co.ConversationsAPIVersion = res.ConversationsAPIVersion
+	co.ConversationsAPIVersionSetting = "resources." + name + ".conversationsApiVersion"
 	if m := a.opts.Metrics; m != nil {
 		co.OnThrottled = func() { m.Throttled(context.Background(), name) }
 	}
