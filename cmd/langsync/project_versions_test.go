@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/langsync/langsync/shared/emulator"
+	"github.com/langsync/langsync/shared/emulator/emulatortest"
+	"github.com/langsync/langsync/shared/sample"
+)
+
+// TestProjectListConversationsAPIVersion: `langsync project list` speaks
+// to conversation projects at --conversations-api-version (or
+// $LANGSYNC_CONVERSATIONS_API_VERSION, default 2023-04-01) and to text
+// projects at --api-version, as the emulator's request log shows; a
+// version the resource does not serve fails naming the flag, and a value
+// that is no GA version is a usage error.
+func TestProjectListConversationsAPIVersion(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		serves   []string
+		args     []string
+		env      string
+		code     int
+		want     string
+		wantConv string
+	}{
+		{"default", []string{"2023-04-01"}, nil, "", exitOK, "Travel", "2023-04-01"},
+		{"default on a resource serving both", nil, nil, "", exitOK, "Travel", "2023-04-01"},
+		{"flag", []string{"2025-11-01"}, []string{"--conversations-api-version", "2025-11-01"}, "", exitOK, "Travel", "2025-11-01"},
+		{"env", []string{"2025-11-01"}, nil, "2025-11-01", exitOK, "Travel", "2025-11-01"},
+		{"refused", []string{"2023-04-01"}, []string{"--conversations-api-version", "2025-11-01"}, "", exitFailed,
+			"set --conversations-api-version to a version it serves (2023-04-01, the default, or 2025-11-01)", "2025-11-01"},
+		{"refused from env", []string{"2023-04-01"}, nil, "2025-11-01", exitFailed,
+			"set LANGSYNC_CONVERSATIONS_API_VERSION (or --conversations-api-version) to a version it serves", "2025-11-01"},
+		{"not a GA version", nil, []string{"--conversations-api-version", "2024-11-15-preview"}, "", exitUsage,
+			`--conversations-api-version "2024-11-15-preview": want 2023-04-01 (the default, served by every region) or 2025-11-01 (the newer GA version)`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := emulatortest.Start(t, &emulator.Options{ConversationsAPIVersions: tt.serves})
+			v := emulatortest.APIVersion
+			if tt.serves != nil {
+				v = tt.serves[0]
+			}
+			travel := sample.Travel()
+			if st := r.Wait(r.Start202(http.MethodPost, "/language/authoring/analyze-conversations/projects/Travel/:import?api-version="+v, travel.JSON), 0); st["status"] != "succeeded" {
+				t.Fatalf("import: %v", st)
+			}
+			env := map[string]string{"LANGSYNC_ENDPOINT": r.URL, "LANGSYNC_KEY": r.Key, "LANGSYNC_CONVERSATIONS_API_VERSION": tt.env}
+			r.Server.ResetRequests()
+			code, out, errOut := runCLI(t, env, append([]string{"project", "list"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+				t.Fatalf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", code, tt.code, tt.want, out, errOut)
+			}
+			var got []string
+			for _, q := range r.Server.Requests() {
+				got = append(got, fmt.Sprintf("%s %s", strings.TrimPrefix(q.Path, "/language/authoring/"), q.APIVersion))
+			}
+			var want []string
+			if tt.wantConv != "" {
+				want = []string{"analyze-text/projects 2023-04-01", "analyze-conversations/projects " + tt.wantConv}
+			}
+			if strings.Join(got, "; ") != strings.Join(want, "; ") {
+				t.Errorf("requests %q, want %q", got, want)
+			}
+		})
+	}
+}
