@@ -24,7 +24,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Authoring is the base client options for every resource (API
 	// version, transport, poll intervals). The rate budget is shared by
-	// every client of the process unless set.
+	// every client of the process unless set. ConversationsAPIVersion
+	// and its setting come from each resource's config
+	// (conversationsApiVersion), whatever is set here.
 	Authoring *authoring.ClientOptions
 	// Blob configures the state/backup store and Blob linked storage.
 	Blob *storeopen.Options
