@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,52 @@ func TestProjectListConversationsAPIVersion(t *testing.T) {
 				t.Errorf("requests %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestClassifyReadsKindAtConfiguredVersion: classify reads a CLU
+// project's kind at the resource's conversationsApiVersion; the region
+// serves only 2025-11-01, so a read at the default would fail and the
+// prediction would be made as the wrong kind.
+func TestClassifyReadsKindAtConfiguredVersion(t *testing.T) {
+	const v = "2025-11-01"
+	r := emulatortest.Start(t, &emulator.Options{Name: "primary", ConversationsAPIVersions: []string{v}})
+	base := "/language/authoring/analyze-conversations/projects/Travel"
+	for _, step := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, base + "/:import?api-version=" + v, sample.Travel().JSON},
+		{http.MethodPost, base + "/:train?api-version=" + v, map[string]any{"modelLabel": "v1", "trainingMode": "standard"}},
+		{http.MethodPut, base + "/deployments/production?api-version=" + v, map[string]any{"trainedModelLabel": "v1"}},
+	} {
+		if st := r.Wait(r.Start202(step.method, step.path, step.body), 0); st["status"] != "succeeded" {
+			t.Fatalf("%s %s: %v", step.method, step.path, st)
+		}
+	}
+	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
+	body := `resources:
+  primary: { endpoint: "` + r.URL + `", key: "${PRIMARY_KEY}", conversationsApiVersion: ` + v + ` }
+  secondary: { endpoint: "https://secondary.example.com", key: unused }
+projects:
+  - { name: Travel, source: primary, targets: [secondary], deployments: [production] }
+store: ` + t.TempDir() + `
+`
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.Server.ResetRequests()
+	code, stdout, stderr := runCLI(t, map[string]string{"PRIMARY_KEY": r.Key}, "classify", "--config", cfg, "--project", "Travel", "cancel my booking QX7781")
+	if code != exitOK || !strings.Contains(stdout, "CancelBooking (") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	found := false
+	for _, q := range r.Server.Requests() {
+		if q.Path == base {
+			found = found || q.APIVersion == v && q.Status == http.StatusOK
+		}
+	}
+	if !found {
+		t.Errorf("no GET of the project at %s: %+v", v, r.Server.Requests())
 	}
 }
