@@ -94,7 +94,7 @@ func TestClassifyReadsKindAtConfiguredVersion(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "langsync.yaml")
 	body := `resources:
   primary: { endpoint: "` + r.URL + `", key: "${PRIMARY_KEY}", conversationsApiVersion: ` + v + ` }
-  secondary: { endpoint: "https://secondary.example.com", key: unused }
+  secondary: { endpoint: "http://127.0.0.1:1", key: unused }
 projects:
   - { name: Travel, source: primary, targets: [secondary], deployments: [production] }
 store: ` + t.TempDir() + `
