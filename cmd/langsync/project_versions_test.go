@@ -117,3 +117,31 @@ store: ` + t.TempDir() + `
 		t.Errorf("no GET of the project at %s: %+v", v, r.Server.Requests())
 	}
 }
+
+// TestEmulatorConversationsAPIVersionsFlag: `emulator language
+// --conversations-api-versions` limits the versions served; a version the
+// emulator does not know is a usage error naming the ones it does.
+func TestEmulatorConversationsAPIVersionsFlag(t *testing.T) {
+	for _, tt := range []struct {
+		value   string
+		want    []string
+		wantErr string
+	}{
+		{"", nil, ""},
+		{"2023-04-01", []string{"2023-04-01"}, ""},
+		{"2023-04-01, 2025-11-01", []string{"2023-04-01", "2025-11-01"}, ""},
+		{"2025-11-15-preview", nil, `--conversations-api-versions: "2025-11-15-preview" is not a conversations api-version the emulator serves (2022-05-01, 2023-04-01, 2025-11-01)`},
+	} {
+		env := &Env{Stdout: &strings.Builder{}, Stderr: &strings.Builder{}, Getenv: func(string) string { return "" }}
+		_, opts, err := parseLanguageEmulatorFlags(env, []string{"--key", "k", "--conversations-api-versions", tt.value})
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%q: err = %v, want %q", tt.value, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || strings.Join(opts.ConversationsAPIVersions, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%q: versions %q, err %v; want %q", tt.value, opts.ConversationsAPIVersions, err, tt.want)
+		}
+	}
+}
