@@ -104,7 +104,7 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 	fromProject := false
 	switch {
 	case *kindFlag == "":
-		if kind, err = detectKind(ctx, endpoints, pc.Name); err != nil {
+		if kind, err = detectKind(ctx, endpoints, pc.Name, convVersions(cfg)); err != nil {
 			// Go on: the prediction itself says best what is wrong (a region
 			// down, a project never replicated), and it usually is a
 			// single-label project.
@@ -133,7 +133,7 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 		prog.update(first - 1)
 		res, err := client.Classify(ctx, pc.Name, *deployment, batch)
 		if err != nil {
-			err = classifyFailure(ctx, err, endpoints, pc.Name, *kindFlag, kind, fromProject, &out, hint)
+			err = classifyFailure(ctx, err, endpoints, convVersions(cfg), pc.Name, *kindFlag, kind, fromProject, &out, hint)
 			// With --json the texts already answered, and why the rest
 			// failed, still make the one document on stdout.
 			out.State, out.Error = client.State(), err.Error()
@@ -172,7 +172,7 @@ func runClassify(ctx context.Context, env *Env, args []string) error {
 // refusal's message is no contract, so it is not parsed: any refusal (a 400,
 // or a job failed on a request error) triggers the check, and the project's
 // own projectKind decides.
-func classifyFailure(ctx context.Context, err error, eps []predict.Endpoint, project, flag string, kind langsync.ProjectKind, fromProject bool, out *classifyOutput, hint string) error {
+func classifyFailure(ctx context.Context, err error, eps []predict.Endpoint, convVersion func(resource string) string, project, flag string, kind langsync.ProjectKind, fromProject bool, out *classifyOutput, hint string) error {
 	if re, ok := classifyRefusal(err); ok && !fromProject {
 		// Ask the endpoint that refused first: its copy is the one that
 		// did not match.
@@ -184,7 +184,7 @@ func classifyFailure(ctx context.Context, err error, eps []predict.Endpoint, pro
 				order = append(order, ep)
 			}
 		}
-		actual, kerr := detectKind(ctx, order, project)
+		actual, kerr := detectKind(ctx, order, project, convVersion)
 		switch {
 		case kerr != nil:
 			err = fmt.Errorf("%w (could not read the project's kind to check it against %s: %v)", err, kind, kerr)
@@ -394,13 +394,24 @@ func classifyEndpoints(cfg *config.Config, pc *config.Project) ([]predict.Endpoi
 	return eps, nil
 }
 
+// convVersions returns each configured resource's conversations
+// api-version (resources[].conversationsApiVersion).
+func convVersions(cfg *config.Config) func(resource string) string {
+	return func(name string) string {
+		r, _ := cfg.Resource(name)
+		return r.ConversationsAPIVersion
+	}
+}
+
 // detectKind reads the project's kind from the first resource whose
 // authoring API answers, trying each quickly (no retries): a region that is
-// down must not hold up the prediction.
-func detectKind(ctx context.Context, eps []predict.Endpoint, project string) (langsync.ProjectKind, error) {
-	opts := &authoring.ClientOptions{Retry: authoring.RetryOptions{MaxRetries: -1, TryTimeout: 5 * time.Second}, Logger: slog.New(slog.DiscardHandler)}
+// down must not hold up the prediction. Conversation projects are read at
+// each resource's configured api-version (convVersion).
+func detectKind(ctx context.Context, eps []predict.Endpoint, project string, convVersion func(resource string) string) (langsync.ProjectKind, error) {
 	var errs []error
 	for _, ep := range eps {
+		opts := &authoring.ClientOptions{Retry: authoring.RetryOptions{MaxRetries: -1, TryTimeout: 5 * time.Second}, Logger: slog.New(slog.DiscardHandler),
+			ConversationsAPIVersion: convVersion(ep.Name), ConversationsAPIVersionSetting: "resources." + ep.Name + ".conversationsApiVersion"}
 		var c *authoring.Client
 		var err error
 		if ep.Cred != nil {

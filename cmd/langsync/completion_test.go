@@ -47,7 +47,7 @@ func TestBashCompletionCompletes(t *testing.T) {
 		{"langsync backups qu", "quarantine"},
 		{"langsync backups prune --keep", "--keep-days --keep-last"},
 		{"langsync backups list --", "--config --json --project"},
-		{"langsync project train Tickets --con", "--config-version"},
+		{"langsync project train Tickets --con", "--config-version --conversations-api-version"},
 		{"langsync enqueue restore --t", "--target"},
 		{"langsync restore --dry", "--dry-run"},
 		{"langsync completion f", "fish"},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // languageEmulatorFlags are the parsed flags of `langsync emulator language`.
 type languageEmulatorFlags struct {
 	addr, dataDir, docsDir, storage, jobDurations, faults, name string
-	versions                                                    string
+	versions, convVersions                                      string
 	keys, tokens                                                stringList
 	verbose                                                     bool
 }
@@ -47,6 +48,7 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	fs.StringVar(&f.jobDurations, "job-duration", "", "job durations per `kind`, e.g. export=200ms,import=200ms,train=2s,deploy=500ms")
 	fs.StringVar(&f.faults, "faults", "", "faults from the start, e.g. ratelimit,throttle=0.1,errors=0.1,status=503,latency=50ms,drop=0.05,jobfail=0.5,down,seed=7")
 	fs.StringVar(&f.versions, "training-config-versions", "", "training config `versions` offered, as [kind:]version=expiry, expiry a date or days from the first start, e.g. 2022-05-01=+365d,2022-05-15-preview=-1d (default 2022-05-01=+365d,2022-05-15-preview=+180d,2023-04-15-preview=+540d)")
+	fs.StringVar(&f.convVersions, "conversations-api-versions", "", "the only conversations authoring api-`versions` served, comma-separated, e.g. 2023-04-01 to play a region without 2025-11-01 (default: 2022-05-01,2023-04-01,2025-11-01)")
 	fs.StringVar(&f.name, "name", "emulator", "resource `name` (for logs)")
 	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr")
 	if err := parseNoArgs(fs, args); err != nil {
@@ -85,6 +87,16 @@ func parseLanguageEmulatorFlags(env *Env, args []string) (*languageEmulatorFlags
 	}
 	opts := emulator.Options{Keys: f.keys, Tokens: f.tokens, DataDir: f.dataDir, JobDurations: durations, Faults: faults, Name: f.name,
 		TrainingConfigVersions: versions}
+	if strings.TrimSpace(f.convVersions) != "" {
+		served := emulator.ConversationsAPIVersionsServed()
+		for _, v := range strings.Split(f.convVersions, ",") {
+			v = strings.TrimSpace(v)
+			if !slices.Contains(served, v) {
+				return nil, emulator.Options{}, usagef(hint, "--conversations-api-versions: %q is not a conversations api-version the emulator serves (%s)", v, strings.Join(served, ", "))
+			}
+			opts.ConversationsAPIVersions = append(opts.ConversationsAPIVersions, v)
+		}
+	}
 	if f.docsDir != "" {
 		opts.Documents = emulator.DirDocuments(f.docsDir)
 	}

@@ -331,8 +331,11 @@ UseDevelopmentEmulator=true.`,
 		Synopsis: "project <list|show|export|import|train|deploy|delete> [flags]",
 		About: `Drives one Language resource by hand through the authoring REST API, the same calls the
 pipeline makes. Every subcommand takes --endpoint URL and --key KEY (default $LANGSYNC_ENDPOINT
-and $LANGSYNC_KEY) or --entra (Microsoft Entra ID), --api-version and --json. Job commands
-(export, import, train, deploy, delete) wait with a progress line on stderr unless --no-wait.`,
+and $LANGSYNC_KEY) or --entra (Microsoft Entra ID), --api-version, --conversations-api-version
+and --json. Job commands (export, import, train, deploy, delete) wait with a progress line on
+stderr unless --no-wait. --conversations-api-version is the api-version of CLU and orchestration
+projects: 2023-04-01 (the default, served by every region) or 2025-11-01 (the newer GA version;
+default $LANGSYNC_CONVERSATIONS_API_VERSION); text projects always use --api-version.`,
 		Subs: []string{"list", "show", "export", "import", "train", "deploy", "delete"},
 		Examples: []example{
 			{"list the projects of a resource", "LANGSYNC_ENDPOINT=https://contoso-eastus.cognitiveservices.azure.com LANGSYNC_KEY=... langsync project list"},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -19,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/langsync/langsync/shared/authoring"
+	"github.com/langsync/langsync/shared/config"
 	"github.com/langsync/langsync/shared/langsync"
 )
 
@@ -34,6 +36,7 @@ type projectSub struct {
 // projectOpts are the parsed flags of a project subcommand.
 type projectOpts struct {
 	endpoint, key, apiVersion string
+	convVersion               string
 	entra, json, noWait       bool
 	model, out                string
 	configVersion, evalKind   string
@@ -116,6 +119,7 @@ func runProjectSub(ctx context.Context, env *Env, name string, sub projectSub, a
 	fs.StringVar(&o.key, "key", "", "the resource `KEY` (default $LANGSYNC_KEY)")
 	fs.BoolVar(&o.entra, "entra", false, "authenticate with Microsoft Entra ID (DefaultAzureCredential) instead of a key")
 	fs.StringVar(&o.apiVersion, "api-version", authoring.DefaultAPIVersion, "authoring API `version`: 2023-04-01 or 2022-05-01")
+	fs.StringVar(&o.convVersion, "conversations-api-version", "", "conversations authoring API `version` (CLU and orchestration projects): 2023-04-01 or 2025-11-01 (default $LANGSYNC_CONVERSATIONS_API_VERSION, else 2023-04-01)")
 	fs.BoolVar(&o.json, "json", false, "print JSON for scripts")
 	if name != "list" && name != "show" {
 		fs.BoolVar(&o.noWait, "no-wait", false, "start the job, print its handle and return")
@@ -182,8 +186,22 @@ func projectClient(env *Env, o *projectOpts, hint string) (*authoring.Client, er
 	if o.endpoint == "" {
 		return nil, usagef(hint, "no endpoint: give --endpoint https://<resource>.cognitiveservices.azure.com or set LANGSYNC_ENDPOINT")
 	}
+	setting := "--conversations-api-version"
+	if o.convVersion == "" {
+		if v := env.Getenv(config.EnvConversationsAPIVersion); v != "" {
+			o.convVersion, setting = v, config.EnvConversationsAPIVersion+" (or --conversations-api-version)"
+		} else {
+			o.convVersion = config.DefaultConversationsAPIVersion
+		}
+	}
+	if !slices.Contains(config.ConversationsAPIVersions(), o.convVersion) {
+		return nil, usagef(hint, "%s %q: want %s (the default, served by every region) or %s (the newer GA version)",
+			setting, o.convVersion, config.ConversationsAPIVersion20230401, config.ConversationsAPIVersion20251101)
+	}
 	opts := &authoring.ClientOptions{
-		APIVersion: o.apiVersion,
+		APIVersion:                     o.apiVersion,
+		ConversationsAPIVersion:        o.convVersion,
+		ConversationsAPIVersionSetting: setting,
 		// The CLI reports through its own messages; request logs stay off.
 		Logger: slog.New(slog.DiscardHandler),
 		Budget: env.budget,

@@ -24,7 +24,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Authoring is the base client options for every resource (API
 	// version, transport, poll intervals). The rate budget is shared by
-	// every client of the process unless set.
+	// every client of the process unless set. ConversationsAPIVersion
+	// and its setting come from each resource's config
+	// (conversationsApiVersion), whatever is set here.
 	Authoring *authoring.ClientOptions
 	// Blob configures the state/backup store and Blob linked storage.
 	Blob *storeopen.Options
@@ -93,6 +95,9 @@ func New(ctx context.Context, cfg *config.Config, opts *Options) (*App, error) {
 		archive = &BackupArchive{APIVersion: apiVersion, Limits: o.Limits, Endpoint: func(name string) string {
 			r, _ := cfg.Resource(name)
 			return r.Endpoint
+		}, ConversationsAPIVersion: func(name string) string {
+			r, _ := cfg.Resource(name)
+			return r.ConversationsAPIVersion
 		}}
 	}
 	a.Backups = &Backups{Store: store, Container: cfg.Containers.Backups, State: cfg.Containers.State, Documents: a.documents, Logger: o.Logger, Archive: archive}
@@ -161,6 +166,10 @@ func (a *App) Client(name string) (*authoring.Client, error) {
 	if co.Logger == nil {
 		co.Logger = a.Logger
 	}
+	// The config chooses each resource's conversations api-version
+	// (defaulted to 2023-04-01); a refusal names the setting.
+	co.ConversationsAPIVersion = res.ConversationsAPIVersion
+	co.ConversationsAPIVersionSetting = "resources." + name + ".conversationsApiVersion"
 	if m := a.opts.Metrics; m != nil {
 		co.OnThrottled = func() { m.Throttled(context.Background(), name) }
 	}

@@ -14,9 +14,14 @@ import (
 // BackupArchive is the Archiver of shared/backup's format.
 type BackupArchive struct {
 	// Endpoint returns a resource's endpoint (only its host is recorded).
-	Endpoint   func(resource string) string
+	Endpoint func(resource string) string
+	// APIVersion is recorded for text projects' exports.
 	APIVersion string
-	Limits     *backup.Limits
+	// ConversationsAPIVersion returns the api-version a resource's
+	// conversation projects are exported with, recorded for their
+	// exports; nil records APIVersion.
+	ConversationsAPIVersion func(resource string) string
+	Limits                  *backup.Limits
 	// TempDir holds an archive between its verifying pass and its
 	// document pass (default os.TempDir).
 	TempDir string
@@ -30,6 +35,9 @@ func (b *BackupArchive) Write(ctx context.Context, w io.Writer, docs DocumentSou
 		ProjectTimestamps: backup.ProjectTimestamps{LastModified: timePtr(in.SourceState.LastModified), LastTrained: timePtr(in.SourceState.LastTrained), LastDeployed: timePtr(in.SourceState.LastDeployed)}}
 	if b.Endpoint != nil {
 		info.Endpoint = b.Endpoint(in.Source)
+	}
+	if in.Kind.Conversational() && b.ConversationsAPIVersion != nil {
+		info.APIVersion = b.ConversationsAPIVersion(in.Source)
 	}
 	var src backup.DocumentSource
 	if docs != nil {

@@ -73,6 +73,11 @@ type ClientOptions struct {
 	// ConversationsAPIVersion is the api-version of Conversations()
 	// clients: "2023-04-01" or "2025-11-01" (GA); empty means APIVersion.
 	ConversationsAPIVersion string
+	// ConversationsAPIVersionSetting names where ConversationsAPIVersion
+	// was chosen (e.g. "resources.secondary.conversationsApiVersion" in
+	// the config, or a CLI flag): when the resource refuses that version
+	// (ErrUnsupportedAPIVersion), the error says to change it. Optional.
+	ConversationsAPIVersionSetting string
 	// Transport sends the requests; an *http.Client works (a copy that
 	// does not follow redirects is used). Another Transporter must not
 	// follow redirects itself: a redirect would carry the key past the
@@ -115,6 +120,9 @@ type Client struct {
 	apiVersion string
 	// convVersion is the api-version of Conversations() clients ("" = apiVersion).
 	convVersion string
+	// convSetting names where convVersion was chosen, for the hint of an
+	// ErrUnsupportedAPIVersion.
+	convSetting string
 	pl          runtime.Pipeline
 	retry       policy.RetryOptions
 	download    time.Duration
@@ -213,6 +221,7 @@ func newClient(endpoint string, opts *ClientOptions, key langsync.Secret, cred a
 		origin:      langhttp.OriginOf(u),
 		apiVersion:  v,
 		convVersion: convVersion,
+		convSetting: opts.ConversationsAPIVersionSetting,
 		retry:       ro,
 		download:    download,
 		budget:      budget,
@@ -413,6 +422,13 @@ func (c *Client) responseError(req *http.Request, resp *http.Response, startsJob
 	e.Target = c.scrub(e.Target)
 	for ie := e.InnerError; ie != nil; ie = ie.InnerError {
 		ie.Message = c.scrub(ie.Message)
+	}
+	if e.Is(ErrUnsupportedAPIVersion) {
+		e.APIVersion = c.apiVersion
+		if c.IsConversations() && c.convSetting != "" {
+			e.Hint = fmt.Sprintf("the resource does not serve api-version %s of the conversations authoring API: set %s to a version it serves (%s, the default, or %s)",
+				c.apiVersion, c.convSetting, APIVersion20230401, APIVersion20251101)
+		}
 	}
 	if startsJob {
 		switch resp.StatusCode {

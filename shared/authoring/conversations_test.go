@@ -1,8 +1,10 @@
 package authoring
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,6 +44,7 @@ func TestConversationsExamplesRoundTrip(t *testing.T) {
 		"2025-11-01_SuccessfulTrainProject.json/body":                      roundTrip[TrainOptions],
 		"2025-11-01_SuccessfulGetDeployment.json/200":                      roundTrip[Deployment],
 		"2025-11-01_SuccessfulListDeployments.json/200":                    roundTrip[page[Deployment]],
+		"2025-11-01_SuccessfulImportProject.json/body":                     roundTrip[ExportedProject],
 	}
 	files, err := filepath.Glob("testdata/conversations/*.json")
 	if err != nil || len(files) < 29 {
@@ -398,6 +401,34 @@ func convReplayMore(dir string, conv func(f func(ctx context.Context, c *Client,
 					EvaluationOptions: &EvaluationOptions{Kind: EvaluationPercentage, TestingSplitPercentage: 20, TrainingSplitPercentage: 80}})
 			}),
 			check: checkJob(langsync.JobTrain, "/analyze-conversations/projects/EmailApp/train/jobs/"),
+		},
+		{
+			name: "Import20251101", file: dir + "2025-11-01_SuccessfulImportProject.json", status: "202",
+			method: "POST", path: convBase + "/{projectName}/:import",
+			call: func(ctx context.Context, c *Client, _ string) (any, error) {
+				b, err := os.ReadFile(filepath.Join("testdata", dir+"2025-11-01_SuccessfulImportProject.json"))
+				if err != nil {
+					return nil, err
+				}
+				var ex struct {
+					Parameters struct {
+						Body json.RawMessage `json:"body"`
+					} `json:"parameters"`
+				}
+				if err := json.Unmarshal(b, &ex); err != nil {
+					return nil, err
+				}
+				return c.Conversations().BeginImport(ctx, "EmailApp", bytes.NewReader(ex.Parameters.Body))
+			},
+			check: checkJob(langsync.JobImport, "/analyze-conversations/projects/EmailApp/import/jobs/"),
+		},
+		{
+			name: "Export20251101", file: dir + "2025-11-01_SuccessfulExportProject.json", status: "202",
+			method: "POST", path: convBase + "/{projectName}/:export", query: []string{"stringIndexType"},
+			call: conv(func(ctx context.Context, c *Client, _ string) (any, error) {
+				return c.BeginExport(ctx, "EmailApp", nil)
+			}),
+			check: checkJob(langsync.JobExport, "/analyze-conversations/projects/EmailApp/export/jobs/"),
 		},
 		{
 			name: "GetDeployment20251101", file: dir + "2025-11-01_SuccessfulGetDeployment.json", status: "200",

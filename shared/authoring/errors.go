@@ -38,6 +38,11 @@ var (
 	ErrInvalidName = errors.New("authoring: invalid name")
 	// ErrUnsupported: the operation or option needs a newer API version.
 	ErrUnsupported = errors.New("authoring: not supported by this api-version")
+	// ErrUnsupportedAPIVersion: a 400 refusing the request's api-version
+	// (error code or inner code naming ApiVersion, or a message naming the
+	// api-version as unsupported): the resource, or its region, does not
+	// serve that version. The *ResponseError's APIVersion is the one sent.
+	ErrUnsupportedAPIVersion = errors.New("authoring: api-version not served by the resource")
 	// ErrUnreachable: no answer came from the resource at all: the
 	// connection was refused, the name did not resolve, the TLS handshake
 	// failed (an untrusted or wrong certificate), or the connection was
@@ -73,6 +78,12 @@ type ResponseError struct {
 	URL string
 	// RetryAfter is the service's Retry-After, when it sent one.
 	RetryAfter time.Duration
+	// APIVersion is the api-version sent, set when the answer refused it
+	// (ErrUnsupportedAPIVersion).
+	APIVersion string
+	// Hint says what to change, when the client knows (the setting that
+	// chose a refused api-version); it ends Error().
+	Hint string
 	// maybeStarted marks a failed job-starting request whose outcome is
 	// unknown (see ErrMaybeStarted).
 	maybeStarted bool
@@ -97,7 +108,36 @@ func (e *ResponseError) Error() string {
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, " [apim-request-id %s]", e.RequestID)
 	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, ": %s", e.Hint)
+	}
 	return b.String()
+}
+
+// refusesAPIVersion reports whether a 400 is about the api-version: a
+// code naming it (UnsupportedApiVersion, InvalidApiVersionParameter, as
+// Azure services send) or a message saying it is not supported.
+func (e *ResponseError) refusesAPIVersion() bool {
+	if e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	codes, msgs := []string{e.Code}, []string{e.Message}
+	for ie := e.InnerError; ie != nil; ie = ie.InnerError {
+		codes, msgs = append(codes, string(ie.Code)), append(msgs, ie.Message)
+	}
+	for _, code := range codes {
+		if strings.Contains(strings.ToLower(code), "apiversion") {
+			return true
+		}
+	}
+	for _, m := range msgs {
+		m = strings.ToLower(m)
+		if (strings.Contains(m, "api-version") || strings.Contains(m, "api version")) &&
+			(strings.Contains(m, "unsupported") || strings.Contains(m, "not support") || strings.Contains(m, "not valid") || strings.Contains(m, "invalid")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Is maps the status code to the package's sentinels and the domain's.
@@ -115,6 +155,8 @@ func (e *ResponseError) Is(target error) bool {
 		return e.StatusCode == http.StatusForbidden
 	case ErrMaybeStarted:
 		return e.maybeStarted
+	case ErrUnsupportedAPIVersion:
+		return e.refusesAPIVersion()
 	}
 	return false
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,9 @@ const (
 	// unreachableBudget in the one-pair form.
 	EnvJobRetries        = "LANGSYNC_JOB_RETRIES"
 	EnvUnreachableBudget = "LANGSYNC_UNREACHABLE_BUDGET"
+	// EnvConversationsAPIVersion sets both resources'
+	// conversationsApiVersion in the one-pair form.
+	EnvConversationsAPIVersion = "LANGSYNC_CONVERSATIONS_API_VERSION"
 )
 
 // FromAppSettings builds the config from Azure Functions app settings:
@@ -40,7 +44,7 @@ const (
 // LANGSYNC_SECONDARY_ENDPOINT, LANGSYNC_SECONDARY_KEY, LANGSYNC_PROJECTS,
 // LANGSYNC_STORE; optional LANGSYNC_PRIMARY_STORAGE, LANGSYNC_SECONDARY_STORAGE,
 // LANGSYNC_AUTH=entra, LANGSYNC_SCHEDULE, LANGSYNC_JOB_RETRIES,
-// LANGSYNC_UNREACHABLE_BUDGET). LANGSYNC_SERVICEBUS is read in both forms. nil getenv means os.Getenv.
+// LANGSYNC_UNREACHABLE_BUDGET, LANGSYNC_CONVERSATIONS_API_VERSION). LANGSYNC_SERVICEBUS is read in both forms. nil getenv means os.Getenv.
 func FromAppSettings(getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -90,6 +94,16 @@ func FromAppSettings(getenv func(string) string) (*Config, error) {
 			p.add("unreachableBudget", v, ErrInvalid, "%v (from %s)", err, EnvUnreachableBudget)
 		} else {
 			cfg.UnreachableBudget = Duration(d)
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvConversationsAPIVersion)); v != "" {
+		if slices.Contains(ConversationsAPIVersions(), v) {
+			for _, r := range cfg.Resources {
+				r.ConversationsAPIVersion = v
+			}
+		} else {
+			p.add("conversationsApiVersion", v, ErrInvalid, "want %s (the default, served by every region) or %s (the newer GA version); unset %s to use the default",
+				ConversationsAPIVersion20230401, ConversationsAPIVersion20251101, EnvConversationsAPIVersion)
 		}
 	}
 	if err := errors.Join(errors.Join(p...), cfg.Validate()); err != nil {

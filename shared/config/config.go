@@ -144,6 +144,26 @@ type Resource struct {
 	// connection string, an account URL, or a directory laid out as
 	// <dir>/<container>/<location>. Optional.
 	Storage langsync.Secret `yaml:"storage" json:"-"`
+	// ConversationsAPIVersion is the api-version langsync speaks to the
+	// resource's conversations authoring API (CLU and orchestration
+	// projects): 2023-04-01 (default) or 2025-11-01. Text projects always
+	// use 2023-04-01 (their newest GA version).
+	ConversationsAPIVersion string `yaml:"conversationsApiVersion" json:"conversationsApiVersion,omitempty"`
+}
+
+// Conversations authoring api-versions resources[].conversationsApiVersion
+// accepts. The default is the older GA version: every region serves it,
+// and nothing langsync replicates needs the newer one (its exports have the
+// same projectFileVersion, so backups restore across the two).
+const (
+	ConversationsAPIVersion20230401 = "2023-04-01"
+	ConversationsAPIVersion20251101 = "2025-11-01"
+	DefaultConversationsAPIVersion  = ConversationsAPIVersion20230401
+)
+
+// ConversationsAPIVersions lists the accepted values, default first.
+func ConversationsAPIVersions() []string {
+	return []string{ConversationsAPIVersion20230401, ConversationsAPIVersion20251101}
 }
 
 // Project is one source project and where it is replicated.
@@ -423,7 +443,12 @@ func (c *Config) Resource(name string) (langsync.Resource, bool) {
 	if !ok || r == nil {
 		return langsync.Resource{}, false
 	}
-	return langsync.Resource{Name: name, Endpoint: strings.TrimRight(r.Endpoint, "/"), Key: r.Key, Entra: r.Auth == AuthEntra, Storage: r.Storage}, true
+	cv := r.ConversationsAPIVersion
+	if cv == "" {
+		cv = DefaultConversationsAPIVersion
+	}
+	return langsync.Resource{Name: name, Endpoint: strings.TrimRight(r.Endpoint, "/"), Key: r.Key, Entra: r.Auth == AuthEntra, Storage: r.Storage,
+		ConversationsAPIVersion: cv}, true
 }
 
 // ResourceNames returns the configured resource names, sorted.

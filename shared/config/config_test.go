@@ -444,3 +444,78 @@ func TestParseKind(t *testing.T) {
 		t.Errorf("pairs %v, want %v", got, want)
 	}
 }
+
+// resources[].conversationsApiVersion: absent is the default 2023-04-01,
+// either GA version is kept, anything else is refused naming the field,
+// the value, the accepted versions and the fix.
+func TestConversationsAPIVersion(t *testing.T) {
+	const tmpl = "resources: {a: {endpoint: 'https://a.example.com', key: k%s}, b: {endpoint: 'https://b.example.com', key: k}}\nstore: /tmp/x\nprojects: [{name: P, source: a, targets: [b]}]\n"
+	for _, tt := range []struct {
+		name, setting string
+		want, wantErr string
+	}{
+		{"default", "", "2023-04-01", ""},
+		{"older GA", ", conversationsApiVersion: 2023-04-01", "2023-04-01", ""},
+		{"newer GA", ", conversationsApiVersion: 2025-11-01", "2025-11-01", ""},
+		{"quoted", ", conversationsApiVersion: '2025-11-01'", "2025-11-01", ""},
+		{"preview", ", conversationsApiVersion: 2024-11-15-preview", "", `resources.a.conversationsApiVersion: "2024-11-15-preview": is not valid: want 2023-04-01 (the default, served by every region) or 2025-11-01 (the newer GA version); remove the setting to use the default`},
+		{"text-only version", ", conversationsApiVersion: 2022-05-01", "", `resources.a.conversationsApiVersion: "2022-05-01": is not valid`},
+		{"typo", ", conversationsApiVersion: latest", "", `resources.a.conversationsApiVersion: "latest": is not valid: want 2023-04-01`},
+		{"misspelt key", ", conversationsAPIVersion: 2025-11-01", "", "field conversationsAPIVersion not found"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(fmt.Sprintf(tmpl, tt.setting)), env(nil))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := cfg.Resource("a")
+			b, _ := cfg.Resource("b")
+			if a.ConversationsAPIVersion != tt.want || b.ConversationsAPIVersion != config.DefaultConversationsAPIVersion {
+				t.Errorf("a %q b %q, want %q and the default %q", a.ConversationsAPIVersion, b.ConversationsAPIVersion, tt.want, config.DefaultConversationsAPIVersion)
+			}
+		})
+	}
+}
+
+// The one-pair app settings set both resources' version, or name the bad
+// value and the setting to change.
+func TestConversationsAPIVersionAppSetting(t *testing.T) {
+	base := map[string]string{
+		config.EnvPrimaryEndpoint: "https://a.example.com", config.EnvPrimaryKey: testKey,
+		config.EnvSecondaryEndpoint: "https://b.example.com", config.EnvSecondaryKey: testKey,
+		config.EnvProjects: "P", config.EnvStore: "/d",
+	}
+	for _, tt := range []struct{ value, want, wantErr string }{
+		{"", "2023-04-01", ""},
+		{"2025-11-01", "2025-11-01", ""},
+		{"2025-11-15-preview", "", `conversationsApiVersion: "2025-11-15-preview": is not valid: want 2023-04-01 (the default, served by every region) or 2025-11-01 (the newer GA version); unset LANGSYNC_CONVERSATIONS_API_VERSION to use the default`},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			m := map[string]string{config.EnvConversationsAPIVersion: tt.value}
+			for k, v := range base {
+				m[k] = v
+			}
+			cfg, err := config.FromAppSettings(env(m))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"primary", "secondary"} {
+				if r, _ := cfg.Resource(n); r.ConversationsAPIVersion != tt.want {
+					t.Errorf("%s: %q, want %q", n, r.ConversationsAPIVersion, tt.want)
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -217,6 +218,10 @@ func (c *Config) validateResource(p *problems, name string, r *Resource) {
 		if _, err := langsync.ParseStoreLocator(r.Storage.Reveal()); err != nil {
 			p.add(f+".storage", "", ErrInvalid, "%v", err)
 		}
+	}
+	if v := r.ConversationsAPIVersion; v != "" && !slices.Contains(ConversationsAPIVersions(), v) {
+		p.add(f+".conversationsApiVersion", v, ErrInvalid, "want %s (the default, served by every region) or %s (the newer GA version); remove the setting to use the default",
+			ConversationsAPIVersion20230401, ConversationsAPIVersion20251101)
 	}
 	switch r.Auth {
 	case "", AuthKey:

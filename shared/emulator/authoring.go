@@ -43,7 +43,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, now time.Time)
 	case within(path, runtimePath), path == convRuntimePath:
 		versions = runtimeVersions
 	case within(path, convProjectsPath):
-		versions = convAuthoringVersions
+		versions = s.convVersions
 	default:
 		return errNoRoute()
 	}

@@ -2,7 +2,9 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -578,5 +580,40 @@ func TestConversationsAPIVersion20251101(t *testing.T) {
 	sameShape(t, "list deployments 2025-11-01", b, want)
 	if code, _, b = r.Do("GET", projects+v25, nil); code != 400 || !strings.Contains(string(b), "Unsupported api-version '2025-11-01'") {
 		t.Errorf("text API at 2025-11-01: %d %s", code, b)
+	}
+}
+
+// TestConversationsAPIVersionsOption: a resource limited to some
+// conversations api-versions refuses the others with the 400 of an
+// unsupported api-version (naming those it serves), leaves the text API
+// alone, and records the version each request carried.
+func TestConversationsAPIVersionsOption(t *testing.T) {
+	r := emulatortest.Start(t, &emulator.Options{ConversationsAPIVersions: []string{"2023-04-01"}})
+	for _, tt := range []struct {
+		path string
+		want int
+		body string
+	}{
+		{convProjects + "?api-version=2025-11-01", 400, "Unsupported api-version '2025-11-01'. Supported versions: 2023-04-01."},
+		{convProjects + "?api-version=2023-04-01", 200, ""},
+		{convProjects + "?api-version=2022-05-01", 400, "Unsupported api-version '2022-05-01'"},
+		{projects + "?api-version=2022-05-01", 200, ""},
+	} {
+		code, _, b := r.Do("GET", tt.path, nil)
+		if code != tt.want || !strings.Contains(string(b), tt.body) {
+			t.Errorf("GET %s: %d %s, want %d with %q", tt.path, code, b, tt.want, tt.body)
+		}
+	}
+	var got []string
+	for _, q := range r.Server.Requests() {
+		got = append(got, fmt.Sprintf("%s %d", q.APIVersion, q.Status))
+	}
+	if want := []string{"2025-11-01 400", "2023-04-01 200", "2022-05-01 400", "2022-05-01 200"}; !slices.Equal(got, want) {
+		t.Errorf("recorded versions %q, want %q", got, want)
+	}
+	for _, bad := range [][]string{{}, {"2024-11-15-preview"}} {
+		if _, err := emulator.New(emulator.Options{Keys: []string{"k"}, ConversationsAPIVersions: bad}); err == nil {
+			t.Errorf("ConversationsAPIVersions %q accepted", bad)
+		}
 	}
 }

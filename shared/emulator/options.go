@@ -64,6 +64,12 @@ type Options struct {
 	// advanced training of conversation projects: :train with trainingMode
 	// advanced is refused with a 400; standard is accepted.
 	NoAdvancedTraining bool
+	// ConversationsAPIVersions, when set, are the only api-versions the
+	// conversations authoring API serves (a region without the newer GA
+	// version: []string{"2023-04-01"}); others get the 400 an unsupported
+	// api-version gets. Nil means every version the emulator knows
+	// (ConversationsAPIVersionsServed).
+	ConversationsAPIVersions []string
 }
 
 // DefaultJobDurations are the job durations used when Options.JobDurations

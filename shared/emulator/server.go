@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +40,9 @@ type Server struct {
 	postWin rateWindow
 	rtWin   rateWindow
 	reqs    []Request
-	closed  bool
+	// convVersions are the conversations authoring api-versions served.
+	convVersions []string
+	closed       bool
 	// loseLeft counts down Faults.LoseAcceptedCount.
 	loseLeft int
 	// lost is set by startJob when the answer of the request being served
@@ -48,12 +51,16 @@ type Server struct {
 }
 
 // Request is one request the resource received, as listed by
-// GET /emulator/requests. It never carries a key or a query string.
+// GET /emulator/requests. It never carries a key or a query string
+// other than the api-version.
 type Request struct {
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Status int       `json:"status"` // 0 when the connection was dropped
-	Time   time.Time `json:"time"`   // when it was handled, after Latency
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// APIVersion is the request's api-version query parameter ("" when
+	// it had none), so that tests see the version used on the wire.
+	APIVersion string    `json:"apiVersion,omitempty"`
+	Status     int       `json:"status"` // 0 when the connection was dropped
+	Time       time.Time `json:"time"`   // when it was handled, after Latency
 	// Fault names the injected fault that answered it (FaultDown,
 	// FaultRateLimit, FaultThrottle, FaultError, FaultDrop, FaultLost);
 	// empty when it was served normally.
@@ -75,6 +82,10 @@ var (
 	convAuthoringVersions = []string{"2022-05-01", "2023-04-01", "2025-11-01"}
 	runtimeVersions       = []string{"2022-05-01", "2023-04-01", "2024-11-01"}
 )
+
+// ConversationsAPIVersionsServed lists the conversations authoring
+// api-versions the emulator knows, for Options.ConversationsAPIVersions.
+func ConversationsAPIVersionsServed() []string { return slices.Clone(convAuthoringVersions) }
 
 // New returns a resource with opts. It loads saved state from
 // opts.DataDir when there is some.
@@ -116,6 +127,18 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("emulator: job duration for %s is negative", k)
 		}
 		s.durations[k] = d
+	}
+	s.convVersions = convAuthoringVersions
+	if opts.ConversationsAPIVersions != nil {
+		if len(opts.ConversationsAPIVersions) == 0 {
+			return nil, errors.New("emulator: ConversationsAPIVersions is empty: name at least one of " + strings.Join(convAuthoringVersions, ", ") + ", or leave it nil for all")
+		}
+		for _, v := range opts.ConversationsAPIVersions {
+			if !slices.Contains(convAuthoringVersions, v) {
+				return nil, fmt.Errorf("emulator: conversations api-version %q is not one the emulator knows (%s)", v, strings.Join(convAuthoringVersions, ", "))
+			}
+		}
+		s.convVersions = slices.Clone(opts.ConversationsAPIVersions)
 	}
 	s.setFaultsLocked(opts.Faults)
 	if err := s.load(); err != nil {
@@ -281,14 +304,14 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request, lat time.Dura
 		return s.refuse(rec, r, in, now, lat), -1
 	}
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && oneOf(tok, s.opts.ForbiddenTokens) {
-		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: http.StatusForbidden, Time: now, Latency: Duration(lat)})
+		s.record(Request{Method: r.Method, Path: r.URL.Path, APIVersion: r.URL.Query().Get("api-version"), Status: http.StatusForbidden, Time: now, Latency: Duration(lat)})
 		s.mu.Unlock()
 		writeError(rec, &httpError{Status: http.StatusForbidden, Body: apiError{Code: "Forbidden",
 			Message: "The identity has no role on this resource that allows this operation (for example Cognitive Services Language Owner)."}})
 		return http.StatusForbidden, -1
 	}
 	if !s.authorized(r) {
-		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: http.StatusUnauthorized, Time: now, Latency: Duration(lat)})
+		s.record(Request{Method: r.Method, Path: r.URL.Path, APIVersion: r.URL.Query().Get("api-version"), Status: http.StatusUnauthorized, Time: now, Latency: Duration(lat)})
 		s.mu.Unlock()
 		msg := msgUnauthorized
 		if !hasCredential(r) {
@@ -320,16 +343,16 @@ func (s *Server) serveLocked(rec *statusRecorder, r *http.Request, lat time.Dura
 	if s.lost && rec.status == 0 {
 		s.lost = false
 		h := time.Duration(s.faults.LoseAcceptedHold)
-		s.record(Request{Method: r.Method, Path: r.URL.Path, Status: 0, Time: now, Fault: FaultLost, Latency: Duration(lat), Hold: Duration(h)})
+		s.record(Request{Method: r.Method, Path: r.URL.Path, APIVersion: r.URL.Query().Get("api-version"), Status: 0, Time: now, Fault: FaultLost, Latency: Duration(lat), Hold: Duration(h)})
 		return 0, h
 	}
-	s.record(Request{Method: r.Method, Path: r.URL.Path, Status: rec.status, Time: now, Latency: Duration(lat)})
+	s.record(Request{Method: r.Method, Path: r.URL.Path, APIVersion: r.URL.Query().Get("api-version"), Status: rec.status, Time: now, Latency: Duration(lat)})
 	return rec.status, -1
 }
 
 // refuse answers (or drops) a request refused by a fault; it unlocks s.mu.
 func (s *Server) refuse(rec *statusRecorder, r *http.Request, in injected, now time.Time, lat time.Duration) int {
-	req := Request{Method: r.Method, Path: r.URL.Path, Status: in.status, Time: now, Fault: in.fault, Latency: Duration(lat)}
+	req := Request{Method: r.Method, Path: r.URL.Path, APIVersion: r.URL.Query().Get("api-version"), Status: in.status, Time: now, Fault: in.fault, Latency: Duration(lat)}
 	if in.status == http.StatusTooManyRequests {
 		req.RetryAfter = in.retryAfter
 	}

@@ -23,6 +23,10 @@ type Resource struct {
 	// Storage locates the linked storage that holds the labelled documents:
 	// a Blob connection string, an account URL, or a directory. Optional.
 	Storage Secret `json:"-"`
+	// ConversationsAPIVersion is the api-version of the conversations
+	// authoring API (CLU and orchestration projects) on this resource:
+	// config resources[].conversationsApiVersion, default 2023-04-01.
+	ConversationsAPIVersion string `json:"conversationsApiVersion,omitempty"`
 }
 
 // Pair is one replication: a source project replicated to one target resource.

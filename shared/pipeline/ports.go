@@ -204,6 +204,9 @@ type BackupInput struct {
 	Export      io.Reader
 	SourceState langsync.SourceState
 	RunID       string
+	// Kind is the source project's kind (the api-version the export was
+	// taken with depends on it).
+	Kind langsync.ProjectKind
 }
 
 // BackupResult describes the backup written (or found) for an export.

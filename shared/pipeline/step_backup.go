@@ -51,7 +51,7 @@ func (x *exec) backup(ctx context.Context, s *langsync.Step) error {
 		return fmt.Errorf("reading the export result: %w", err)
 	}
 	defer rc.Close()
-	res, err := x.p.opts.Backups.Create(ctx, BackupInput{Source: r.Source, Project: r.Project, Model: s.Model, Export: rc, SourceState: r.SourceState, RunID: r.ID})
+	res, err := x.p.opts.Backups.Create(ctx, BackupInput{Source: r.Source, Project: r.Project, Model: s.Model, Export: rc, SourceState: r.SourceState, RunID: r.ID, Kind: r.ProjectKind})
 	if err != nil {
 		return fmt.Errorf("writing the backup: %w", err)
 	}
