@@ -341,7 +341,7 @@ func TestRealClockJobs(t *testing.T) {
 // ends. Without it the job ends by its duration alone.
 func TestMinStatusReads(t *testing.T) {
 	for _, tt := range []struct {
-		reads      int
+		reads       int
 		wantRunning int // reads answered running after the duration passed
 	}{
 		{0, 0},
