@@ -153,16 +153,17 @@ func load(t *testing.T) *inputs {
 // optionalSettings are settings the binary reads that the template does not
 // set, and why; each must be named in docs/deploy.md.
 var optionalSettings = map[string]string{
-	"FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host when it starts the handler",
-	"FUNCTIONS_HTTPWORKER_PORT":    "the port's legacy name, set by older hosts",
-	"LANGSYNC_PRIMARY_ENDPOINT":    "one-pair form, read only when LANGSYNC_CONFIG is empty",
-	"LANGSYNC_PRIMARY_STORAGE":     "one-pair form",
-	"LANGSYNC_SECONDARY_ENDPOINT":  "one-pair form",
-	"LANGSYNC_SECONDARY_STORAGE":   "one-pair form",
-	"LANGSYNC_PROJECTS":            "one-pair form",
-	"LANGSYNC_AUTH":                "one-pair form (entra)",
-	"LANGSYNC_JOB_RETRIES":         "one-pair form",
-	"LANGSYNC_UNREACHABLE_BUDGET":  "one-pair form",
+	"FUNCTIONS_CUSTOMHANDLER_PORT":       "set by the Functions host when it starts the handler",
+	"FUNCTIONS_HTTPWORKER_PORT":          "the port's legacy name, set by older hosts",
+	"LANGSYNC_PRIMARY_ENDPOINT":          "one-pair form, read only when LANGSYNC_CONFIG is empty",
+	"LANGSYNC_PRIMARY_STORAGE":           "one-pair form",
+	"LANGSYNC_SECONDARY_ENDPOINT":        "one-pair form",
+	"LANGSYNC_SECONDARY_STORAGE":         "one-pair form",
+	"LANGSYNC_PROJECTS":                  "one-pair form",
+	"LANGSYNC_AUTH":                      "one-pair form (entra)",
+	"LANGSYNC_JOB_RETRIES":               "one-pair form",
+	"LANGSYNC_UNREACHABLE_BUDGET":        "one-pair form",
+	"LANGSYNC_CONVERSATIONS_API_VERSION": "one-pair form (conversations api-version of both resources)",
 }
 
 // role is a built-in Azure role: its name on Microsoft's built-in roles
