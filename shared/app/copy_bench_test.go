@@ -146,8 +146,8 @@ func processCPU(tb testing.TB) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// sampleHeap samples the heap every 20 ms (cheap enough not to weigh in the CPU figure) until the returned function is
-// called, which returns the highest values seen of the heap's objects
+// sampleHeap samples the heap every 20 ms (rarely enough not to weigh in
+// the CPU figure) until the returned function is called, which returns the highest values seen of the heap's objects
 // (live and garbage not yet collected: what the process holds) and of the
 // live heap as of the last collection (what the copy needs), and the live
 // heap at the start.
