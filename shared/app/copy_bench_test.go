@@ -93,7 +93,7 @@ func benchDocumentCopy(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(time.Since(lookup).Microseconds())/50/1000, "azurite-lookup-ms")
+	lookupMS := float64(time.Since(lookup).Microseconds()) / 50 / 1000
 	b.ResetTimer()
 	elapsed := map[bool]time.Duration{}
 	peak, live, grown := map[bool]uint64{}, map[bool]uint64{}, map[bool]uint64{}
@@ -143,6 +143,7 @@ func benchDocumentCopy(b *testing.B, n int) {
 	b.ReportMetric(float64(live[true])/(1<<20), "server-side-peak-live-heap-MiB")
 	b.ReportMetric(float64(grown[true])/float64(n), "server-side-live-heap-B/doc")
 	b.ReportMetric(float64(peak[false])/(1<<20), "streamed-peak-heap-MiB")
+	b.ReportMetric(lookupMS, "azurite-lookup-ms")
 	b.ReportMetric(float64(retries.Load()), "retried-tries")
 	b.ReportMetric(cpu.Seconds()*1000/float64(n*b.N)*1000, "server-side-cpu-ms/1000docs")
 }
