@@ -12,7 +12,7 @@ AZURITE   := .ci/node_modules/.bin/azurite-blob
 TESTFLAGS ?= -race -timeout 15m
 BENCHTIME ?= 1x
 
-.PHONY: all build test lint bench deps clean app demo soak
+.PHONY: all build test lint bench bench-copy deps clean app demo soak
 
 all: lint build test
 
@@ -78,6 +78,17 @@ lint:
 # (ratios against baselines measured in the same run).
 bench: deps
 	$(TESTENV) $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
+
+# bench-copy measures the server-side document copy between two Azurite
+# accounts at several sizes (COPY_DOCS, each on a fresh Azurite): documents
+# per second, this process's CPU per 1,000 documents and its live heap per
+# document (docs/pipeline.md). Opt-in, not in bench or test: Azurite's
+# per-request cost grows with the blobs in the account, so 4,000 documents
+# take minutes and 100,000 would take hours.
+COPY_DOCS ?= 1000,2000,4000
+
+bench-copy: deps
+	$(TESTENV) LANGSYNC_BENCH_DOCS=$(COPY_DOCS) $(GO) test -run '^$$' -bench DocumentCopy -benchtime 1x -timeout 0 ./shared/app
 
 # app assembles the Azure Functions app as the host expects it (function
 # folders at the app root, host.json, the linux/amd64 binary named as

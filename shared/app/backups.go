@@ -79,6 +79,9 @@ type Backups struct {
 	// StreamMirror lets MirrorDocuments stream documents between stores
 	// that cannot copy server-side (benchmarks; off: see mirror.go).
 	StreamMirror bool
+	// MirrorWorkers bounds the document copies MirrorDocuments has in
+	// flight (0: mirrorWorkers).
+	MirrorWorkers int
 	// OnWritten, if set, is told of each backup archive uploaded and its
 	// size in bytes (the metrics).
 	OnWritten func(source, project string, size int64)

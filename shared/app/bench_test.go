@@ -68,7 +68,7 @@ func benchReplication(b *testing.B, docs int) {
 				o.Sequential = sequential
 				if os.Getenv("LANGSYNC_BENCH_TRACE") != "" {
 					o.OnProgress = func(p pipeline.Progress) {
-						if p.Event != "poll" {
+						if p.Event != "poll" || os.Getenv("LANGSYNC_BENCH_TRACE") == "poll" {
 							fmt.Printf("sequential=%v %6dms %-30s %s %s\n", sequential, time.Since(t0).Milliseconds(), p.Step.ID(), p.Event, p.Message)
 						}
 					}

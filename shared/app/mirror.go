@@ -85,7 +85,11 @@ func (b *Backups) MirrorDocuments(ctx context.Context, source, target, container
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	work := make(chan blobstore.Info)
-	for range mirrorWorkers {
+	workers := b.MirrorWorkers
+	if workers <= 0 {
+		workers = mirrorWorkers
+	}
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

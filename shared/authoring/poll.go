@@ -178,7 +178,19 @@ func (c *Client) nextPoll(job langsync.Job, st *JobState, resp *http.Response) t
 			// The expected duration on the service's clock, laid on ours
 			// from when the POST was answered: no clock skew, and finer
 			// than the Date header (whole seconds).
-			remaining, ok = job.Started.Add(r.EstimatedEndDateTime.Sub(st.CreatedDateTime)).Sub(now), true
+			expected := r.EstimatedEndDateTime.Sub(st.CreatedDateTime)
+			if st.CreatedDateTime.Nanosecond() == 0 {
+				// The service writes createdDateTime in whole seconds
+				// (truncated) and the estimate with fractions, so the
+				// difference overstates the duration by up to a second.
+				// Aim at the earliest end it allows: past it, the job is
+				// polled at a twentieth of its age (below), so a 2 s
+				// training is seen done within 0.1 s of its end instead
+				// of up to 1 s after, and a long one costs one or two
+				// more GETs at most.
+				expected -= time.Second
+			}
+			remaining, ok = job.Started.Add(expected).Sub(now), true
 		} else if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 			remaining, ok = r.EstimatedEndDateTime.Sub(date), true
 		}

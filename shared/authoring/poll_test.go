@@ -189,7 +189,9 @@ func TestPollUsesEstimatedEnd(t *testing.T) {
 		est  string
 		want time.Duration
 	}{
-		{"Sooner", "2026-12-01T08:10:03Z", 3 * time.Second},
+		// createdDateTime is in whole seconds, so the job may end up to a
+		// second before est - created after Started: the earliest end.
+		{"Sooner", "2026-12-01T08:10:03Z", 2 * time.Second},
 		{"LaterThanAdaptive", "2026-12-01T09:00:00Z", 30 * time.Second},
 		// Past the estimate the job is about to end: a twentieth of its
 		// age (here the 30s cap either way).
@@ -217,22 +219,29 @@ func TestPollUsesEstimatedEnd(t *testing.T) {
 // TestPollPastEstimatedEndLooksSooner: a training job past its estimated
 // end is polled at a twentieth of its age, not a fifth, and a job whose
 // estimate is ahead is polled at the estimate even when the Date header
-// (whole seconds) would put it a second off.
+// (whole seconds) would put it a second off. A createdDateTime in whole
+// seconds (as the service writes it) may be up to a second before the
+// job's true start, so the estimate is taken a second early; one with a
+// fraction is taken as it is.
 func TestPollPastEstimatedEndLooksSooner(t *testing.T) {
 	for _, tt := range []struct {
-		name     string
-		est      string
-		min, max time.Duration
+		name, created, est string
+		min, max           time.Duration
 	}{
-		{"Passed", "2026-12-01T08:01:00Z", 5 * time.Second, 5*time.Second + 100*time.Millisecond},     // age 100s: 100s/20
-		{"Ahead", "2026-12-01T08:01:41.500Z", 1400 * time.Millisecond, 1500 * time.Millisecond},       // 1.5s after now
-		{"FarAhead", "2026-12-01T08:10:00Z", 20 * time.Second, 20*time.Second + 500*time.Millisecond}, // the adaptive 100s/5
+		{"Passed", "2026-12-01T08:00:00Z", "2026-12-01T08:01:00Z", 5 * time.Second, 5*time.Second + 100*time.Millisecond},       // age 100s: 100s/20
+		{"Ahead", "2026-12-01T08:00:00.2500000Z", "2026-12-01T08:01:41.750Z", 1400 * time.Millisecond, 1500 * time.Millisecond}, // 1.5s after now
+		// Whole-second creation: 0.5s after now is the earliest end.
+		{"AheadWholeSecondCreated", "2026-12-01T08:00:00Z", "2026-12-01T08:01:41.500Z", 400 * time.Millisecond, 500 * time.Millisecond},
+		// Within the second the creation time leaves open: a twentieth
+		// of the age.
+		{"WithinCreationSecond", "2026-12-01T08:00:00Z", "2026-12-01T08:01:40.500Z", 5 * time.Second, 5*time.Second + 100*time.Millisecond},
+		{"FarAhead", "2026-12-01T08:00:00Z", "2026-12-01T08:10:00Z", 20 * time.Second, 20*time.Second + 500*time.Millisecond}, // the adaptive 100s/5
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, url := scripted(t, func(n int, w http.ResponseWriter, r *http.Request) {
 				// A Date header a second off the truth must not matter.
 				w.Header().Set("Date", time.Date(2026, 12, 1, 8, 1, 39, 0, time.UTC).Format(http.TimeFormat))
-				writeJSON(w, 200, `{"jobId":"t1","createdDateTime":"2026-12-01T08:00:00Z","lastUpdatedDateTime":"2026-12-01T08:01:40Z","status":"running",
+				writeJSON(w, 200, `{"jobId":"t1","createdDateTime":"`+tt.created+`","lastUpdatedDateTime":"2026-12-01T08:01:40Z","status":"running",
 					"result":{"modelLabel":"m","trainingConfigVersion":"2022-05-01","estimatedEndDateTime":"`+tt.est+`","trainingStatus":{"percentComplete":99,"status":"running"}}}`)
 			})
 			env := newTestClient(t, url, nil)
