@@ -14,6 +14,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -53,6 +54,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestClassifyThrottledKeepsRetryAfter(t *testing.T) {
+	t.Parallel()
 	err := classify(fmt.Errorf("get: %w", &authoring.ResponseError{StatusCode: http.StatusTooManyRequests, RetryAfter: 90 * time.Second}))
 	var te *pipeline.ThrottledError
 	if !errors.As(err, &te) || te.RetryAfter != 90*time.Second || !errors.Is(err, pipeline.ErrTransient) || !errors.Is(err, authoring.ErrThrottled) {
@@ -78,6 +80,7 @@ func dirState(t *testing.T) *StateStore {
 }
 
 func TestStateStoreOverDir(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := dirState(t)
 	if _, _, err := s.Get(ctx, "runs/x.json"); !errors.Is(err, pipeline.ErrNotFound) {
@@ -116,6 +119,7 @@ func TestStateStoreOverDir(t *testing.T) {
 }
 
 func TestScrub(t *testing.T) {
+	t.Parallel()
 	err := scrub(errors.New("bad store AccountKey=abc123"), "AccountKey=abc123")
 	if err.Error() != "bad store [REDACTED]" {
 		t.Errorf("scrub = %q", err)

@@ -48,6 +48,7 @@ func catalogOf(a *app.App) *backup.Catalog {
 // on every run while sync said "up to date". Now the backup step verifies
 // it, quarantines it and writes a fresh one, and the run says so.
 func TestCorruptBackupIsReplacedNotReused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRig(t, nil, p)
@@ -143,6 +144,7 @@ func TestCorruptBackupIsReplacedNotReused(t *testing.T) {
 // catalog verifies (as a plain export) and restores alike; once
 // quarantined, it is refused by restore too.
 func TestRestoreAgreesWithVerifyOnExportJSON(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)

@@ -120,6 +120,7 @@ func analyze(t *testing.T, res *emulatortest.Resource, project, text string) str
 // replicated again, a retrain on the same data retrains nothing, and a
 // change is replicated.
 func TestConversationProjectsEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
   - {name: TravelRouter, source: primary, targets: [secondary]}
 `)
@@ -197,6 +198,7 @@ func TestConversationProjectsEndToEnd(t *testing.T) {
 // whose CLU project is not replicated to the target is refused, naming
 // the project, the target and the fix; nothing is imported there.
 func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
+	t.Parallel()
 	r := newConvRig(t, "  - {name: TravelRouter, source: primary, targets: [secondary]}\n")
 	ctx := context.Background()
 	tk, err := r.app.Pipeline.Start(ctx, pipeline.Request{Project: "TravelRouter", Trigger: langsync.TriggerCLI})
@@ -220,6 +222,7 @@ func TestOrchestrationRefusedWithoutItsCLUProject(t *testing.T) {
 // run has put the replica and its deployment on the target, and the
 // orchestration replica routes to it.
 func TestOrchestrationWaitsForItsCLUProject(t *testing.T) {
+	t.Parallel()
 	r := newConvRigWith(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
   - {name: TravelRouter, source: primary, targets: [secondary]}
 `, emulator.Options{}, func(o *pipeline.Options) { o.Backoff, o.MaxBackoff = time.Millisecond, 10*time.Millisecond })
@@ -281,6 +284,7 @@ func TestOrchestrationWaitsForItsCLUProject(t *testing.T) {
 // a target without advanced training trains it standard and the train
 // step carries the warning.
 func TestTrainingModeReplicated(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name       string
 		noAdvanced bool
@@ -322,6 +326,7 @@ func TestTrainingModeReplicated(t *testing.T) {
 // under another name and serves; an orchestration backup restored --as
 // another name routes to the CLU replica configured for that target.
 func TestRestoreConversationProjectsUnderAnotherName(t *testing.T) {
+	t.Parallel()
 	r := newConvRig(t, `  - {name: Travel, source: primary, targets: [{resource: secondary, as: TravelDR}]}
   - {name: TravelRouter, source: primary, targets: [secondary]}
 `)

@@ -85,6 +85,7 @@ func convVersionsOnWire(res *emulatortest.Resource) (map[string]int, []string) {
 // with, and restoring that backup into the resource on the other version
 // works.
 func TestConversationsAPIVersionPerResource(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name             string
 		srcSetting       string // "" = the default
@@ -154,6 +155,7 @@ func TestConversationsAPIVersionPerResource(t *testing.T) {
 // 2025-11-01 whose region serves only 2023-04-01 fails the run with an
 // error that names the setting to change, the version and the choices.
 func TestConversationsAPIVersionRefusedNamesSetting(t *testing.T) {
+	t.Parallel()
 	_, tgt, a, _ := versionRig(t, "", "2025-11-01", []string{"2023-04-01"})
 	ctx := context.Background()
 	res, err := a.Pipeline.Sync(ctx, pipeline.SyncOptions{})

@@ -23,6 +23,7 @@ import (
 // not on the claim's deadline (an hour here, so a wait for it would end
 // the test by its context), and each job is sent once.
 func TestTwoDriversOfOneRun(t *testing.T) {
+	t.Parallel()
 	p := sample.Orders()
 	r := newRig(t, nil, p)
 	for _, res := range []struct {

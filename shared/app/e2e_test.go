@@ -235,6 +235,7 @@ func predict(t *testing.T, res *emulatortest.Resource, kind langsync.ProjectKind
 }
 
 func TestReplicateSampleProjects(t *testing.T) {
+	t.Parallel()
 	for _, p := range sample.All() {
 		t.Run(p.Name, func(t *testing.T) {
 			r := newRig(t, nil, p)
@@ -303,6 +304,7 @@ func writes(res *emulatortest.Resource) int {
 }
 
 func TestSyncEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRig(t, nil, p)
@@ -383,6 +385,7 @@ func TestSyncEndToEnd(t *testing.T) {
 }
 
 func TestCrashAtEveryStepStartsEachJobOnce(t *testing.T) {
+	t.Parallel()
 	p := sample.Reviews()
 	points := []string{"inspect:done", "backup/model1:done", "documents/secondary/model1:done", "verify/secondary:done"}
 	for _, s := range []string{"export/model1", "import/secondary/model1", "train/secondary/model1", "deploy/secondary/production"} {
@@ -468,6 +471,7 @@ func (c offsetClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestDuplicateWakeAndConcurrentJoin(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Orders()
 	r := newRig(t, nil, p)

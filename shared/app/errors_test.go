@@ -19,6 +19,7 @@ import (
 // locked errors match the domain's, with no translation in between, and
 // keep their own wording.
 func TestAdapterErrorsMatchDomain(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	state := dirState(t)
 	_, _, missingBlob := state.Store.Get(ctx, "state", "missing.json")

@@ -46,6 +46,7 @@ func (l *progressLog) retries(step string) []string {
 // then that target fails naming the resource; the other target is
 // replicated all the same, and the run ends failed only after it.
 func TestUnreachableTargetOverTheWire(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	r := newRig(t, nil, sample.Tickets())
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -159,6 +160,7 @@ unreachableBudget: 1s
 // ends failed with InternalServerError (an emulator fault); a new job is
 // sent and the run succeeds, with the failed job kept in the step's history.
 func TestFailedTrainingJobRetriedOverTheWire(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, nil, sample.Tickets())
 	var prog progressLog
 	var once sync.Once

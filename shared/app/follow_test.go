@@ -20,6 +20,7 @@ import (
 // changed source. The follow-up retrains only if the first run's export
 // missed the change. Over the wire: emulators and Azurite.
 func TestReplicateBehindARunThatReadTheSource(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		point     string // when the source changes, in the first run

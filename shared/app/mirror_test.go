@@ -18,6 +18,7 @@ import (
 // mirror copies nothing, a changed document is copied again, and a
 // directory target (no server-side copy) is left to the documents step.
 func TestMirrorDocumentsServerSide(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	conn := azuritetest.Shared(t)
 	src, err := azblobstore.NewFromConnectionString(conn, nil)

@@ -67,6 +67,7 @@ func unwritableTemp(t *testing.T) {
 // and moved to failed/ with its reason, once; a second trigger finds
 // nothing to do, so there is no retry loop.
 func TestDroppedBadNamesMovedAsideOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
@@ -261,6 +262,7 @@ func (w *tempWatch) Read(p []byte) (int, error) {
 // flood costs temp no more than its compressed size, and no document is
 // handed over; a valid archive's documents all arrive.
 func TestDocumentsStepBoundsTemp(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b := &app.BackupArchive{TempDir: dir, Limits: &backup.Limits{MaxUncompressedBytes: 16 << 20, MaxFiles: 500}}
 	for name, in := range map[string][]byte{"GzipBomb": bomb(t, 64<<20), "ManyTinyEntries": tinyEntries(t, 501)} {

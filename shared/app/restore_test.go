@@ -117,6 +117,7 @@ func backupExportFingerprint(t *testing.T, a *app.App, key, name string) string 
 // under another name. The third resource's storage starts empty: the
 // restore succeeds because the backup carries the documents.
 func TestRestorePointInTime(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
@@ -206,6 +207,7 @@ func TestRestorePointInTime(t *testing.T) {
 // TestRestoreRefusals: each refusal happens before any change on the
 // target, and says why.
 func TestRestoreRefusals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
@@ -281,6 +283,7 @@ func TestRestoreRefusals(t *testing.T) {
 // plain Language Studio export restores into the place its path names, a
 // file that is not a backup is moved aside with its reason.
 func TestRestoreDropped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
@@ -387,6 +390,7 @@ func TestRestoreDropped(t *testing.T) {
 // runs (a redelivered queue message) joins the run; another restore of the
 // same target project is refused as busy.
 func TestRestoreRequestedTwiceJoins(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
@@ -445,6 +449,7 @@ func clearFailed(t *testing.T, a *app.App) {
 // under restore/ goes to the project's configured replicas (replacing
 // them); a project with none, or a path nested too deep, is refused.
 func TestRestoreDropPaths(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	p := sample.Tickets()
 	r := newRestoreRig(t, p)
