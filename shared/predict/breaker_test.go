@@ -8,6 +8,7 @@ import (
 )
 
 func TestBreakerRules(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	tests := []struct {
 		name     string
@@ -49,6 +50,7 @@ func TestBreakerRules(t *testing.T) {
 }
 
 func TestBreakerProbeTimes(t *testing.T) {
+	t.Parallel()
 	opts := BreakerOptions{ConsecutiveFailures: 1, OpenFor: 10 * time.Second, MaxOpenFor: 40 * time.Second, ProbeJitter: 0.5}.withDefaults()
 	r := 1.0
 	b := newBreaker(opts, func() float64 { return r })

@@ -45,6 +45,7 @@ func loadConvExample(t *testing.T, name string) convExampleFile {
 // runtime example; the client's request has the example's shape and the
 // answer decodes into the documented top intent, intents and entities.
 func TestConversationsReplayExamples(t *testing.T) {
+	t.Parallel()
 	files, _ := filepath.Glob("testdata/conversations/*.json")
 	if len(files) != 2 {
 		t.Fatalf("%d runtime examples, want 2", len(files))
@@ -165,6 +166,7 @@ func startConvRegion(tb testing.TB, name string, travel bool) *emulatortest.Reso
 // their probes on the primary, on the secondary when the primary is down,
 // and a secondary without the project says it was never replicated.
 func TestConversationsFailOverAgainstEmulators(t *testing.T) {
+	t.Parallel()
 	primary := startConvRegion(t, "primary", true)
 	secondary := startConvRegion(t, "secondary", true)
 	empty := startConvRegion(t, "empty", false)

@@ -33,6 +33,7 @@ func startRegion(tb testing.TB, name string, p *sample.Project, deploy bool) *em
 // TestOverHTTPAgainstEmulators is the acceptance scenario over the
 // wire: two emulated regions with the same sample project deployed.
 func TestOverHTTPAgainstEmulators(t *testing.T) {
+	t.Parallel()
 	tickets := sample.Tickets()
 	primary := startRegion(t, "primary", tickets, true)
 	secondary := startRegion(t, "secondary", tickets, true)
@@ -147,6 +148,7 @@ func TestOverHTTPAgainstEmulators(t *testing.T) {
 
 // TestNotReplicatedOverHTTP: a secondary that never got the project says so.
 func TestNotReplicatedOverHTTP(t *testing.T) {
+	t.Parallel()
 	tickets := sample.Tickets()
 	primary := startRegion(t, "primary", tickets, true)
 	empty := startRegion(t, "secondary", tickets, false)
@@ -173,6 +175,7 @@ func TestNotReplicatedOverHTTP(t *testing.T) {
 
 // TestOtherKindsOverHTTP runs multi-label and NER samples through the client.
 func TestOtherKindsOverHTTP(t *testing.T) {
+	t.Parallel()
 	for _, p := range []*sample.Project{sample.Reviews(), sample.Orders()} {
 		t.Run(p.Name, func(t *testing.T) {
 			r := startRegion(t, "primary", p, true)

@@ -77,6 +77,7 @@ func (p *pair) classify(t *testing.T, texts ...string) *Result {
 }
 
 func TestClassifyFromPrimary(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	res := p.classify(t, "Billing: charged twice", "Outage: site down")
 	if res.Endpoint != "primary" || res.Failover {
@@ -109,6 +110,7 @@ func TestClassifyFromPrimary(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	ctx := context.Background()
 	res, err := p.client.Analyze(ctx, Request{Kind: langsync.EntityRecognition, Project: "Orders", Deployment: "prod", Texts: []string{"Where is A-123?"}})
@@ -130,6 +132,7 @@ func TestKinds(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	many := make([]string, MaxDocuments+1)
 	for i := range many {
@@ -163,6 +166,7 @@ func TestBadRequests(t *testing.T) {
 // TestAnswers drives one request through a scripted primary and checks who
 // served it, what counted as a failure and what came back.
 func TestAnswers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		script        []fault
@@ -235,6 +239,7 @@ func TestAnswers(t *testing.T) {
 // TestThrottlingDoesNotUseUpTries: 429s waited out within the Retry-After
 // budget do not count against MaxAttempts; the failures between them do.
 func TestThrottlingDoesNotUseUpTries(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	p.primary.push(status(429, "429", 1), status(503, "", 0), status(429, "429", 1), status(503, "", 0))
 	if res := p.classify(t, "Billing: x"); res.Endpoint != "primary" {
@@ -249,6 +254,7 @@ func TestThrottlingDoesNotUseUpTries(t *testing.T) {
 }
 
 func TestJobPollingHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	p.primary.running = 2
 	res := p.classify(t, "Account: locked out")
@@ -261,6 +267,7 @@ func TestJobPollingHonoursRetryAfter(t *testing.T) {
 }
 
 func TestJobTimeoutIsAFailure(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, func(o *Options) { o.JobTimeout = 10 * time.Second; o.MaxAttempts = 1 })
 	p.primary.running = 1000
 	res := p.classify(t, "Account: locked out")
@@ -273,6 +280,7 @@ func TestJobTimeoutIsAFailure(t *testing.T) {
 }
 
 func TestFailedJob(t *testing.T) {
+	t.Parallel()
 	t.Run("Transient", func(t *testing.T) {
 		p := newPair(t, func(o *Options) { o.MaxAttempts = 2 })
 		p.primary.jobFail = &apiError{Code: "InternalServerError", Message: "boom"}
@@ -298,6 +306,7 @@ func TestFailedJob(t *testing.T) {
 }
 
 func TestFailoverOnConsistentFailureAndBack(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	// Before: the primary answers.
 	before := p.classify(t, "Shipping: late parcel").Documents[0].Labels()
@@ -375,6 +384,7 @@ func TestFailoverOnConsistentFailureAndBack(t *testing.T) {
 // endpoint that answered did, request by request: the client's State can
 // still call a failing primary "active" while a secondary answers.
 func TestResultSaysWhyItsEndpointAnswered(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	if res := p.classify(t, "Billing: x"); res.Reason != "first in priority order, breaker closed" || len(res.Attempts) != 0 {
 		t.Fatalf("healthy primary: reason %q, attempts %+v", res.Reason, res.Attempts)
@@ -426,6 +436,7 @@ func TestResultSaysWhyItsEndpointAnswered(t *testing.T) {
 // TestRetripKeepsPrimaryOutLonger: a primary that fails again right after
 // recovering is kept out for twice as long (no flapping).
 func TestRetripKeepsPrimaryOutLonger(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	p.primary.setAlways(down())
 	for range 3 {
@@ -447,6 +458,7 @@ func TestRetripKeepsPrimaryOutLonger(t *testing.T) {
 }
 
 func TestIntermittentErrorsStayOnPrimary(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	// Every fifth exchange fails: 20% errors, always fixed by a retry.
 	var mu sync.Mutex
@@ -472,6 +484,7 @@ func TestIntermittentErrorsStayOnPrimary(t *testing.T) {
 }
 
 func TestTimeoutCountsAsFailure(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, func(o *Options) { o.AttemptTimeout = 50 * time.Millisecond; o.MaxAttempts = 2 })
 	p.primary.setAlways(hang())
 	res := p.classify(t, "Billing: x")
@@ -481,6 +494,7 @@ func TestTimeoutCountsAsFailure(t *testing.T) {
 }
 
 func TestNotReplicatedToSecondary(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	p.primary.setAlways(down())
 	p.secondary.projects = map[string]bool{"Other": true}
@@ -508,6 +522,7 @@ func TestNotReplicatedToSecondary(t *testing.T) {
 }
 
 func TestRenamedReplica(t *testing.T) {
+	t.Parallel()
 	prim, sec := newFakeLang(t, primaryKey), newFakeLang(t, secondaryKey)
 	c, err := New([]Endpoint{
 		{Name: "primary", URL: prim.URL(), Key: primaryKey},
@@ -527,6 +542,7 @@ func TestRenamedReplica(t *testing.T) {
 }
 
 func TestForeignOperationLocationRefused(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	elsewhere := newFakeLang(t, "x")
 	p.primary.opLoc = func(id string) string {
@@ -545,6 +561,7 @@ func TestForeignOperationLocationRefused(t *testing.T) {
 }
 
 func TestAllEndpointsDown(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, func(o *Options) { o.MaxAttempts = 1 })
 	p.primary.setAlways(down())
 	p.secondary.setAlways(down())
@@ -569,6 +586,7 @@ func TestAllEndpointsDown(t *testing.T) {
 }
 
 func TestConcurrentRequestsDuringFailoverLoseNothing(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
@@ -595,6 +613,7 @@ func TestConcurrentRequestsDuringFailoverLoseNothing(t *testing.T) {
 }
 
 func TestCallerCancelIsNotAFailure(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	p.primary.setAlways(func(w http.ResponseWriter, r *http.Request) bool {
@@ -630,6 +649,7 @@ func (f *fakeCred) GetToken(_ context.Context, o policy.TokenRequestOptions) (az
 }
 
 func TestEntraToken(t *testing.T) {
+	t.Parallel()
 	srv := newFakeLang(t, "token-SECRET-abc")
 	cred := &fakeCred{token: "token-SECRET-abc"}
 	c, err := New([]Endpoint{{Name: "primary", URL: srv.URL(), Cred: cred}}, &Options{Clock: newFakeClock()})
@@ -651,6 +671,7 @@ func TestEntraToken(t *testing.T) {
 
 // TestSecretsNeverLeak searches everything the client exposes for the keys.
 func TestSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, nil)
 	p.primary.setAlways(down())
 	p.secondary.projects = map[string]bool{}
@@ -678,6 +699,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 }
 
 func TestNewValidation(t *testing.T) {
+	t.Parallel()
 	ok := Endpoint{Name: "primary", URL: "https://a.cognitiveservices.azure.com", Key: "k"}
 	tests := []struct {
 		name string
