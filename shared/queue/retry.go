@@ -74,9 +74,14 @@ const checkHint = "check that LANGSYNC_SERVICEBUS (or --servicebus) names the ri
 // which has retried them already, and are returned as they are.
 func (b *ServiceBus) attempt(ctx context.Context, send func(context.Context) error) error {
 	for n := 1; ; n++ {
-		actx, cancel := context.WithTimeoutCause(ctx, b.tryTimeout, errNoAnswer)
+		deadline := time.Now().Add(b.tryTimeout)
+		actx, cancel := context.WithDeadlineCause(ctx, deadline, errNoAnswer)
 		err := send(actx)
-		timedOut := err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errNoAnswer)
+		// A dial bounded by actx's deadline fails with its own "i/o
+		// timeout" on the network poller's timer, which may fire before
+		// the context's: a failure at or past the deadline is the
+		// attempt's timeout either way.
+		timedOut := err != nil && ctx.Err() == nil && (errors.Is(context.Cause(actx), errNoAnswer) || !time.Now().Before(deadline))
 		cancel()
 		if !timedOut {
 			return err

@@ -1,6 +1,11 @@
 package queue
 
 import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -50,5 +55,29 @@ func TestNewServiceBusAppliesOptions(t *testing.T) {
 		if got := sb.backoff(n); got != want {
 			t.Errorf("backoff(%d) = %s, want %s", n, got, want)
 		}
+	}
+}
+
+// A dial bounded by the attempt's deadline can fail with its own "i/o
+// timeout" before the context's timer has fired (two timers, one
+// deadline). Such a failure is the attempt's timeout, retried and reported
+// as no answer, not a failure to reach the namespace: the case is played
+// deterministically by a send that waits past the deadline without
+// watching its context.
+func TestAttemptTakesAnErrorAtTheDeadlineForATimeout(t *testing.T) {
+	sb := &ServiceBus{endpoint: "127.0.0.1:1", tryTimeout: 20 * time.Millisecond, tries: 2,
+		retry: azservicebus.RetryOptions{RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond}}
+	calls := 0
+	err := sb.attempt(context.Background(), func(actx context.Context) error {
+		calls++
+		d, _ := actx.Deadline()
+		for time.Now().Before(d) {
+			runtime.Gosched() // not a wait on actx: its Done may not have closed yet
+		}
+		return &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	})
+	var na *NoAnswerError
+	if !errors.As(err, &na) || na.Tries != 2 || calls != 2 {
+		t.Fatalf("attempt = %v after %d calls, want a NoAnswerError after 2", err, calls)
 	}
 }
