@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"time"
 
@@ -154,7 +155,10 @@ func (p tryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	switch {
 	case err != nil:
 		err = &UnreachableError{Endpoint: endpoint, Tries: st.tries, TryTimeout: st.timeout, cause: err,
-			timedOut: errors.Is(err, context.DeadlineExceeded) && st.parent.Err() == nil}
+			// A dial bounded by the try's deadline may fail with the
+			// network poller's own timeout before the context's timer
+			// fires: that is the try's timeout too.
+			timedOut: (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) && st.parent.Err() == nil}
 		why = err.(*UnreachableError).reason()
 	case slices.Contains(retryStatus, resp.StatusCode):
 		why = fmt.Errorf("HTTP %d %s", resp.StatusCode, resp.Header.Get("x-ms-error-code"))

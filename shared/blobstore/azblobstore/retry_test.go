@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,4 +226,31 @@ func headerFold(h http.Header, key string) string {
 		}
 	}
 	return strings.Join(vals, ",")
+}
+
+// pollerTimeout fails every request as a dial whose connection deadline
+// passed: the network poller's own timeout, which can come before the
+// request context's timer has fired when both hold one deadline.
+type pollerTimeout struct{ tries atomic.Int32 }
+
+func (p *pollerTimeout) RoundTrip(*http.Request) (*http.Response, error) {
+	p.tries.Add(1)
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+}
+
+// Such a failure is the try's timeout: reported as no answer within the
+// try timeout, not as some other transport error.
+func TestAzurePollerTimeoutIsATryTimeout(t *testing.T) {
+	rt := &pollerTimeout{}
+	s, err := azblobstore.NewFromConnectionString(connString("127.0.0.1:1"), &azblobstore.Options{
+		Retry:      azblobstore.RetryOptions{MaxRetries: 1, TryTimeout: 100 * time.Millisecond, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+		HTTPClient: &http.Client{Transport: rt},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Stat(context.Background(), "cont", "k")
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 100ms (2 tries)") || rt.tries.Load() != 2 {
+		t.Fatalf("Stat = %v after %d tries, want no answer within 100ms after 2", err, rt.tries.Load())
+	}
 }
