@@ -35,7 +35,7 @@ func TestReplicateBesideLocalHost(t *testing.T) {
 	var heldOnce sync.Once
 	logs := &logBuffer{}
 	h, err := local.New(ctx, cfg, &local.Options{
-		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
+		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		SyncOnStart: true,
 		App: func(o *app.Options) {
 			roomy(o)
