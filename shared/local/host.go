@@ -405,6 +405,12 @@ func (h *Host) worker(stop, work context.Context) {
 		}
 		next, err := h.App.Pipeline.Wake(work, w)
 		log := h.log.With("run", w.Run, "project", h.project(w.Run), "step", w.Step)
+		if next.Follow != nil {
+			// The run's end started a run for requests that came too
+			// late; it is woken even when this handler's own save of the
+			// end then lost to another handler's (stale) or failed.
+			h.enqueue(work, []pipeline.Next{*next.Follow})
+		}
 		switch {
 		case err != nil && work.Err() != nil:
 			log.Warn("action cancelled at stop; the run resumes from its state at the next start")
@@ -421,10 +427,6 @@ func (h *Host) worker(stop, work context.Context) {
 			// the wake-up chain.
 			h.log.Debug("run ended; no further wake-up", "run", w.Run, "project", h.project(w.Run), "phase", string(next.Phase))
 			h.Points.RunFinished(work, w.Run)
-			if next.Follow != nil {
-				// Its end started a run for requests that came too late.
-				h.enqueue(work, []pipeline.Next{*next.Follow})
-			}
 			continue
 		}
 		h.enqueue(work, []pipeline.Next{next})

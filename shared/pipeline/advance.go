@@ -87,13 +87,16 @@ func (p *Pipeline) advance(ctx context.Context, id string, seq int) (Next, error
 	x := &exec{p: p, run: r, etag: etag, deadline: p.clock.Now().Add(p.opts.PollBudget),
 		log: p.log.With("run", r.ID, "project", r.Project, "source", r.Source)}
 	next, err := x.loop(ctx)
+	// A run this handler started for owed requests (startOwed) exists
+	// whether or not this run's final save then lands: its wake-up goes
+	// with the stale answer, or it would wait for the sweep.
 	if errors.Is(err, ErrConflict) {
 		// Another handler saved the run meanwhile; it owns the next step.
-		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true}, nil
+		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true, Follow: x.follow}, nil
 	}
 	var a *abortError
 	if errors.As(err, &a) {
-		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true}, a.err
+		return Next{Wakeup: langsync.Wakeup{Run: id}, Phase: r.Phase, Stale: true, Follow: x.follow}, a.err
 	}
 	return next, err
 }

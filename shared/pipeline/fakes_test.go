@@ -42,6 +42,9 @@ type memState struct {
 	tags  map[string]int
 	locks map[string]bool
 	puts  int
+	// conflict, when set, is asked before each Put: true fails it as if
+	// another handler had saved the document first.
+	conflict func(key string, data []byte) bool
 }
 
 func newMemState() *memState {
@@ -62,7 +65,8 @@ func (m *memState) Put(_ context.Context, key string, data []byte, cond Conditio
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, exists := m.docs[key]
-	if cond.IfNoneMatch && exists || cond.IfMatch != "" && (!exists || fmt.Sprint(m.tags[key]) != cond.IfMatch) {
+	if cond.IfNoneMatch && exists || cond.IfMatch != "" && (!exists || fmt.Sprint(m.tags[key]) != cond.IfMatch) ||
+		m.conflict != nil && m.conflict(key, data) {
 		return "", fmt.Errorf("put %s: %w", key, ErrConflict)
 	}
 	m.docs[key] = append([]byte(nil), data...)

@@ -223,3 +223,45 @@ projects:
 		}
 	}
 }
+
+// The handler that ends a run starts the run owed to a late request, then
+// loses the final save to another handler (two processes driving one
+// run). The new run exists all the same, so its wake-up comes back with
+// the stale answer; without it the run would wait for the sweep.
+func TestFollowUpWokenWhenTheFinalSaveLoses(t *testing.T) {
+	w := newWorld(t, oneProject)
+	w.svc["primary"].seed("Tickets", map[string]string{"production": "model1"})
+	p := w.pipeline()
+	ctx := context.Background()
+	first := w.start(p, Request{Project: "Tickets", Trigger: langsync.TriggerCLI})
+	w.advanceUntil(p, first, inspected)
+	w.clock.Advance(time.Second)
+	if _, err := p.Start(ctx, Request{Project: "Tickets", Trigger: langsync.TriggerForced, Reason: "queue"}); err != nil {
+		t.Fatal(err)
+	}
+	w.state.mu.Lock()
+	w.state.conflict = func(key string, data []byte) bool {
+		return key == langsync.RunKey(first) && strings.Contains(string(data), `"followedBy"`)
+	}
+	w.state.mu.Unlock()
+	var end Next
+	for i := 0; i < 500 && !end.Stale; i++ {
+		n, err := p.Advance(ctx, first)
+		if err != nil {
+			t.Fatalf("advance: %v", err)
+		}
+		if n.Done {
+			t.Fatalf("the run ended although its final save was made to lose: %+v", n)
+		}
+		end = n
+		if d := n.At.Sub(w.clock.Now()); d > 0 {
+			w.clock.Advance(d)
+		}
+	}
+	if !end.Stale || end.Follow == nil || end.Follow.Step != langsync.StepInspect {
+		t.Fatalf("the answer after the lost save = %+v, want stale with the follow-up's inspect wake-up", end)
+	}
+	if ps := w.pairState(t, p); ps.ActiveRun != end.Follow.Run {
+		t.Errorf("pair active run %q, want the follow-up %s", ps.ActiveRun, end.Follow.Run)
+	}
+}
