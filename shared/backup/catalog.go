@@ -136,12 +136,13 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 	log := c.logger().With("project", m.Project, "source", info.Source)
 
 	var warnings []string
+	// One listing serves the reuse check and the new backup's name.
+	listed, err := c.list(ctx, langsync.BackupPrefix(info.Source, m.Project))
+	if err != nil {
+		return SaveResult{}, err
+	}
 	if opts != nil && opts.SkipIfUnchanged {
-		refs, err := c.list(ctx, langsync.BackupPrefix(info.Source, m.Project))
-		if err != nil {
-			return SaveResult{}, err
-		}
-		refs = slices.DeleteFunc(refs, func(r langsync.BackupRef) bool { return r.Model != m.TrainedModelLabel || r.Quarantine != nil })
+		refs := slices.DeleteFunc(slices.Clone(listed), func(r langsync.BackupRef) bool { return r.Model != m.TrainedModelLabel || r.Quarantine != nil })
 		if n := len(refs); n > 0 && refs[n-1].Fingerprint == m.Fingerprint {
 			ok, warning, err := c.CheckReuse(ctx, refs[n-1].Key, "backup save of "+info.Source+"/"+m.Project)
 			if err != nil {
@@ -152,10 +153,15 @@ func (c *Catalog) Save(ctx context.Context, export io.Reader, docs DocumentSourc
 				return SaveResult{Ref: refs[n-1], Manifest: m}, nil
 			}
 			warnings = append(warnings, warning)
+			// It was just quarantined: list again so its name is not taken
+			// for this archive's.
+			if listed, err = c.list(ctx, langsync.BackupPrefix(info.Source, m.Project)); err != nil {
+				return SaveResult{}, err
+			}
 		}
 	}
 
-	key, at, err := c.KeyFor(ctx, info.Source, m.Project, m.ExportedAt, sum)
+	key, at, err := c.keyFor(ctx, listed, info.Source, m.Project, m.ExportedAt, sum)
 	if err != nil {
 		return SaveResult{}, err
 	}

@@ -212,11 +212,17 @@ func (c *Catalog) quarantines(ctx context.Context, prefix string) (map[string]la
 // archive written in the same second would land on a set-aside blob, which
 // a write-once container cannot replace.
 func (c *Catalog) KeyFor(ctx context.Context, source, project string, t time.Time, sum string) (string, time.Time, error) {
-	t = t.UTC().Truncate(time.Second)
 	refs, err := c.list(ctx, langsync.BackupPrefix(source, project))
 	if err != nil {
 		return "", t, err
 	}
+	return c.keyFor(ctx, refs, source, project, t, sum)
+}
+
+// keyFor is KeyFor with the project's backups (under its source) already
+// listed.
+func (c *Catalog) keyFor(ctx context.Context, refs []langsync.BackupRef, source, project string, t time.Time, sum string) (string, time.Time, error) {
+	t = t.UTC().Truncate(time.Second)
 	taken := map[time.Time]langsync.BackupRef{}
 	for _, r := range refs {
 		taken[r.Time] = r
